@@ -1,0 +1,54 @@
+"""What every parser is given: the scan roots (nothing outside them is ever
+read), the directory paths are printed relative to, and the limits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
+
+
+@dataclass
+class ScanContext:
+    #: absolute, resolved scan roots; file()/templatefile() never read outside
+    roots: list[Path]
+    #: paths are printed relative to this directory
+    cwd: Path = field(default_factory=lambda: Path.cwd())
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    #: Terraform variables given on the command line (not used by default)
+    tf_vars: dict = field(default_factory=dict)
+
+    def rel(self, path: Path | str) -> str:
+        """``path`` relative to the current directory, with forward slashes."""
+        p = os.path.abspath(str(path))
+        try:
+            r = os.path.relpath(p, str(self.cwd))
+        except ValueError:  # another drive on Windows
+            r = p
+        return r.replace(os.sep, "/")
+
+    def inside_roots(self, path: Path | str) -> bool:
+        """True when ``path`` (after resolving links) is inside a scan root."""
+        try:
+            real = Path(os.path.realpath(str(path)))
+        except (OSError, RuntimeError):
+            return False
+        for root in self.roots:
+            if real == root or root in real.parents:
+                return True
+        return False
+
+    def read_text(self, path: Path | str) -> str | None:
+        """The text of a file inside the scan roots, or None when it is outside,
+        missing, too large or not UTF-8."""
+        if not self.inside_roots(path):
+            return None
+        try:
+            p = Path(path)
+            if not p.is_file() or p.stat().st_size > self.max_file_size:
+                return None
+            return p.read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            return None
