@@ -1,0 +1,176 @@
+"""Command line: `iackms scan`, `iackms rules`, `iackms explain`,
+`iackms checkov-dir`. Exit codes: 0 clean, 1 findings at or above
+--fail-on, 2 usage or internal error (one line, never a traceback)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+
+ISSUES_URL = "https://github.com/iackms/iackms/issues"
+FAIL_ON = ("critical", "high", "medium", "low", "info")
+
+
+class _FormatAction(argparse.Action):
+    """--format and --output pair up in the order given."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[override]
+        outputs = getattr(namespace, "outputs", None) or []
+        if self.dest == "format":
+            outputs.append([values, None])
+        else:
+            if not outputs:
+                outputs.append(["text", values])
+            elif outputs[-1][1] is None:
+                outputs[-1][1] = values
+            else:
+                parser.error(f"--output {values}: give a --format before each further --output")
+        namespace.outputs = outputs
+
+
+def _size(text: str) -> int:
+    t = text.strip().upper()
+    mult = 1
+    for suffix, m in (("KB", 1024), ("MB", 1024**2), ("GB", 1024**3), ("K", 1024), ("M", 1024**2), ("G", 1024**3), ("B", 1)):
+        if t.endswith(suffix):
+            t, mult = t[: -len(suffix)], m
+            break
+    try:
+        n = int(float(t) * mult)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 100MB)") from None
+    if n <= 0:
+        raise argparse.ArgumentTypeError("the size must be positive")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .config import PROFILES
+    from .reporters import FORMATS
+
+    p = argparse.ArgumentParser(prog="iackms", description="Check AWS KMS keys in Terraform and CloudFormation before they are deployed.")
+    p.add_argument("--version", action="version", version=f"iackms {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("scan", help="scan files and directories", description="Scan Terraform (.tf, .tf.json, plan JSON) and CloudFormation (YAML/JSON) for KMS problems.")
+    s.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or directories (default: .)")
+    s.add_argument("-f", "--format", choices=FORMATS, action=_FormatAction, dest="format", help="output format (repeatable; each pairs with the --output after it)")
+    s.add_argument("-o", "--output", action=_FormatAction, dest="output", metavar="FILE", help="write the preceding --format to FILE instead of stdout")
+    s.add_argument("--fail-on", choices=FAIL_ON[:-1], default=None, help="lowest severity that makes the exit code 1 (default: low)")
+    s.add_argument("-p", "--profile", choices=PROFILES, default=None, help="rule profile (default: default, or the config's)")
+    s.add_argument("-c", "--config", metavar="FILE", help="configuration file (default: .iackms.yaml or [tool.iackms] found upward)")
+    s.add_argument("--show-suppressed", action="store_true", help="also report suppressed findings")
+    s.add_argument("--no-suppress", action="store_true", help="ignore every suppression (central enforcement)")
+    s.add_argument("--max-file-size", type=_size, default=None, metavar="SIZE", help="skip (and report) larger files (default: 100MB)")
+    s.add_argument("--sarif-category", metavar="NAME", help="SARIF runAutomationDetails.id, to upload several runs for one commit")
+    s.add_argument("--no-color", action="store_true", help="no colour in text output")
+
+    sub.add_parser("rules", help="list every rule with its severity and profiles")
+    e = sub.add_parser("explain", help="show a rule's documentation")
+    e.add_argument("rule_id", metavar="RULE", help="e.g. IKMS101 or rotation-disabled")
+    sub.add_parser("checkov-dir", help="print the directory of the Checkov external checks shipped with iackms")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("iackms: interrupted", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 2
+    except Exception as e:  # never a traceback
+        print(f"iackms: internal error: {type(e).__name__}: {e} — please report it at {ISSUES_URL}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "scan":
+        return cmd_scan(args)
+    if args.command == "rules":
+        return cmd_rules()
+    if args.command == "explain":
+        return cmd_explain(args.rule_id)
+    if args.command == "checkov-dir":
+        from importlib import resources
+
+        print(resources.files("iackms").joinpath("checkov_checks"))
+        return 0
+    parser.print_help()
+    return 2
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from . import config as config_mod
+    from .engine import exit_code, scan
+    from .reporters import render
+
+    try:
+        if args.config:
+            cfg = config_mod.load_file(Path(args.config))
+        else:
+            found = config_mod.find_config(Path(args.paths[0]) if args.paths else Path.cwd())
+            cfg = config_mod.load_file(found) if found else config_mod.Config()
+    except config_mod.ConfigError as e:
+        print(f"iackms: {e}", file=sys.stderr)
+        return 2
+    if args.profile:
+        cfg.profile = args.profile
+    fail_on = args.fail_on or cfg.fail_on or "low"
+    report = scan(list(args.paths), cfg, max_file_size=args.max_file_size, no_suppress=args.no_suppress)
+    for w in report.warnings:
+        print(f"iackms: warning: {w}", file=sys.stderr)
+    outputs = getattr(args, "outputs", None) or [["text", None]]
+    for fmt, out in outputs:
+        colour = fmt == "text" and out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not args.no_color
+        text = render(fmt, report, colour=colour, show_suppressed=args.show_suppressed, sarif_category=args.sarif_category, fail_on=fail_on)
+        if out is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            try:
+                Path(out).write_text(text, encoding="utf-8")
+            except OSError as e:
+                print(f"iackms: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+                return 2
+    return exit_code(report, fail_on)
+
+
+def cmd_rules() -> int:
+    from .rules import REGISTRY, profile_rules
+
+    profiles = ("default", "cis", "cmmc-l2", "cmmc-l3", "strict")
+    members = {p: profile_rules(p) for p in profiles}
+    print(f"{'ID':<8} {'NAME':<40} {'SEVERITY':<9} PROFILES")
+    for rid in sorted(REGISTRY):
+        m = REGISTRY[rid].meta
+        on = ",".join(p for p in profiles if rid in members[p])
+        print(f"{rid:<8} {m.name:<40} {m.severity:<9} {on}")
+    return 0
+
+
+def cmd_explain(rule_id: str) -> int:
+    from .docgen import rule_text
+    from .rules import REGISTRY
+
+    rid = rule_id.upper()
+    if rid not in REGISTRY:
+        by_name = {r.meta.name: k for k, r in REGISTRY.items()}
+        rid = by_name.get(rule_id.lower(), rid)
+    if rid not in REGISTRY:
+        print(f"iackms: unknown rule {rule_id!r} (see `iackms rules`)", file=sys.stderr)
+        return 2
+    sys.stdout.write(rule_text(REGISTRY[rid].meta))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,373 @@
+"""The one engine: files → parsers → model → rules → findings. The CLI, the
+pre-commit hook, the GitHub Action and the Checkov checks all go through
+:func:`scan` (or :func:`evaluate` for an already-built model)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .config import Config
+from .context import ScanContext
+from .findings import Finding, Report
+from .model import CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit
+from .rules import REGISTRY, SEVERITY_RANK, profile_rules
+from .rules.base import Fail, Unresolved
+from .rules.grants import check_store
+
+SKIP_DIRS = {".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__", ".venv", "venv"}
+TF_SUFFIXES = (".tf", ".tf.json")
+DOC_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+SNIFF_BYTES = 65536
+
+
+@dataclass
+class Inputs:
+    """What discovery found."""
+
+    tf_dirs: dict[Path, list[Path]] = field(default_factory=dict)
+    docs: list[Path] = field(default_factory=list)
+    oversized: list[Path] = field(default_factory=list)
+    #: files and directories the user named (relative paths), for filtering
+    requested_files: set[str] = field(default_factory=set)
+    requested_dirs: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def _is_tf(name: str) -> bool:
+    return name.endswith(TF_SUFFIXES)
+
+
+def _is_doc(name: str) -> bool:
+    return name.endswith(DOC_SUFFIXES) and not name.endswith(".tf.json") and not name.endswith(".tfvars.json")
+
+
+def _repo_root(p: Path) -> Path:
+    d = p if p.is_dir() else p.parent
+    for cand in [d, *d.parents]:
+        if (cand / ".git").exists():
+            return cand
+    return d
+
+
+def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
+    inp = Inputs()
+    visited: set[str] = set()
+
+    def add_file(p: Path) -> None:
+        name = p.name
+        if not (_is_tf(name) or _is_doc(name)):
+            return
+        rel = ctx.rel(p)
+        if cfg.excluded(rel):
+            return
+        if not ctx.inside_roots(p):
+            return  # a link pointing out of the scan root
+        try:
+            if not p.is_file():
+                return
+        except OSError:
+            return
+        if _is_tf(name):
+            inp.tf_dirs.setdefault(p.parent.absolute(), []).append(p)
+        else:
+            inp.docs.append(p)
+
+    for raw in paths:
+        p = Path(raw)
+        if not os.path.lexists(p):
+            inp.missing.append(raw)
+            continue
+        if p.is_dir():
+            inp.requested_dirs.append(ctx.rel(p))
+            for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
+                real = os.path.realpath(dirpath)
+                if real in visited or not ctx.inside_roots(dirpath):
+                    dirnames[:] = []
+                    continue
+                visited.add(real)
+                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+                for fn in sorted(filenames):
+                    add_file(Path(dirpath) / fn)
+        else:
+            inp.requested_files.add(ctx.rel(p))
+            add_file(p)
+            if p.name.endswith((".tfvars", ".tfvars.json")):
+                pass  # a variables file belongs to its module; nothing of its own to report
+    return inp
+
+
+def _note_finding(n: Note, sev: dict[str, str]) -> Finding:
+    meta = REGISTRY[n.rule_id].meta
+    return Finding(
+        rule_id=n.rule_id,
+        title=meta.title,
+        severity=sev.get(n.rule_id, meta.severity),
+        file=n.loc.file,
+        line=max(1, n.loc.line),
+        end_line=max(n.loc.line, n.loc.end_line, 1),
+        column=max(1, n.loc.column),
+        resource=n.resource,
+        resource_type=n.resource_type,
+        message=n.message,
+    )
+
+
+def _targets(unit: ScanUnit) -> list[tuple[str, Resource]]:
+    out: list[tuple[str, Resource]] = [("key", k) for k in unit.keys]
+    out += [("grant", g) for g in unit.grants]
+    linked = {id(k.custom_key_store) for k in unit.keys if k.custom_key_store is not None}
+    out += [("store", s) for s in unit.stores if id(s) not in linked]
+    return out
+
+
+def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> list[Finding]:
+    """Run the enabled rules over a model. Pure: no I/O."""
+    if enabled is None:
+        enabled = enabled_rules(cfg)
+    sev = cfg.severity
+    out: list[Finding] = []
+    for n in unit.notes:
+        if n.rule_id in enabled:
+            out.append(_note_finding(n, sev))
+    for scope, res in _targets(unit):
+        for rid, r in REGISTRY.items():
+            if r.check is None or rid not in enabled:
+                continue
+            if scope == "store":
+                if rid != "IKMS112":
+                    continue
+                results = check_store(res, cfg)  # type: ignore[arg-type]
+            elif r.meta.scope != scope:
+                continue
+            else:
+                results = r.check(res, cfg)
+            try:
+                produced = list(results)
+            except Exception as e:  # a rule bug must not hide the other findings
+                produced = [Unresolved(f"rule {rid} could not evaluate {res.address}: internal error {type(e).__name__}: {e}", res.loc)]
+            seen: set[tuple] = set()
+            for item in produced:
+                loc = item.loc or res.loc
+                k = (type(item), loc, item.message)
+                if k in seen:
+                    continue
+                seen.add(k)
+                if isinstance(item, Fail):
+                    out.append(_finding(rid, r.meta.title, sev.get(rid, r.meta.severity), loc, res, item.message, item.ident))
+                elif "IKMS002" in enabled:
+                    m2 = REGISTRY["IKMS002"].meta
+                    out.append(_finding("IKMS002", m2.title, sev.get("IKMS002", m2.severity), loc, res,
+                                        f"{rid} {r.meta.name}: {item.message}", item.ident, about=rid))
+    return out
+
+
+def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, message: str, ident: str, about: str = "") -> Finding:
+    return Finding(
+        rule_id=rid,
+        title=title,
+        severity=severity,
+        file=loc.file,
+        line=max(1, loc.line),
+        end_line=max(1, loc.line, loc.end_line),
+        column=max(1, loc.column),
+        resource=res.address,
+        resource_type=res.resource_type,
+        message=message,
+        ident=ident,
+        about=about,
+    )
+
+
+def enabled_rules(cfg: Config) -> set[str]:
+    return (profile_rules(cfg.profile) | cfg.enable) - cfg.disable
+
+
+# --- suppressions ---------------------------------------------------------------
+
+
+def _suppression_map(unit: ScanUnit, warnings: list[str]) -> dict[str, dict[str, str]]:
+    """resource address → {rule id → reason}."""
+    by_checkov: dict[str, list[str]] = {}
+    by_nag: dict[str, list[str]] = {}
+    for rid, r in REGISTRY.items():
+        for c in r.meta.checkov_ids:
+            by_checkov.setdefault(c.upper(), []).append(rid)
+        for c in r.meta.cfn_nag_ids:
+            by_nag.setdefault(c.upper(), []).append(rid)
+    out: dict[str, dict[str, str]] = {}
+    resources: list[Resource] = [*unit.keys, *unit.grants, *unit.aliases, *unit.stores]
+    for res in resources:
+        for s in res.suppressions:
+            written = (s.written_id or s.rule_id).upper()
+            if s.origin == "checkov":
+                ids = by_checkov.get(written, [])
+            elif s.origin == "cfn_nag":
+                ids = by_nag.get(written, [])
+            else:
+                ids = [written] if written in REGISTRY else []
+                if not ids:
+                    warnings.append(f"{s.loc.file}:{s.loc.line}: suppression of unknown rule {written} on {res.address} ignored")
+                    continue
+            if not ids:
+                continue  # a Checkov/cfn_nag ID that maps to no iackms rule
+            if not s.reason.strip():
+                warnings.append(f"{s.loc.file}:{s.loc.line}: suppression of {written} on {res.address} has no reason and is ignored (write one after the ID)")
+                continue
+            for rid in ids:
+                out.setdefault(res.address, {})[rid] = s.reason.strip()
+    return out
+
+
+def apply_suppressions(findings: list[Finding], unit: ScanUnit, warnings: list[str]) -> tuple[list[Finding], list[Finding]]:
+    smap = _suppression_map(unit, warnings)
+    kept: list[Finding] = []
+    gone: list[Finding] = []
+    from dataclasses import replace
+
+    for f in findings:
+        rules = smap.get(f.resource)
+        reason = None
+        if rules:
+            reason = rules.get(f.rule_id) or (rules.get(f.about) if f.about else None)
+        if reason is not None:
+            gone.append(replace(f, suppressed=True, suppression_reason=reason))
+        else:
+            kept.append(f)
+    return kept, gone
+
+
+# --- the scan ----------------------------------------------------------------------
+
+
+def scan(
+    paths: list[str],
+    cfg: Config,
+    *,
+    cwd: Path | None = None,
+    max_file_size: int | None = None,
+    no_suppress: bool = False,
+) -> Report:
+    cwd = cwd or Path.cwd()
+    roots = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            roots.append(Path(os.path.realpath(p)))
+        elif os.path.lexists(p):
+            roots.append(Path(os.path.realpath(_repo_root(p.absolute()))))
+    ctx = ScanContext(roots=roots or [Path(os.path.realpath(cwd))], cwd=cwd)
+    if max_file_size is not None:
+        ctx.max_file_size = max_file_size
+    inp = discover(paths, ctx, cfg)
+    report = Report(profile=cfg.profile)
+    for m in inp.missing:
+        report.warnings.append(f"{m}: no such file or directory")
+    unit = parse_inputs(inp, ctx)
+    report.files_scanned = sum(len(v) for v in inp.tf_dirs.values()) + len(inp.docs)
+    report.keys_checked = len(unit.keys)
+    enabled = enabled_rules(cfg)
+    report.rules = tuple(sorted(enabled))
+    findings = evaluate(unit, cfg, enabled)
+    findings = _filter_requested(findings, unit, inp)
+    findings = [f for f in findings if not cfg.excluded(f.file)]
+    if no_suppress:
+        kept, gone = findings, []
+    else:
+        kept, gone = apply_suppressions(findings, unit, report.warnings)
+    report.findings = sorted(set(kept), key=Finding.sort_key)
+    report.suppressed = sorted(set(gone), key=Finding.sort_key)
+    return report
+
+
+def parse_inputs(inp: Inputs, ctx: ScanContext) -> ScanUnit:
+    unit = ScanUnit()
+    if inp.tf_dirs:
+        from .parsers import terraform
+
+        try:
+            unit.extend(terraform.parse_modules(sorted(inp.tf_dirs), ctx))
+        except Exception as e:  # never a traceback: one note, the rest still scanned
+            first = sorted(inp.tf_dirs)[0]
+            unit.notes.append(Note("IKMS001", f"internal error while reading Terraform: {type(e).__name__}: {e} (please report it)",
+                                   Location(ctx.rel(inp.tf_dirs[first][0]), 1, 1)))
+    for path in inp.docs:
+        unit.extend(parse_document(path, ctx))
+    return unit
+
+
+def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
+    """A YAML/JSON file: a Terraform plan, a CloudFormation template, or
+    something else (skipped silently)."""
+    from .parsers import cloudformation, plan
+
+    rel = ctx.rel(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+            if size > ctx.max_file_size:
+                if plan.sniff(head) or cloudformation.sniff(head):
+                    return ScanUnit(notes=[Note("IKMS001", f"file is {size / 1048576:.1f} MB, over the --max-file-size limit of {ctx.max_file_size / 1048576:.0f} MB; not scanned", Location(rel, 1, 1))])
+                return ScanUnit()
+            data = head + fh.read()
+    except OSError as e:
+        if any(m in path.name for m in ("template", "cfn", "plan")):
+            return ScanUnit(notes=[Note("IKMS001", f"cannot read file: {e.strerror or e}", Location(rel, 1, 1))])
+        return ScanUnit()
+    try:
+        if path.name.endswith(".json") and plan.sniff(data):
+            res = plan.parse_file(path, data, ctx)
+            if res is not None:
+                return res
+        if cloudformation.sniff(data):
+            res = cloudformation.parse_file(path, data, ctx)
+            if res is not None:
+                return res
+    except Exception as e:  # pragma: no cover - parsers catch their own errors
+        return ScanUnit(notes=[Note("IKMS001", f"internal error while reading this file: {type(e).__name__}: {e} (please report it)", Location(rel, 1, 1))])
+    return ScanUnit()
+
+
+def _filter_requested(findings: list[Finding], unit: ScanUnit, inp: Inputs) -> list[Finding]:
+    """With explicit files (pre-commit), keep only findings that belong to
+    them: located in them, or from a local module instantiated in them
+    (reported at the module block)."""
+    if not inp.requested_files:
+        return findings
+    dirs = [d.rstrip("/") + "/" if d not in (".", "") else "" for d in inp.requested_dirs]
+
+    def wanted(file: str) -> bool:
+        if file in inp.requested_files:
+            return True
+        return any(d == "" and not file.startswith("../") or (d and file.startswith(d)) for d in dirs)
+
+    by_addr = {k.address: k for k in unit.keys}
+    out: list[Finding] = []
+    from dataclasses import replace
+
+    for f in findings:
+        if wanted(f.file):
+            out.append(f)
+            continue
+        key = by_addr.get(f.resource)
+        if key is not None and key.report_loc is not None and wanted(key.report_loc.file):
+            rl = key.report_loc
+            out.append(replace(f, file=rl.file, line=rl.line, end_line=rl.end_line, column=rl.column,
+                               message=f"{f.message} (in the module, at {f.file}:{f.line})"))
+    return out
+
+
+def exit_code(report: Report, fail_on: str) -> int:
+    threshold = SEVERITY_RANK[fail_on]
+    for f in report.findings:
+        if f.rule_id == "IKMS002":
+            continue  # informational: never fails a run
+        if f.rank >= threshold:
+            return 1
+    return 0
+
+
+__all__ = ["Key", "Grant", "CustomKeyStore", "scan", "evaluate", "exit_code", "discover"]

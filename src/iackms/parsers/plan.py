@@ -1,0 +1,217 @@
+"""Terraform plan JSON (`terraform show -json plan.out`).
+
+Values come from `resource_changes[].change.after`; what is unknown until
+apply is listed in `after_unknown` and becomes :class:`Unknown`. Links
+between keys and their policies, aliases and grants are taken from the
+`configuration` section's references. Locations point at the resource's
+entry in the plan file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from .. import jsonload
+from ..context import ScanContext
+from ..model import Alias, Attr, CustomKeyStore, Grant, Key, LDict, Location, Note, ScanUnit, Unknown
+from ..policy import build_policies
+
+KEY_KINDS = {
+    "aws_kms_key": "key",
+    "aws_kms_replica_key": "replica",
+    "aws_kms_external_key": "external",
+    "aws_kms_replica_external_key": "replica_external",
+}
+KEY_ATTRS = {
+    "description": "description",
+    "customer_master_key_spec": "key_spec",
+    "key_spec": "key_spec",
+    "key_usage": "key_usage",
+    "custom_key_store_id": "custom_key_store_id",
+    "multi_region": "multi_region",
+    "is_enabled": "enabled",
+    "enabled": "enabled",
+    "enable_key_rotation": "rotation",
+    "rotation_period_in_days": "rotation_period",
+    "deletion_window_in_days": "deletion_window",
+    "bypass_policy_lockout_safety_check": "bypass_lockout",
+    "tags": "tags",
+    "key_material_base64": "key_material",
+    "valid_to": "valid_to",
+    "primary_key_arn": "primary_key",
+}
+_INDEX_RE = re.compile(r"\[[^\]]*\]")
+
+
+def sniff(data: bytes) -> bool:
+    head = data[:4096]
+    return b'"format_version"' in head and (b'"resource_changes"' in data or b'"planned_values"' in data)
+
+
+def _strip_index(address: str) -> str:
+    return _INDEX_RE.sub("", address)
+
+
+def parse_file(path: Path, data: bytes, ctx: ScanContext) -> ScanUnit | None:
+    rel = ctx.rel(path)
+    try:
+        doc = jsonload.load(data, rel)
+    except jsonload.JsonError as e:
+        return ScanUnit(notes=[Note("IKMS001", f"plan JSON cannot be parsed: {e.message}", Location(rel, e.line, e.line, e.column))])
+    if not isinstance(doc, dict) or "format_version" not in doc:
+        return None
+    if not ("resource_changes" in doc or "planned_values" in doc):
+        return None
+    fv = doc.get("format_version")
+    major = str(fv).split(".", 1)[0] if isinstance(fv, (str, int, float)) else ""
+    if major not in ("0", "1"):
+        loc = doc.key_locs.get("format_version", Location(rel, 1, 1)) if isinstance(doc, LDict) else Location(rel, 1, 1)
+        return ScanUnit(notes=[Note("IKMS001", f"unsupported Terraform plan format_version {fv!r} (iackms reads 0.x and 1.x)", loc)])
+    try:
+        return _build(doc, rel)
+    except Exception as e:  # never a traceback on a strange plan
+        return ScanUnit(notes=[Note("IKMS001", f"plan JSON has an unexpected shape: {type(e).__name__}: {e}", Location(rel, 1, 1))])
+
+
+def _refs(config: Any) -> dict[str, dict[str, list[str]]]:
+    """address (no index) → attribute → referenced addresses, from the
+    `configuration` section (modules included)."""
+    out: dict[str, dict[str, list[str]]] = {}
+
+    def walk(mod: Any, prefix: str, depth: int) -> None:
+        if not isinstance(mod, dict) or depth > 20:
+            return
+        for r in mod.get("resources") or []:
+            if not isinstance(r, dict):
+                continue
+            addr = prefix + str(r.get("address", ""))
+            exprs = r.get("expressions") or {}
+            entry = out.setdefault(addr, {})
+            if isinstance(exprs, dict):
+                for k, v in exprs.items():
+                    if isinstance(v, dict) and isinstance(v.get("references"), list):
+                        entry[k] = [prefix + str(x) for x in v["references"]]
+                    else:
+                        entry[k] = []
+        for name, call in (mod.get("module_calls") or {}).items():
+            if isinstance(call, dict):
+                walk(call.get("module"), f"{prefix}module.{name}.", depth + 1)
+
+    if isinstance(config, dict):
+        walk(config.get("root_module"), "", 0)
+    return out
+
+
+def _target(refs: dict[str, dict[str, list[str]]], addr: str, attr: str, keys: dict[str, Key]) -> str | None:
+    for r in refs.get(_strip_index(addr), {}).get(attr, []):
+        base = r.rsplit(".", 1)[0] if r.count(".") >= 2 and not r.endswith(tuple(KEY_KINDS)) else r
+        for cand in (r, base):
+            if cand in keys:
+                return cand
+    return None
+
+
+def _build(doc: dict, rel: str) -> ScanUnit:
+    unit = ScanUnit()
+    refs = _refs(doc.get("configuration"))
+    changes = [c for c in doc.get("resource_changes") or [] if isinstance(c, dict)]
+    keys: dict[str, Key] = {}
+    keys_by_base: dict[str, Key] = {}
+    others: list[dict] = []
+    for rc in changes:
+        if rc.get("mode", "managed") != "managed":
+            continue
+        change = rc.get("change") or {}
+        actions = change.get("actions") or []
+        if actions == ["delete"]:
+            continue
+        rtype = rc.get("type")
+        if rtype in KEY_KINDS:
+            k = _key(rc, change, rel, refs.get(_strip_index(str(rc.get("address", "")))))
+            keys[k.address] = k
+            keys_by_base.setdefault(_strip_index(k.address), k)
+            unit.keys.append(k)
+        elif rtype in ("aws_kms_key_policy", "aws_kms_alias", "aws_kms_grant", "aws_kms_custom_key_store"):
+            others.append(rc)
+    lookup = {**keys_by_base, **keys}
+    for rc in others:
+        change = rc.get("change") or {}
+        after = change.get("after") or {}
+        unknown = change.get("after_unknown") or {}
+        loc = _loc(rc, rel)
+        addr = str(rc.get("address", ""))
+        rtype = rc["type"]
+        if rtype == "aws_kms_key_policy":
+            tgt = _target(refs, addr, "key_id", lookup)
+            if tgt:
+                key = lookup[tgt]
+                key.policy = _attr(after, unknown, "policy", loc)
+                key.policies = build_policies(key.policy.value, loc, "aws_kms_key_policy") if key.policy.present else []
+                if "bypass_policy_lockout_safety_check" in after:
+                    key.attrs["bypass_lockout"] = _attr(after, unknown, "bypass_policy_lockout_safety_check", loc)
+        elif rtype == "aws_kms_alias":
+            a = Alias(addr, rtype, loc, "plan", {"name": _attr(after, unknown, "name", loc)})
+            a.target = _target(refs, addr, "target_key_id", lookup)
+            unit.aliases.append(a)
+            if a.target:
+                lookup[a.target].aliases.append(a)
+        elif rtype == "aws_kms_grant":
+            attrs = {n: _attr(after, unknown, n, loc) for n in ("grantee_principal", "retiring_principal", "operations", "name")}
+            cons = after.get("constraints")
+            if cons:
+                attrs["constraints"] = Attr(cons, loc, True, "constraints")
+            g = Grant(addr, rtype, loc, "plan", attrs)
+            g.target = _target(refs, addr, "key_id", lookup)
+            unit.grants.append(g)
+            if g.target:
+                lookup[g.target].grants.append(g)
+        else:
+            attrs = {n: _attr(after, unknown, n, loc) for n in ("custom_key_store_type", "key_store_password", "cloud_hsm_cluster_id", "xks_proxy_connectivity")}
+            if "xks_proxy_authentication_credential" in after:
+                attrs["xks_proxy_authentication_credential"] = _attr(after, unknown, "xks_proxy_authentication_credential", loc)
+            if not after.get("custom_key_store_type"):
+                attrs["custom_key_store_type"] = Attr("AWS_CLOUDHSM", loc, False)
+            unit.stores.append(CustomKeyStore(addr, rtype, loc, "plan", attrs))
+    return unit
+
+
+def _loc(rc: Any, rel: str) -> Location:
+    loc = getattr(rc, "loc", None)
+    return Location(rel, loc.line, loc.end_line, loc.column) if loc else Location(rel, 1, 1)
+
+
+def _attr(after: dict, unknown: dict, name: str, loc: Location) -> Attr:
+    if isinstance(unknown, dict) and unknown.get(name) is True:
+        return Attr(Unknown(f"{name} (known after apply)"), loc, True, name)
+    if name in after and after[name] is not None:
+        v = after[name]
+        if name == "tags" and isinstance(v, dict) and not v:
+            return Attr()
+        return Attr(v, loc, True, name)
+    return Attr()
+
+
+def _key(rc: dict, change: dict, rel: str, config: dict[str, list[str]] | None) -> Key:
+    after = change.get("after") or {}
+    unknown = change.get("after_unknown") or {}
+    loc = _loc(rc, rel)
+    rtype = rc["type"]
+    kind = KEY_KINDS[rtype]
+    key = Key(str(rc.get("address", "")), rtype, loc, "plan", kind=kind)
+    for src, dst in KEY_ATTRS.items():
+        a = _attr(after, unknown, src, loc)
+        if a.present:
+            key.attrs[dst] = a
+    if kind in ("external", "replica_external"):
+        key.attrs["origin"] = Attr("EXTERNAL", loc, True, "origin")
+    elif key.attr("custom_key_store_id").present:
+        key.attrs["origin"] = Attr(Unknown("custom key store type"), loc, True, "custom_key_store_id")
+    key.attrs["deletion_protection"] = Attr(Unknown("lifecycle.prevent_destroy is not recorded in plan JSON"), loc, True, "lifecycle")
+    key.policy = _attr(after, unknown, "policy", loc)
+    if config is not None and "policy" not in config and isinstance(key.policy.value, Unknown):
+        # no policy configured: the provider computes AWS's default one at apply
+        key.policy = Attr()
+    if key.policy.present:
+        key.policies = build_policies(key.policy.value, loc, "plan")
+    return key

@@ -1,0 +1,60 @@
+"""The JSON contract (documented in docs/output.md):
+
+    {"version": "...", "profile": "...",
+     "findings": [{"rule_id", "title", "severity", "file", "line", "end_line",
+                   "column", "resource", "resource_type", "message"}],
+     "summary": {"total", "by_severity": {...}, "by_rule": {...},
+                 "files_scanned", "keys_checked", "suppressed"},
+     "warnings": [...]}
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from .. import __version__
+from ..findings import Finding, Report
+
+
+def finding_dict(f: Finding) -> dict:
+    d = {
+        "rule_id": f.rule_id,
+        "title": f.title,
+        "severity": f.severity,
+        "file": f.file,
+        "line": f.line,
+        "end_line": f.end_line,
+        "column": f.column,
+        "resource": f.resource or "",
+        "resource_type": f.resource_type or "",
+        "message": f.message,
+    }
+    if f.suppressed:
+        d["suppressed"] = True
+        d["suppression_reason"] = f.suppression_reason
+    return d
+
+
+def render(report: Report, show_suppressed: bool = False, **_: object) -> str:
+    by_rule: dict[str, int] = {}
+    for f in report.findings:
+        by_rule[f.rule_id] = by_rule.get(f.rule_id, 0) + 1
+    findings = [finding_dict(f) for f in report.findings]
+    if show_suppressed:
+        findings += [finding_dict(f) for f in report.suppressed]
+        findings.sort(key=lambda d: (d["file"], d["line"], d["rule_id"], d["resource"], d["column"], d["message"]))
+    doc = {
+        "version": __version__,
+        "profile": report.profile,
+        "findings": findings,
+        "summary": {
+            "total": len(report.findings),
+            "by_severity": report.counts(),
+            "by_rule": dict(sorted(by_rule.items())),
+            "files_scanned": report.files_scanned,
+            "keys_checked": report.keys_checked,
+            "suppressed": len(report.suppressed),
+        },
+        "warnings": report.warnings,
+    }
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -1,0 +1,37 @@
+"""One line per finding, `path:line: SEVERITY RULE resource: message`, then
+a summary. Colour only on a terminal, and never with NO_COLOR set."""
+
+from __future__ import annotations
+
+from ..findings import Finding, Report
+
+_COLOURS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "info": "\033[2m"}
+_RESET = "\033[0m"
+
+
+def line(f: Finding, colour: bool = False) -> str:
+    sev = f.severity.upper()
+    if colour:
+        sev = f"{_COLOURS.get(f.severity, '')}{sev}{_RESET}"
+    res = f" {f.resource}:" if f.resource else ""
+    sup = f" [suppressed: {f.suppression_reason}]" if f.suppressed else ""
+    return f"{f.file}:{f.line}: {sev} {f.rule_id}{res} {f.message}{sup}"
+
+
+def render(report: Report, colour: bool = False, show_suppressed: bool = False, **_: object) -> str:
+    out = [line(f, colour) for f in report.findings]
+    if show_suppressed:
+        out += [line(f, colour) for f in report.suppressed]
+    counts = report.counts()
+    total = len(report.findings)
+    parts = [f"{n} {s}" for s, n in counts.items() if n]
+    summary = f"{total} finding{'s' if total != 1 else ''}"
+    if parts:
+        summary += " (" + ", ".join(parts) + ")"
+    summary += f" in {report.files_scanned} file{'s' if report.files_scanned != 1 else ''}, {report.keys_checked} key{'s' if report.keys_checked != 1 else ''} checked"
+    if report.suppressed:
+        summary += f", {len(report.suppressed)} suppressed"
+    if out:
+        out.append("")
+    out.append(summary)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,169 @@
+"""The rule registry: each rule is its metadata and one pure function of the
+model. The metadata is the single source for the CLI (`iackms rules`,
+`iackms explain`), the generated docs, SARIF `help` and the Checkov checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, NamedTuple
+
+from ..model import Attr, Choice, Key, Location, Unknown, display, is_known, variants
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # info 0 .. critical 4
+
+
+class Source(NamedTuple):
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    id: str
+    name: str  # kebab-case, e.g. rotation-disabled
+    title: str  # one line
+    severity: str
+    #: profiles the rule is on in (besides strict, which holds every rule)
+    profiles: tuple[str, ...]
+    #: what the rule checks: "key", "grant", "alias", "store" or "file"
+    scope: str
+    what: str  # What it does
+    why: str  # Why it matters
+    sources: tuple[Source, ...] = ()
+    fix_tf: str = ""  # Terraform remediation (prose or a snippet)
+    fix_cfn: str = ""  # CloudFormation remediation
+    options: tuple[str, ...] = ()  # configuration keys the rule reads
+    #: IDs of other tools whose suppressions count for this rule
+    checkov_ids: tuple[str, ...] = ()
+    cfn_nag_ids: tuple[str, ...] = ()
+    #: the rule applies to one resource and can run as a Checkov check
+    checkov: bool = False
+    cfn_applicable: bool = True
+    cfn_note: str = ""
+
+
+class Fail(NamedTuple):
+    """A rule's verdict that something is wrong."""
+
+    message: str
+    loc: Location | None = None
+    #: stable identity for fingerprints (e.g. the statement's Sid or content)
+    ident: str = ""
+
+
+class Unresolved(NamedTuple):
+    """The rule needed a value that is not known statically (IKMS002)."""
+
+    message: str
+    loc: Location | None = None
+    ident: str = ""
+
+
+Result = Fail | Unresolved
+Check = Callable[[Any, Any], Iterable[Result]]
+
+
+@dataclass
+class Rule:
+    meta: RuleMeta
+    check: Check | None = None
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(meta: RuleMeta) -> Callable[[Check], Check]:
+    def deco(fn: Check) -> Check:
+        if meta.id in REGISTRY:
+            raise ValueError(f"duplicate rule {meta.id}")
+        REGISTRY[meta.id] = Rule(meta, fn)
+        return fn
+
+    return deco
+
+
+def register_meta(meta: RuleMeta) -> None:
+    """A rule the engine emits itself (IKMS001, IKMS002)."""
+    REGISTRY[meta.id] = Rule(meta, None)
+
+
+# --- helpers shared by rules -------------------------------------------------
+
+
+def as_bool(v: Any) -> bool | None:
+    """True/False for booleans and the strings "true"/"false" (any case);
+    None for anything else."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        s = v.strip().lower()
+        if s == "true":
+            return True
+        if s == "false":
+            return False
+    return None
+
+
+def as_int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str):
+        try:
+            return int(v.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def as_str(v: Any) -> str | None:
+    if isinstance(v, str) and is_known(v):
+        return v
+    return None
+
+
+def options(attr: Attr) -> list[Any]:
+    """The possible values of an attribute: one, or each branch of a condition."""
+    if not attr.present:
+        return [None]
+    return variants(attr.value)
+
+
+def is_unknown(v: Any) -> bool:
+    return isinstance(v, (Unknown, Choice)) or (isinstance(v, str) and not is_known(v))
+
+
+def where(attr: Attr, key: Key) -> Location:
+    return attr.loc or key.loc
+
+
+def shown(attr: Attr) -> str:
+    """How an attribute's value is shown in a message: the source expression
+    when it is not a plain literal."""
+    if isinstance(attr.value, Unknown):
+        return display(attr.value)
+    if attr.expr and not is_known(attr.value):
+        return attr.expr
+    return display(attr.value)
+
+
+def branch_note(attr: Attr) -> str:
+    return f" (in one branch of `{attr.expr}`)" if isinstance(attr.value, Choice) else ""
+
+
+@dataclass
+class Tri:
+    """Three-valued result for eligibility tests."""
+
+    value: bool | None
+    why: str = ""
+    loc: Location | None = None
+    extra: list[str] = field(default_factory=list)

@@ -1,0 +1,65 @@
+"""Rules on `aws_kms_grant` resources and on custom key stores."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..model import THIS_ACCOUNT, CustomKeyStore, Grant, display
+from ..policy import parse_principal
+from .base import Fail, Result, RuleMeta, Unresolved, as_str, options, rule, shown
+from .key_config import CKS_DOC, IMPORT_DOC, KMS_BP, store_secrets
+from .key_policy import GRANTS_DOC
+
+
+@rule(RuleMeta(
+    id="IKMS213",
+    name="grant-hygiene",
+    title="A KMS grant is too broad",
+    severity="medium",
+    profiles=("default", "cmmc-l2", "cmmc-l3"),
+    scope="grant",
+    what=(
+        "Checks each `aws_kms_grant`: the grantee must not be a wildcard or in another account (outside "
+        "`trusted_accounts`), `CreateGrant` must not be among its operations (the grantee could pass the key "
+        "on), and it must have `constraints` binding it to an encryption context."
+    ),
+    why="Grants bypass the key policy once created; a broad grant is a permanent hole that key-policy reviews do not see.",
+    sources=(GRANTS_DOC, KMS_BP),
+    fix_tf="Name a principal of your account as `grantee_principal`, list only the operations needed (no CreateGrant), and add `constraints { encryption_context_equals = {...} }`.",
+    fix_cfn="Not applicable: CloudFormation has no KMS grant resource.",
+    options=("trusted_accounts",),
+    cfn_applicable=False,
+))
+def grant_hygiene(grant: Grant, cfg) -> Iterator[Result]:
+    g = grant.attr("grantee_principal")
+    if g.present:
+        for v in options(g):
+            s = as_str(v)
+            if s is None:
+                yield Unresolved(f"cannot tell the grantee of {grant.address}: {shown(g)}", g.loc or grant.loc)
+                break
+            pr = parse_principal("AWS" if s.startswith("arn:") or s.isdigit() or s == "*" else "Service", s)
+            if pr.wildcard:
+                yield Fail(f"{grant.address} grants to a wildcard principal ({display(s)})", g.loc or grant.loc, "grantee")
+            elif pr.account and pr.account != THIS_ACCOUNT and pr.account not in cfg.trusted_accounts:
+                if cfg.trusted_accounts:
+                    yield Fail(f"{grant.address} grants to {display(s)} in account {pr.account}, outside the trusted accounts", g.loc or grant.loc, "grantee")
+                else:
+                    yield Unresolved(f"{grant.address} grants to account {pr.account}, which cannot be compared with this account (set `trusted_accounts`)", g.loc or grant.loc, "grantee")
+            break
+    ops = grant.attr("operations")
+    if ops.present:
+        for v in options(ops):
+            if isinstance(v, list) and any(isinstance(o, str) and o.lower() == "creategrant" for o in v):
+                yield Fail(f"{grant.address} includes CreateGrant among its operations: the grantee can pass the key on", ops.loc or grant.loc, "operations")
+                break
+    if not grant.attr("constraints").present:
+        yield Fail(f"{grant.address} has no constraints: it is not bound to an encryption context", grant.loc, "constraints")
+
+
+def check_store(store: CustomKeyStore, cfg) -> Iterator[Result]:
+    """IKMS112 for custom key stores no key in the scan links to."""
+    yield from store_secrets(store)
+
+
+__all__ = ["CKS_DOC", "IMPORT_DOC", "check_store", "grant_hygiene"]

@@ -1,0 +1,294 @@
+"""What a key policy means: which KMS actions a statement grants, which
+principals get them, and whether its conditions constrain who can call.
+Every key-policy rule is built on these functions and nothing else."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+
+from .model import THIS_ACCOUNT, UNK_OPEN, Choice, Policy, Principal, Statement, Unknown, is_known
+
+
+@lru_cache(maxsize=1)
+def kms_actions() -> tuple[str, ...]:
+    """Every KMS action (canonical case), shipped as package data."""
+    data = json.loads(resources.files("iackms").joinpath("data/kms_actions.json").read_text("utf-8"))
+    return tuple(data["actions"])
+
+
+@lru_cache(maxsize=1)
+def _lower_map() -> dict[str, str]:
+    return {a.lower(): a for a in kms_actions()}
+
+
+ADMIN_ACTIONS = frozenset({
+    "PutKeyPolicy", "ScheduleKeyDeletion", "CancelKeyDeletion", "DisableKey", "EnableKey",
+    "DisableKeyRotation", "EnableKeyRotation", "UpdateKeyDescription", "CreateAlias", "UpdateAlias",
+    "DeleteAlias", "TagResource", "UntagResource", "DeleteImportedKeyMaterial", "ImportKeyMaterial",
+    "ReplicateKey", "UpdatePrimaryRegion", "CreateGrant", "RevokeGrant", "RotateKeyOnDemand",
+})
+USAGE_ACTIONS = frozenset({
+    "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext", "GenerateDataKeyWithoutPlaintext", "Sign", "Verify",
+    "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+})
+GRANT_ACTIONS = frozenset({"CreateGrant", "RevokeGrant", "ListGrants"})
+MFA_ACTIONS = ("PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey", "DeleteAlias", "DeleteImportedKeyMaterial")
+
+CONSTRAINING_KEYS = frozenset({
+    "kms:calleraccount", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
+    "aws:principalarn", "aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:userid",
+    "aws:username",
+})
+_POSITIVE_OPS = frozenset({"stringequals", "stringequalsignorecase", "arnequals", "stringlike", "arnlike"})
+_NEGATED_OPS = frozenset({"stringnotequals", "stringnotequalsignorecase", "arnnotequals", "stringnotlike", "arnnotlike"})
+_ARN_KEYS = frozenset({"aws:principalarn", "aws:sourcearn"})
+
+
+# --- actions ------------------------------------------------------------------
+
+
+@dataclass
+class Grants:
+    """The KMS actions one statement allows or denies."""
+
+    actions: frozenset[str]
+    #: the statement names every KMS action (`kms:*`, `*`) through Action
+    full: bool = False
+    #: some action entries are unknown
+    unknown: list[str] = field(default_factory=list)
+
+
+def _match(pattern: str) -> set[str]:
+    p = pattern.strip().lower()
+    if p == "*":
+        return set(kms_actions())
+    if ":" not in p:
+        return set()
+    svc, _, name = p.partition(":")
+    if svc != "kms" and not ("*" in svc or "?" in svc) :
+        return set()
+    if svc != "kms" and not fnmatch.fnmatchcase("kms", svc):
+        return set()
+    lm = _lower_map()
+    if "*" in name or "?" in name:
+        return {lm[a] for a in lm if fnmatch.fnmatchcase(a, name)}
+    return {lm[name]} if name in lm else set()
+
+
+def statement_actions(st: Statement) -> Grants:
+    """The KMS actions a statement covers (expanding wildcards and NotAction)."""
+    unknown: list[str] = []
+    if st.actions is not None:
+        acts: set[str] = set()
+        full = False
+        for a in st.actions:
+            if isinstance(a, Unknown) or (isinstance(a, str) and UNK_OPEN in a):
+                unknown.append(a.expr if isinstance(a, Unknown) else a)
+                continue
+            if a.strip().lower() in ("*", "kms:*"):
+                full = True
+            acts |= _match(a)
+        return Grants(frozenset(acts), full, unknown)
+    if st.not_actions is not None:
+        excluded: set[str] = set()
+        for a in st.not_actions:
+            if isinstance(a, Unknown) or (isinstance(a, str) and UNK_OPEN in a):
+                unknown.append(a.expr if isinstance(a, Unknown) else a)
+                continue
+            excluded |= _match(a)
+        return Grants(frozenset(set(kms_actions()) - excluded), False, unknown)
+    return Grants(frozenset())
+
+
+# --- conditions ------------------------------------------------------------------
+
+
+def _base_op(op: str) -> tuple[str, str]:
+    """('foranyvalue:'|'forallvalues:'|'', operator) for a lower-cased operator."""
+    for q in ("foranyvalue:", "forallvalues:"):
+        if op.startswith(q):
+            return q, op[len(q):]
+    return "", op
+
+
+def _value_specific(key: str, op: str, v: Any) -> bool | None:
+    """True when a condition value pins a specific account/org/principal;
+    None when it is unknown."""
+    if isinstance(v, (Unknown, Choice)):
+        return None
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        return False
+    s = str(v)
+    if UNK_OPEN in s:
+        # a partly known ARN still pins the account when the account part is known
+        if key in _ARN_KEYS:
+            parts = s.split(":")
+            if len(parts) >= 5 and UNK_OPEN not in parts[4] and parts[4]:
+                return "*" not in parts[4] and "?" not in parts[4]
+        return None
+    if s.strip() in ("", "*"):
+        return False
+    if op in ("stringlike", "arnlike"):
+        if key in _ARN_KEYS:
+            parts = s.split(":")
+            if len(parts) < 5:
+                return False
+            acct = parts[4]
+            return bool(acct) and "*" not in acct and "?" not in acct
+        if key == "aws:principalorgpaths":
+            # o-xxx/r-yyy/* pins the organization even with a trailing wildcard
+            first = s.split("/", 1)[0]
+            return bool(first) and "*" not in first and "?" not in first
+        return "*" not in s and "?" not in s
+    return True
+
+
+def constrains(st: Statement) -> bool | None:
+    """True when the statement's conditions pin the caller to specific
+    accounts, organizations or principals; None when that depends on an
+    unknown value."""
+    unknown = False
+    for op, body in st.conditions.items():
+        q, base = _base_op(op)
+        if base not in _POSITIVE_OPS or base.endswith("ifexists"):
+            continue
+        for key, values in body.items():
+            if key not in CONSTRAINING_KEYS or not values:
+                continue
+            verdicts = [_value_specific(key, base, v) for v in values]
+            if any(x is False for x in verdicts):
+                continue
+            if all(x is True for x in verdicts):
+                return True
+            unknown = True
+    return None if unknown else False
+
+
+def deny_constrains(st: Statement) -> bool:
+    """A Deny statement that refuses everyone *outside* specific accounts or
+    organizations (a negated operator on a constraining key)."""
+    if st.effect != "Deny":
+        return False
+    for op, body in st.conditions.items():
+        q, base = _base_op(op)
+        if base.endswith("ifexists"):
+            base = base[: -len("ifexists")]
+        if base not in _NEGATED_OPS:
+            continue
+        for key, values in body.items():
+            if key in CONSTRAINING_KEYS and values and all(_value_specific(key, base.replace("not", ""), v) is True for v in values):
+                return True
+    return False
+
+
+def _bool_true(values: list[Any]) -> bool:
+    return bool(values) and all((v is True) or (isinstance(v, str) and v.strip().lower() == "true") for v in values)
+
+
+def _bool_false(values: list[Any]) -> bool:
+    return bool(values) and all((v is False) or (isinstance(v, str) and v.strip().lower() == "false") for v in values)
+
+
+def grant_for_aws_resource(st: Statement) -> bool:
+    """`Bool kms:GrantIsForAWSResource: true` on the statement."""
+    for op, body in st.conditions.items():
+        if op == "bool" and _bool_true(body.get("kms:grantisforawsresource", [])):
+            return True
+    return False
+
+
+def requires_mfa(st: Statement) -> bool:
+    """`Bool aws:MultiFactorAuthPresent: true` (not BoolIfExists) or a
+    `NumericLessThan(Equals) aws:MultiFactorAuthAge` limit."""
+    for op, body in st.conditions.items():
+        if op == "bool" and _bool_true(body.get("aws:multifactorauthpresent", [])):
+            return True
+        if op in ("numericlessthan", "numericlessthanequals") and body.get("aws:multifactorauthage"):
+            return True
+    return False
+
+
+def denies_without_mfa(st: Statement) -> bool:
+    """A Deny statement that refuses callers without MFA
+    (`BoolIfExists aws:MultiFactorAuthPresent: false`, or `Bool ... false`)."""
+    if st.effect != "Deny":
+        return False
+    for op, body in st.conditions.items():
+        if op in ("bool", "boolifexists") and _bool_false(body.get("aws:multifactorauthpresent", [])):
+            return True
+        if op == "null" and _bool_true(body.get("aws:multifactorauthage", [])):
+            return True
+    return False
+
+
+def has_context_condition(st: Statement) -> bool:
+    for op, body in st.conditions.items():
+        q, base = _base_op(op)
+        if "not" in base or base == "null":
+            continue
+        for key in body:
+            if key.startswith("kms:encryptioncontext:") or key in ("kms:encryptioncontextkeys", "kms:viaservice"):
+                return True
+    return False
+
+
+# --- principals -------------------------------------------------------------------
+
+
+def allow_statements(p: Policy) -> list[Statement]:
+    return [s for s in p.statements if s.effect == "Allow"]
+
+
+def principal_key(pr: Principal) -> str:
+    v = pr.value
+    if isinstance(v, str):
+        s = v.strip()
+        if pr.ptype == "root" and re.fullmatch(r"(\d{12}|\ue002)", s):
+            s = f"arn:aws:iam::{s}:root"
+        return f"{pr.kind}:{s}"
+    return f"{pr.kind}:{v!r}"
+
+
+def non_root(st: Statement) -> list[Principal]:
+    return [p for p in (st.principals or []) if not p.is_root]
+
+
+@dataclass
+class Home:
+    """The home account(s) of a key policy."""
+
+    literal: frozenset[str]
+    symbolic: bool = True  # "this account" is always home
+
+    def classify(self, account: str | None) -> bool | None:
+        """True: home; False: foreign; None: cannot be compared."""
+        if account is None:
+            return None
+        if account == THIS_ACCOUNT or account in self.literal:
+            return True
+        if not self.literal:
+            return None
+        return False
+
+
+def home_accounts(p: Policy, trusted: Iterable[str]) -> Home:
+    lit = set(trusted)
+    for st in allow_statements(p):
+        g = statement_actions(st)
+        if not (g.full or "PutKeyPolicy" in g.actions):
+            continue
+        for pr in st.principals or []:
+            if pr.is_root and pr.account and pr.account != THIS_ACCOUNT:
+                lit.add(pr.account)
+    return Home(frozenset(lit))
+
+
+def is_principal_unknown(pr: Principal) -> bool:
+    return pr.ptype == "unknown" or (isinstance(pr.value, str) and not is_known(pr.value) and pr.ptype not in ("role", "user", "root", "assumed-role"))

@@ -1,0 +1,201 @@
+"""Key-policy semantics and rules on hand-built models: each case names the
+rule, the statement line and what must (not) fire."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from iackms import semantics as sem
+from iackms.config import Config
+from iackms.engine import enabled_rules, evaluate
+from iackms.model import THIS_ACCOUNT, Attr, Key, Location, ScanUnit, Unknown
+from iackms.policy import build_policies, parse_policy_text
+
+ROOT = {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+
+
+def key_with(statements, *, cfg=None, **attrs) -> tuple[Key, list]:
+    doc = {"Version": "2012-10-17", "Statement": statements}
+    text = json.dumps(doc, indent=1)
+    loc = Location("k.json", 1, text.count("\n") + 1)
+    k = Key("aws_kms_key.k", "aws_kms_key", Location("main.tf", 10, 20), "terraform")
+    k.policy = Attr(text, loc, True, "policy")
+    k.policies = build_policies(text, loc)
+    for name, v in attrs.items():
+        k.attrs[name] = Attr(v, Location("main.tf", 12, 12), True, name)
+    cfg = cfg or Config(profile="strict")
+    return k, evaluate(ScanUnit(keys=[k]), cfg, enabled_rules(cfg))
+
+
+def ids(findings, rule=None):
+    return sorted({f.rule_id for f in findings if rule is None or f.rule_id == rule})
+
+
+def fired(findings, rule):
+    return [f for f in findings if f.rule_id == rule]
+
+
+def stmt_line(text_key: Key, index: int) -> int:
+    return text_key.policies[0].statements[index].loc.line
+
+
+def test_action_list_matches_policy_sentry():
+    ps = pytest.importorskip("policy_sentry.querying.actions")
+    live = sorted(a.split(":", 1)[1] for a in ps.get_actions_for_service("kms"))
+    assert list(sem.kms_actions()) == live
+
+
+def test_action_wildcards_and_case():
+    st = parse_policy_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": ["KMS:create*", "kms:Describe?ey"], "Resource": "*"}]}), Location("p", 1, 1)).statements[0]
+    assert sem.statement_actions(st).actions == {"CreateAlias", "CreateCustomKeyStore", "CreateGrant", "CreateKey", "DescribeKey"}
+    st2 = parse_policy_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "NotAction": "kms:Decrypt", "Resource": "*"}]}), Location("p", 1, 1)).statements[0]
+    g = sem.statement_actions(st2)
+    assert "Decrypt" not in g.actions and "Encrypt" in g.actions and not g.full
+
+
+def test_root_statement_is_clean():
+    k, f = key_with([ROOT], cfg=Config())
+    assert ids(f) == ["IKMS101"]  # rotation is unset; the root statement itself is no finding
+
+
+@pytest.mark.parametrize("principal", ["*", {"AWS": "*"}, {"AWS": ["*"]}, {"AWS": "arn:aws:iam::*:root"}])
+def test_public_principal_any_spelling(principal):
+    k, f = key_with([ROOT, {"Sid": "Pub", "Effect": "Allow", "Principal": principal, "Action": "kms:Decrypt", "Resource": "*"}])
+    hits = fired(f, "IKMS202")
+    assert len(hits) == 1 and hits[0].line == stmt_line(k, 1) and "'Pub'" in hits[0].message
+
+
+def test_public_principal_constrained_by_caller_account_passes():
+    k, f = key_with([ROOT, {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": "*",
+                            "Condition": {"StringEquals": {"kms:CallerAccount": "111122223333", "kms:ViaService": "s3.us-east-1.amazonaws.com"}}}])
+    assert not fired(f, "IKMS202")
+
+
+@pytest.mark.parametrize("cond", [
+    {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+    {"Bool": {"aws:SecureTransport": "true"}},
+    {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+    {"StringNotEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+    {"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-abc123"}},
+    {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/x"}},
+    {"StringEquals": {"kms:CallerAccount": "*"}},
+])
+def test_non_constraining_conditions_still_public(cond):
+    k, f = key_with([ROOT, {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": cond}])
+    assert len(fired(f, "IKMS202")) == 1
+
+
+def test_constraining_with_unknown_value_is_unresolved():
+    k, f = key_with([ROOT, {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "\ue000var.org_id\ue001"}}}])
+    assert not fired(f, "IKMS202")
+    assert any(x.rule_id == "IKMS002" and x.about == "IKMS202" for x in f)
+
+
+def test_deny_outside_org_makes_wildcard_private():
+    k, f = key_with([ROOT,
+                     {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+                     {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                      "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-abc123"}}}])
+    assert not fired(f, "IKMS202")
+
+
+def test_deny_with_wildcard_is_fine():
+    k, f = key_with([ROOT, {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}])
+    assert not fired(f, "IKMS202")
+
+
+def test_full_access_to_role_but_not_root():
+    k, f = key_with([ROOT, {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:role/admin"}, "Action": "KMS:*", "Resource": "*"}])
+    hits = fired(f, "IKMS203")
+    assert len(hits) == 1 and hits[0].line == stmt_line(k, 1)
+    k, f = key_with([{**ROOT, "Principal": {"AWS": "111122223333"}}])
+    assert not fired(f, "IKMS203")
+
+
+def test_default_key_user_statements_pass_separation_of_duties():
+    role = {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:role/app"}
+    k, f = key_with([ROOT,
+                     {"Sid": "Use", "Effect": "Allow", "Principal": role, "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*"},
+                     {"Sid": "Attach", "Effect": "Allow", "Principal": role, "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], "Resource": "*",
+                      "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}])
+    assert not fired(f, "IKMS204")
+    assert not fired(f, "IKMS207")
+
+
+def test_admin_and_usage_across_statements():
+    role = {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:role/ops"}
+    k, f = key_with([ROOT,
+                     {"Sid": "Admin", "Effect": "Allow", "Principal": role, "Action": ["kms:PutKeyPolicy", "kms:Describe*"], "Resource": "*"},
+                     {"Sid": "Use", "Effect": "Allow", "Principal": role, "Action": "kms:Decrypt", "Resource": "*"}])
+    hits = fired(f, "IKMS204")
+    assert len(hits) == 1 and hits[0].line == stmt_line(k, 2) and "'Admin'" in hits[0].message and "'Use'" in hits[0].message
+
+
+def test_not_principal_and_not_action():
+    k, f = key_with([ROOT, {"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"}, "NotAction": "kms:Decrypt", "Resource": "*"}])
+    assert len(fired(f, "IKMS205")) == 2
+
+
+def test_cross_account():
+    k, f = key_with([{**ROOT, "Principal": {"AWS": "arn:aws:iam::111122223333:root"}},
+                     {"Sid": "Other", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:role/r"}, "Action": "kms:Decrypt", "Resource": "*"},
+                     {"Sid": "Svc", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "kms:Decrypt", "Resource": "*"}])
+    hits = fired(f, "IKMS206")
+    assert len(hits) == 1 and "444455556666" in hits[0].message and hits[0].line == stmt_line(k, 1)
+
+
+def test_cross_account_symbolic_home_is_unresolved_and_trusted_passes():
+    stmts = [ROOT, {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "kms:Decrypt", "Resource": "*"}]
+    k, f = key_with(stmts)
+    assert not fired(f, "IKMS206") and any(x.about == "IKMS206" for x in f)
+    k, f = key_with(stmts, cfg=Config(profile="strict", trusted_accounts=("444455556666",)))
+    assert not fired(f, "IKMS206") and not any(x.about == "IKMS206" for x in f)
+
+
+def test_usage_without_context_and_mfa():
+    role = {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:role/app"}
+    k, f = key_with([ROOT,
+                     {"Sid": "Use", "Effect": "Allow", "Principal": role, "Action": "kms:Decrypt", "Resource": "*"},
+                     {"Sid": "UseVia", "Effect": "Allow", "Principal": role, "Action": "kms:Encrypt", "Resource": "*", "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}},
+                     {"Sid": "Adm", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:role/adm"}, "Action": ["kms:ScheduleKeyDeletion"], "Resource": "*"},
+                     {"Sid": "AdmMfa", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:role/adm"}, "Action": ["kms:PutKeyPolicy"], "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}},
+                     {"Sid": "AdmIfExists", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:role/adm"}, "Action": ["kms:DisableKey"], "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}}])
+    assert [h.line for h in fired(f, "IKMS208")] == [stmt_line(k, 1)]
+    assert sorted(h.line for h in fired(f, "IKMS209")) == [stmt_line(k, 3), stmt_line(k, 5)]
+
+
+def test_invalid_policy_shapes():
+    k, f = key_with([{"Effect": "Allow", "Principal": 5, "Action": [["kms:Decrypt"]]}])
+    msgs = " | ".join(h.message for h in fired(f, "IKMS210"))
+    assert "Principal has the wrong type" in msgs and "no Resource" in msgs and "Action must be" in msgs
+
+
+def test_not_json_policy_is_ikms210_with_line():
+    k = Key("aws_kms_key.k", "aws_kms_key", Location("main.tf", 1, 9), "terraform")
+    loc = Location("main.tf", 3, 8)
+    k.policy = Attr("{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n}", loc, True, "policy")
+    k.policies = build_policies(k.policy.value, loc)
+    f = evaluate(ScanUnit(keys=[k]), Config(), enabled_rules(Config()))
+    hits = fired(f, "IKMS210")
+    assert len(hits) == 1 and "not valid JSON" in hits[0].message and hits[0].line >= 3
+
+
+def test_lockout_risk():
+    k, f = key_with([{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:role/app"}, "Action": "kms:Decrypt", "Resource": "*"}])
+    assert len(fired(f, "IKMS212")) == 1
+    k, f = key_with([ROOT])
+    assert not fired(f, "IKMS212")
+
+
+def test_unknown_policy_is_one_unresolved_note():
+    k = Key("aws_kms_key.k", "aws_kms_key", Location("main.tf", 1, 9), "terraform")
+    k.policy = Attr(Unknown("data.external.p.result"), Location("main.tf", 4, 4), True, "policy")
+    f = evaluate(ScanUnit(keys=[k]), Config(), enabled_rules(Config()))
+    notes = [x for x in f if x.rule_id == "IKMS002"]
+    assert len(notes) == 1 and notes[0].line == 4 and "data.external.p.result" in notes[0].message
+    assert not fired(f, "IKMS201")
