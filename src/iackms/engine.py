@@ -301,7 +301,7 @@ def parse_inputs(inp: Inputs, ctx: ScanContext) -> ScanUnit:
 def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
     """A YAML/JSON file: a Terraform plan, a CloudFormation template, or
     something else (skipped silently)."""
-    from .parsers import cloudformation, plan
+    from .parsers import plan
 
     rel = ctx.rel(path)
     try:
@@ -309,7 +309,7 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
         with open(path, "rb") as fh:
             head = fh.read(SNIFF_BYTES)
             if size > ctx.max_file_size:
-                if plan.sniff(head) or cloudformation.sniff(head):
+                if plan.sniff(head) or _cfn().sniff(head):
                     return ScanUnit(notes=[Note("IKMS001", f"file is {size / 1048576:.1f} MB, over the --max-file-size limit of {ctx.max_file_size / 1048576:.0f} MB; not scanned", Location(rel, 1, 1))])
                 return ScanUnit()
             data = head + fh.read()
@@ -322,6 +322,7 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
             res = plan.parse_file(path, data, ctx)
             if res is not None:
                 return res
+        cloudformation = _cfn()
         if cloudformation.sniff(data):
             res = cloudformation.parse_file(path, data, ctx)
             if res is not None:
@@ -329,6 +330,12 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
     except Exception as e:  # pragma: no cover - parsers catch their own errors
         return ScanUnit(notes=[Note("IKMS001", f"internal error while reading this file: {type(e).__name__}: {e} (please report it)", Location(rel, 1, 1))])
     return ScanUnit()
+
+
+def _cfn():
+    from .parsers import cloudformation
+
+    return cloudformation
 
 
 def _filter_requested(findings: list[Finding], unit: ScanUnit, inp: Inputs) -> list[Finding]:

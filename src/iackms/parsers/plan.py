@@ -177,8 +177,12 @@ def _build(doc: dict, rel: str) -> ScanUnit:
 
 
 def _loc(rc: Any, rel: str) -> Location:
+    """The line of the entry's "address" (else its opening brace)."""
     loc = getattr(rc, "loc", None)
-    return Location(rel, loc.line, loc.end_line, loc.column) if loc else Location(rel, 1, 1)
+    if loc is None:
+        return Location(rel, 1, 1)
+    at = getattr(rc, "key_locs", {}).get("address") or loc
+    return Location(rel, at.line, max(at.line, loc.end_line), at.column)
 
 
 def _attr(after: dict, unknown: dict, name: str, loc: Location) -> Attr:
