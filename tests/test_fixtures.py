@@ -1,0 +1,91 @@
+"""Every rule's fixtures: `fixtures/<RULE>/fail/main.tf`, `pass/main.tf`,
+`fail.yaml`, `pass.yaml` (CloudFormation where the resource exists there).
+
+A failing fixture marks each line where the rule must fire with a comment
+`expect: <RULE>`; the test asserts the rule fires on exactly those lines of
+exactly that file (and on the named resource), and that the passing fixture
+draws no finding of that rule at all. Fixtures run under the `strict` profile
+unless a `# profile: NAME` comment says otherwise; a `.iackms.yaml` beside
+them is used as the configuration."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from iackms import config as config_mod
+from iackms.engine import scan
+from iackms.rules import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+EXPECT = re.compile(r"expect:\s*((?:IKMS\d{3}[ ,]*)+)")
+PROFILE = re.compile(r"#\s*profile:\s*([a-z0-9-]+)")
+RULE_DIRS = sorted(p for p in FIXTURES.glob("IKMS*") if p.is_dir())
+
+
+def _cases():
+    for d in RULE_DIRS:
+        rid = d.name
+        for kind in ("fail", "pass"):
+            tf = d / kind / "main.tf"
+            if tf.is_file():
+                yield pytest.param(rid, kind, tf, id=f"{rid}-{kind}-terraform")
+            for ext in ("yaml", "json"):
+                cfn = d / f"{kind}.{ext}"
+                if cfn.is_file():
+                    yield pytest.param(rid, kind, cfn, id=f"{rid}-{kind}-cloudformation-{ext}")
+
+
+def _expected(path: Path, rid: str) -> list[int]:
+    out = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        m = EXPECT.search(line)
+        if m and rid in re.findall(r"IKMS\d{3}", m.group(1)):
+            out.append(i)
+    return out
+
+
+def _config(path: Path) -> config_mod.Config:
+    d = path.parent
+    for cand in (d / ".iackms.yaml", d.parent / ".iackms.yaml"):
+        if cand.is_file():
+            cfg = config_mod.load_file(cand)
+            break
+    else:
+        cfg = config_mod.Config(profile="strict")
+    m = PROFILE.search(path.read_text(encoding="utf-8"))
+    if m:
+        cfg.profile = m.group(1)
+    return cfg
+
+
+@pytest.mark.parametrize("rid,kind,path", list(_cases()))
+def test_fixture(rid: str, kind: str, path: Path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    report = scan([str(path.relative_to(ROOT))], _config(path))
+    rel = path.relative_to(ROOT).as_posix()
+    got = [f for f in report.findings if f.rule_id == rid]
+    parse_errors = [f for f in report.findings if f.rule_id == "IKMS001" and rid != "IKMS001"]
+    assert not parse_errors, parse_errors
+    if kind == "pass":
+        assert got == [], f"{rid} fired on the passing fixture {rel}: {[(f.line, f.message) for f in got]}"
+        return
+    expected = _expected(path, rid)
+    assert expected, f"{rel} marks no line with 'expect: {rid}'"
+    assert all(f.file == rel for f in got), [(f.file, f.line) for f in got]
+    assert sorted({f.line for f in got}) == expected, [(f.line, f.message) for f in got]
+    assert all(f.resource or rid == "IKMS001" for f in got)
+
+
+def test_every_rule_has_fixtures():
+    missing = []
+    for rid, r in REGISTRY.items():
+        d = FIXTURES / rid
+        need = [d / "fail" / "main.tf", d / "pass" / "main.tf"]
+        if r.meta.cfn_applicable:
+            need += [d / "fail.yaml", d / "pass.yaml"]
+        missing += [str(p.relative_to(ROOT)) for p in need if not p.is_file()]
+    assert not missing, missing
