@@ -1,0 +1,408 @@
+"""The Terraform parser: module directories to KMS keys, aliases, grants and
+custom key stores in the common model.
+
+Public entry point: :func:`parse_modules`. Expressions are evaluated
+statically (see :mod:`.tf_eval`); what cannot be known stays Unknown."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from pathlib import Path
+from typing import Any
+
+from .. import jsonload
+from ..context import ScanContext
+from ..model import (
+    UNK_CLOSE,
+    UNK_OPEN,
+    Alias,
+    Attr,
+    Choice,
+    CustomKeyStore,
+    Grant,
+    Key,
+    Location,
+    Note,
+    ScanUnit,
+    Unknown,
+)
+from ..policy import build_policies
+from .tf_eval import KEY_TYPES, Scope
+from .tf_hcl import Block, suppressions_in
+from .tf_module import Loader, instance_absent, instantiate, is_local_source, local_target, make_factory, module_source
+from .tf_policydoc import expand_blocks
+from .tf_values import REF, DocDict, LStr
+
+#: Terraform argument -> normalised attribute name (all key kinds)
+_KEY_ATTRS = {
+    "description": "description",
+    "customer_master_key_spec": "key_spec",
+    "key_spec": "key_spec",
+    "key_usage": "key_usage",
+    "custom_key_store_id": "custom_key_store_id",
+    "multi_region": "multi_region",
+    "enable_key_rotation": "rotation",
+    "rotation_period_in_days": "rotation_period",
+    "deletion_window_in_days": "deletion_window",
+    "bypass_policy_lockout_safety_check": "bypass_lockout",
+    "tags": "tags",
+    "key_material_base64": "key_material",
+    "valid_to": "valid_to",
+    "primary_key_arn": "primary_key",
+    "xks_key_id": "xks_key_id",
+}
+_STORE_ATTRS = (
+    "custom_key_store_name",
+    "custom_key_store_type",
+    "key_store_password",
+    "cloud_hsm_cluster_id",
+    "trust_anchor_certificate",
+    "xks_proxy_connectivity",
+    "xks_proxy_uri_endpoint",
+    "xks_proxy_uri_path",
+    "xks_proxy_vpc_endpoint_service_name",
+)
+_GRANT_ATTRS = ("grantee_principal", "retiring_principal", "operations", "name", "key_id", "grant_creation_tokens", "retire_on_delete")
+
+
+def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
+    """Parse the Terraform module directories found by a scan. A directory
+    called as a local module by another one is evaluated only through its
+    callers. Never raises: problems become notes."""
+    unit = ScanUnit()
+    loader = Loader(ctx, unit.notes)
+    dirs: list[Path] = []
+    for d in module_dirs:
+        p = Path(os.path.normpath(os.path.abspath(str(d))))
+        if p not in dirs:
+            dirs.append(p)
+    called: set[Path] = set()
+    for d in dirs:
+        try:
+            mod = loader.load(d)
+            if mod is None:
+                continue
+            probe = Scope(mod, ctx, d)
+            for blk in mod.modules.values():
+                src = module_source(blk, probe)
+                if isinstance(src, str) and is_local_source(src):
+                    t = local_target(mod, src)
+                    if t != d and t in dirs:
+                        called.add(t)
+        except Exception as e:  # noqa: BLE001 - a bug must not stop the scan
+            _internal(unit, ctx, d, e)
+    roots = [d for d in dirs if d not in called]
+    reached: set[Path] = set()
+    for d in roots:
+        _eval_root(d, loader, ctx, unit, reached)
+    for d in dirs:  # directories that only call each other
+        if d not in reached:
+            _eval_root(d, loader, ctx, unit, reached)
+    return unit
+
+
+def _internal(unit: ScanUnit, ctx: ScanContext, d: Path, e: BaseException, loc: Location | None = None) -> None:
+    where = "".join(traceback.format_exception_only(type(e), e)).strip()
+    unit.notes.append(Note("IKMS001", f"internal error while reading the Terraform in {ctx.rel(d)}: {where}", loc or Location(ctx.rel(d), 1, 1, 1)))
+
+
+def _eval_root(d: Path, loader: Loader, ctx: ScanContext, unit: ScanUnit, reached: set[Path]) -> None:
+    try:
+        mod = loader.load(d)
+        if mod is None:
+            return
+        root = Scope(mod, ctx, d)
+        root.child_factory = make_factory(root, loader, (d,), 0)
+        scopes = instantiate(root)
+        for s in scopes:
+            reached.add(s.mod.dir)
+        _extract(scopes, unit, ctx)
+        for s in scopes:
+            for n in s.notes:
+                loader.note(n)
+    except RecursionError as e:
+        _internal(unit, ctx, d, e)
+    except Exception as e:  # noqa: BLE001
+        _internal(unit, ctx, d, e)
+
+
+# --- extraction ------------------------------------------------------------------------
+
+
+def _attr(scope: Scope, blk: Block, tf_name: str) -> Attr | None:
+    a = blk.attrs.get(tf_name)
+    if a is None:
+        return None
+    v = scope.ev.attr(a, {})
+    if v is None:
+        return None  # null: the argument is not set
+    return Attr(v, a.loc, True, a.text())
+
+
+def _ref(v: Any) -> str | None:
+    if isinstance(v, Unknown) and v.reason.startswith(REF):
+        return v.reason[len(REF) :]
+    return None
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.keys: list[tuple[Key, Scope, Block]] = []
+        self.key_policies: list[tuple[str | None, Attr | None, Attr | None, Block]] = []
+        self.sources: dict[str, str] = {}
+
+
+def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
+    pend = _Pending()
+    keys: dict[str, Key] = {}
+    stores: dict[str, CustomKeyStore] = {}
+    aliases: list[Alias] = []
+    grants: list[Grant] = []
+    principals: set[str] = set()
+    for s in scopes:
+        for (rtype, rname), blk in s.mod.resources.items():
+            try:
+                _one(s, rtype, rname, blk, pend, keys, stores, aliases, grants, principals)
+            except Exception as e:  # noqa: BLE001
+                _internal(unit, ctx, s.mod.dir, e, blk.loc)
+    # aws_kms_key_policy wins over the inline policy
+    for target, pol, bypass, blk in pend.key_policies:
+        key = keys.get(target or "")
+        if key is None:
+            continue
+        if pol is not None:
+            key.policy = pol
+            key.policies = []
+            pend.sources[key.address] = "aws_kms_key_policy"
+        if bypass is not None:
+            key.attrs["bypass_lockout"] = bypass
+    for key, s, blk in pend.keys:
+        try:
+            _finish_key(key, stores, pend.sources.get(key.address, "inline"))
+        except Exception as e:  # noqa: BLE001
+            _internal(unit, ctx, s.mod.dir, e, blk.loc)
+        key.local_principals = set(principals)
+    for al in aliases:
+        if al.target in keys:
+            keys[al.target].aliases.append(al)
+    for g in grants:
+        if g.target in keys:
+            keys[g.target].grants.append(g)
+    unit.keys.extend(keys.values())
+    unit.aliases.extend(aliases)
+    unit.grants.extend(grants)
+    unit.stores.extend(stores.values())
+
+
+def _one(
+    s: Scope,
+    rtype: str,
+    rname: str,
+    blk: Block,
+    pend: _Pending,
+    keys: dict[str, Key],
+    stores: dict[str, CustomKeyStore],
+    aliases: list[Alias],
+    grants: list[Grant],
+    principals: set[str],
+) -> None:
+    addr = f"{s.prefix}{rtype}.{rname}"
+    if rtype in ("aws_iam_role", "aws_iam_user"):
+        if not instance_absent(blk, s):
+            principals.add(addr)
+            principals.add(s.principal_arn(rtype, rname))
+        return
+    if rtype not in KEY_TYPES and rtype not in ("aws_kms_alias", "aws_kms_grant", "aws_kms_custom_key_store", "aws_kms_key_policy"):
+        return
+    if instance_absent(blk, s):
+        return
+    if rtype in KEY_TYPES:
+        key = _key(s, rtype, addr, blk)
+        keys[addr] = key
+        pend.keys.append((key, s, blk))
+    elif rtype == "aws_kms_alias":
+        al = Alias(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
+        for n in ("name", "name_prefix", "target_key_id"):
+            a = _attr(s, blk, n)
+            if a is not None:
+                al.attrs[n] = a
+        al.target = _ref(al.attrs["target_key_id"].value) if "target_key_id" in al.attrs else None
+        aliases.append(al)
+    elif rtype == "aws_kms_grant":
+        g = Grant(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
+        for n in _GRANT_ATTRS:
+            a = _attr(s, blk, n)
+            if a is not None:
+                g.attrs[n] = a
+        cons = expand_blocks(blk, "constraints", s.ev, {})
+        if cons:
+            vals: list[Any] = []
+            for it in cons:
+                if not isinstance(it, tuple):
+                    vals.append(it)
+                    continue
+                cb, cenv = it
+                d: dict[str, Any] = {}
+                for an, a in cb.attrs.items():
+                    d[an] = s.ev.attr(a, cenv)
+                vals.append(d)
+            first = next((it[0] for it in cons if isinstance(it, tuple)), blk)
+            g.attrs["constraints"] = Attr(vals, first.loc, True, "constraints")
+        g.target = _ref(g.attrs["key_id"].value) if "key_id" in g.attrs else None
+        grants.append(g)
+    elif rtype == "aws_kms_custom_key_store":
+        st = CustomKeyStore(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
+        for n in _STORE_ATTRS:
+            a = _attr(s, blk, n)
+            if a is not None:
+                st.attrs[n] = a
+        if "custom_key_store_type" not in st.attrs:
+            st.attrs["custom_key_store_type"] = Attr("AWS_CLOUDHSM", blk.loc, False, "")
+        creds = blk.get_blocks("xks_proxy_authentication_credential")
+        if creds:
+            cb = creds[0]
+            st.attrs["xks_proxy_authentication_credential"] = Attr({an: s.ev.attr(a, {}) for an, a in cb.attrs.items()}, cb.loc, True, "xks_proxy_authentication_credential")
+        stores[addr] = st
+    elif rtype == "aws_kms_key_policy":
+        kid = _attr(s, blk, "key_id")
+        target = _ref(kid.value) if kid is not None else None
+        pend.key_policies.append((target, _attr(s, blk, "policy"), _attr(s, blk, "bypass_policy_lockout_safety_check"), blk))
+
+
+def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
+    kind = KEY_TYPES[rtype]
+    key = Key(addr, rtype, blk.loc, "terraform", kind=kind, suppressions=suppressions_in(blk), report_loc=s.report_loc)
+    for tf_name, norm in _KEY_ATTRS.items():
+        a = _attr(s, blk, tf_name)
+        if a is not None:
+            key.attrs[norm] = a
+    en = _attr(s, blk, "is_enabled" if rtype == "aws_kms_key" else "enabled")
+    if en is not None:
+        key.attrs["enabled"] = en
+    if kind in ("external", "replica_external"):
+        key.attrs["origin"] = Attr("EXTERNAL", blk.loc, True, "")
+    for lc in blk.get_blocks("lifecycle"):
+        pd = _attr(s, lc, "prevent_destroy")
+        if pd is not None:
+            key.attrs["deletion_protection"] = pd
+    pol = _attr(s, blk, "policy")
+    if pol is not None:
+        key.policy = pol
+    return key
+
+
+def _finish_key(key: Key, stores: dict[str, CustomKeyStore], default_source: str) -> None:
+    cks = key.attrs.get("custom_key_store_id")
+    if cks is not None and key.kind == "key":
+        ref = _ref(cks.value)
+        store = stores.get(ref or "")
+        origin: Any = Unknown(cks.expr or "custom_key_store_id")
+        if store is not None:
+            key.custom_key_store = store
+            t = store.attrs["custom_key_store_type"].value
+            if t == "AWS_CLOUDHSM":
+                origin = "AWS_CLOUDHSM"
+            elif t == "EXTERNAL_KEY_STORE":
+                origin = "EXTERNAL_KEY_STORE"
+        key.attrs["origin"] = Attr(origin, cks.loc, True, cks.expr)
+    if key.policy.present:
+        v = key.policy.value
+        source = _policy_source(v, default_source)
+        key.policies = build_policies(_prepare(v), key.policy.loc or key.loc, source)
+
+
+def _policy_source(v: Any, default: str) -> str:
+    first = v.options[0] if isinstance(v, Choice) and v.options else v
+    if isinstance(first, DocDict):
+        return "policy_document"
+    if isinstance(first, LStr) and first.origin == "file":
+        return "file"
+    return default
+
+
+_TOKEN = "\ue005"
+
+
+def _prepare(v: Any) -> Any:
+    """Policy JSON text with unresolved pieces outside JSON strings (``"a":
+    ${var.x}``) cannot be parsed; such pieces become Unknown values."""
+    if isinstance(v, Choice):
+        return Choice(tuple(_prepare(o) for o in v.options), v.expr, v.loc)
+    if not isinstance(v, str) or UNK_OPEN not in v:
+        return v
+    loc = getattr(v, "loc", None)
+    lo = loc.line - 1 if loc is not None else 0
+    file = loc.file if loc is not None else ""
+    try:
+        jsonload.loads_plain(v)
+        return v
+    except jsonload.JsonError:
+        pass
+    fixed, exprs = _quote_pieces(v)
+    if not exprs:
+        return v
+    try:
+        raw = jsonload.load(fixed, file, lo)
+    except jsonload.JsonError:
+        return v
+    return _unquote(raw, exprs)
+
+
+def _quote_pieces(s: str) -> tuple[str, dict[str, str]]:
+    out: list[str] = []
+    exprs: dict[str, str] = {}
+    in_str = False
+    esc = False
+    i = 0
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if in_str:
+            out.append(c)
+            if esc:
+                esc = False
+            elif c == "\\":
+                esc = True
+            elif c == '"':
+                in_str = False
+            i += 1
+            continue
+        if c == '"':
+            in_str = True
+            out.append(c)
+            i += 1
+            continue
+        if c == UNK_OPEN:
+            j = s.find(UNK_CLOSE, i)
+            if j < 0:
+                out.append(s[i:])
+                break
+            expr = s[i + 1 : j]
+            tok = f"{_TOKEN}{len(exprs)}{_TOKEN}"
+            exprs[tok] = expr
+            out.append('"' + tok + '"')
+            i = j + 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out), exprs
+
+
+def _unquote(v: Any, exprs: dict[str, str], depth: int = 0) -> Any:
+    if depth > 200:
+        return v
+    if isinstance(v, str) and v in exprs:
+        return Unknown(exprs[v])
+    if isinstance(v, dict):
+        for k in list(v.keys()):
+            v[k] = _unquote(v[k], exprs, depth + 1)
+        return v
+    if isinstance(v, list):
+        for i, x in enumerate(v):
+            v[i] = _unquote(x, exprs, depth + 1)
+        return v
+    return v
+
+
+__all__ = ["parse_modules"]

@@ -1,0 +1,351 @@
+"""Terraform source files (``.tf`` with tree-sitter-hcl, ``.tf.json`` with
+:mod:`iackms.jsonload`) turned into a small block model. Expressions are kept
+unevaluated: a tree-sitter node for HCL, the JSON value for ``.tf.json``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+from .. import jsonload
+from ..model import LDict, LList, Location, Note, Suppression
+
+
+@lru_cache(maxsize=1)
+def hcl_parser() -> Any:
+    import tree_sitter
+    import tree_sitter_hcl
+
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_hcl.language()))
+
+
+@dataclass
+class SrcFile:
+    path: Path
+    rel: str
+    is_json: bool = False
+
+
+def node_loc(node: Any, rel: str) -> Location:
+    return Location(rel, node.start_point[0] + 1, node.end_point[0] + 1, node.start_point[1] + 1)
+
+
+@dataclass
+class AttrNode:
+    """One attribute as written: ``expr`` is a tree-sitter ``expression`` node
+    (HCL) or a JSON value (``.tf.json``)."""
+
+    name: str
+    expr: Any
+    file: SrcFile
+    loc: Location
+
+    def text(self) -> str:
+        if self.file.is_json:
+            return _json_text(self.expr)
+        return self.expr.text.decode("utf-8", "replace")
+
+
+def _json_text(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    try:
+        import orjson
+
+        return orjson.dumps(v).decode()
+    except Exception:  # noqa: BLE001 - only for messages
+        return repr(v)
+
+
+@dataclass
+class Block:
+    type: str
+    labels: list[str]
+    file: SrcFile
+    loc: Location
+    node: Any = None  # tree-sitter block node (HCL)
+    body: Any = None  # tree-sitter body node or JSON dict
+    _attrs: dict[str, AttrNode] | None = field(default=None, repr=False)
+    _blocks: list["Block"] | None = field(default=None, repr=False)
+
+    @property
+    def attrs(self) -> dict[str, AttrNode]:
+        if self._attrs is None:
+            self._fill()
+        assert self._attrs is not None
+        return self._attrs
+
+    @property
+    def blocks(self) -> list["Block"]:
+        if self._blocks is None:
+            self._fill()
+        assert self._blocks is not None
+        return self._blocks
+
+    def _fill(self) -> None:
+        if self.file.is_json:
+            self._attrs, self._blocks = _json_body(self.body, self.file, self.loc)
+        else:
+            self._attrs, self._blocks = _hcl_body(self.body, self.file)
+
+    def get_blocks(self, name: str) -> list["Block"]:
+        """Nested blocks of one type (in ``.tf.json`` written as an object or
+        a list of objects under that name)."""
+        out = [b for b in self.blocks if b.type == name]
+        if self.file.is_json and name in self.attrs:
+            out.extend(json_blocks(name, self.attrs[name].expr, self.file, self.attrs[name].loc, _JSON_LABELS.get(name, 0)))
+        return out
+
+
+# --- HCL -----------------------------------------------------------------------
+
+
+def _label(node: Any) -> str:
+    if node.type == "identifier":
+        return node.text.decode("utf-8", "replace")
+    t = node.text.decode("utf-8", "replace")
+    if len(t) >= 2 and t[0] == '"' and t[-1] == '"':
+        t = t[1:-1]
+    return t
+
+
+def _hcl_block(node: Any, f: SrcFile) -> Block | None:
+    ident = None
+    labels: list[str] = []
+    body = None
+    for c in node.children:
+        t = c.type
+        if t == "identifier" and ident is None:
+            ident = c.text.decode("utf-8", "replace")
+        elif t in ("string_lit", "identifier"):
+            labels.append(_label(c))
+        elif t == "body":
+            body = c
+    if ident is None:
+        return None
+    return Block(ident, labels, f, node_loc(node, f.rel), node, body)
+
+
+def _hcl_body(body: Any, f: SrcFile) -> tuple[dict[str, AttrNode], list[Block]]:
+    attrs: dict[str, AttrNode] = {}
+    blocks: list[Block] = []
+    if body is None:
+        return attrs, blocks
+    for c in body.children:
+        if c.type == "attribute":
+            a = _hcl_attr(c, f)
+            if a is not None:
+                attrs[a.name] = a
+        elif c.type == "block":
+            b = _hcl_block(c, f)
+            if b is not None:
+                blocks.append(b)
+    return attrs, blocks
+
+
+def _hcl_attr(node: Any, f: SrcFile) -> AttrNode | None:
+    name = None
+    expr = None
+    for c in node.children:
+        if c.type == "identifier" and name is None:
+            name = c.text.decode("utf-8", "replace")
+        elif c.type == "expression":
+            expr = c
+    if name is None or expr is None:
+        return None
+    return AttrNode(name, expr, f, node_loc(node, f.rel))
+
+
+def first_error(root: Any) -> Any:
+    """The first ERROR or MISSING node in document order."""
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.is_error or n.is_missing:
+            return n
+        if n.has_error:
+            stack.extend(reversed(n.children))
+    return None
+
+
+@dataclass
+class ParsedFile:
+    file: SrcFile
+    blocks: list[Block]
+    attrs: list[AttrNode]  # top-level attributes (tfvars files)
+    notes: list[Note]
+
+
+def parse_hcl(data: bytes, f: SrcFile) -> ParsedFile:
+    notes: list[Note] = []
+    tree = hcl_parser().parse(data)
+    root = tree.root_node
+    if root.has_error:
+        err = first_error(root)
+        line = err.start_point[0] + 1 if err is not None else 1
+        col = err.start_point[1] + 1 if err is not None else 1
+        what = "missing " + err.type if err is not None and err.is_missing else "unexpected syntax"
+        notes.append(
+            Note(
+                "IKMS001",
+                f"{f.rel} has a syntax error at line {line} ({what}); blocks that could not be read are skipped",
+                Location(f.rel, line, line, col),
+            )
+        )
+    blocks: list[Block] = []
+    attrs: list[AttrNode] = []
+    for body in root.children:
+        if body.type != "body":
+            continue
+        for c in body.children:
+            if c.type == "block":
+                b = _hcl_block(c, f)
+                if b is not None:
+                    blocks.append(b)
+            elif c.type == "attribute":
+                a = _hcl_attr(c, f)
+                if a is not None:
+                    attrs.append(a)
+    return ParsedFile(f, blocks, attrs, notes)
+
+
+def iter_comments(node: Any) -> Iterator[Any]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "comment":
+            yield n
+            continue
+        if n.child_count:
+            stack.extend(reversed(n.children))
+
+
+# --- JSON ----------------------------------------------------------------------
+
+#: how many labels the nested blocks of each top-level type take in .tf.json
+_TOP_LABELS = {"resource": 2, "data": 2, "module": 1, "variable": 1, "output": 1, "provider": 1, "locals": 0, "terraform": 0}
+_JSON_LABELS = {"dynamic": 1}
+
+
+def json_blocks(name: str, value: Any, f: SrcFile, loc: Location, nlabels: int, labels: list[str] | None = None) -> list[Block]:
+    labels = labels or []
+    out: list[Block] = []
+    if nlabels == 0:
+        items = value if isinstance(value, list) else [value]
+        for it in items:
+            if isinstance(it, dict):
+                out.append(Block(name, list(labels), f, getattr(it, "loc", None) or loc, None, it))
+        return out
+    if isinstance(value, list):
+        for it in value:
+            out.extend(json_blocks(name, it, f, loc, nlabels, labels))
+        return out
+    if isinstance(value, dict):
+        for k, v in value.items():
+            kl = value.key_locs.get(k, loc) if isinstance(value, LDict) else loc
+            out.extend(json_blocks(name, v, f, getattr(v, "loc", None) or kl, nlabels - 1, labels + [str(k)]))
+    return out
+
+
+def _json_body(body: Any, f: SrcFile, loc: Location) -> tuple[dict[str, AttrNode], list[Block]]:
+    attrs: dict[str, AttrNode] = {}
+    if not isinstance(body, dict):
+        return attrs, []
+    for k, v in body.items():
+        if k == "//":
+            continue
+        kl = body.key_locs.get(k, loc) if isinstance(body, LDict) else loc
+        vl = getattr(v, "loc", None)
+        if vl is not None:
+            kl = Location(kl.file, kl.line, max(kl.end_line, vl.end_line), kl.column)
+        attrs[str(k)] = AttrNode(str(k), v, f, kl)
+    return attrs, []
+
+
+def parse_json(data: bytes, f: SrcFile) -> ParsedFile:
+    try:
+        doc = jsonload.load(data, f.rel)
+    except jsonload.JsonError as e:
+        note = Note("IKMS001", f"{f.rel} is not valid JSON: {e.message}", Location(f.rel, e.line, e.line, e.column))
+        return ParsedFile(f, [], [], [note])
+    blocks: list[Block] = []
+    attrs: list[AttrNode] = []
+    if not isinstance(doc, dict):
+        note = Note("IKMS001", f"{f.rel} is not a Terraform JSON configuration (not an object)", Location(f.rel, 1, 1, 1))
+        return ParsedFile(f, [], [], [note])
+    root_loc = getattr(doc, "loc", None) or Location(f.rel, 1, 1, 1)
+    for k, v in doc.items():
+        kl = doc.key_locs.get(k, root_loc) if isinstance(doc, LDict) else root_loc
+        if k in _TOP_LABELS:
+            blocks.extend(json_blocks(k, v, f, kl, _TOP_LABELS[k]))
+        elif k != "//":
+            attrs.append(AttrNode(str(k), v, f, kl))
+    return ParsedFile(f, blocks, attrs, [])
+
+
+def parse_bytes(data: bytes, f: SrcFile) -> ParsedFile:
+    if f.is_json:
+        return parse_json(data, f)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        note = Note("IKMS001", f"{f.rel} is not valid UTF-8 (byte {e.start}); it is not scanned", Location(f.rel, 1, 1, 1))
+        del line
+        return ParsedFile(f, [], [], [note])
+    return parse_hcl(data, f)
+
+
+# --- suppressions ------------------------------------------------------------------
+
+_IACKMS_RE = re.compile(r"iackms:skip=\s*([A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*)(?:\s*:\s*|\s+)?(.*)$")
+_CHECKOV_RE = re.compile(r"checkov:skip=\s*([A-Za-z0-9_]+)(?:\s*:\s*(.*))?")
+
+
+def suppressions_in(block: Block) -> list[Suppression]:
+    """``# iackms:skip=ID[,ID] reason`` and ``# checkov:skip=CKV_AWS_7:reason``
+    comments written inside a block."""
+    out: list[Suppression] = []
+    if block.file.is_json or block.node is None:
+        return out
+    rel = block.file.rel
+    for c in iter_comments(block.node):
+        text = c.text.decode("utf-8", "replace")
+        base_line = c.start_point[0] + 1
+        for i, line in enumerate(text.split("\n")):
+            body = line.strip()
+            for pre in ("/*", "//", "#"):
+                if body.startswith(pre):
+                    body = body[len(pre):]
+                    break
+            if body.endswith("*/"):
+                body = body[:-2]
+            body = body.strip().lstrip("*").strip()
+            loc = Location(rel, base_line + i, base_line + i, 1)
+            m = _IACKMS_RE.search(body)
+            if m:
+                reason = m.group(2).strip()
+                for rid in m.group(1).split(","):
+                    rid = rid.strip()
+                    out.append(Suppression(rid.upper(), reason, loc, "iackms", rid))
+                continue
+            m2 = _CHECKOV_RE.search(body)
+            if m2:
+                out.append(Suppression("", (m2.group(2) or "").strip(), loc, "checkov", m2.group(1)))
+    return out
+
+
+__all__ = [
+    "AttrNode",
+    "Block",
+    "LList",
+    "ParsedFile",
+    "SrcFile",
+    "hcl_parser",
+    "node_loc",
+    "parse_bytes",
+    "suppressions_in",
+]

@@ -1,0 +1,240 @@
+"""Loading module directories (files, override files, tfvars) and
+instantiating the tree of local module calls."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from ..context import ScanContext
+from ..model import Location, Note
+from .tf_eval import ModuleDef, Scope
+from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
+
+MAX_MODULE_DEPTH = 10
+MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
+
+
+def _is_override(name: str) -> bool:
+    base = name[:-5] if name.endswith(".json") else name
+    base = base[:-3]
+    return base == "override" or base.endswith("_override")
+
+
+def _config_files(d: Path) -> list[Path]:
+    try:
+        entries = sorted(os.scandir(d), key=lambda e: e.name)
+    except OSError:
+        return []
+    out = []
+    for e in entries:
+        n = e.name
+        if n.startswith((".", "~", "#")) or not (n.endswith(".tf") or n.endswith(".tf.json")):
+            continue
+        try:
+            if e.is_file():
+                out.append(Path(e.path))
+        except OSError:
+            continue
+    return out
+
+
+def _tfvars_files(d: Path) -> list[Path]:
+    names: list[Path] = []
+    for fixed in ("terraform.tfvars", "terraform.tfvars.json"):
+        p = d / fixed
+        if p.is_file():
+            names.append(p)
+    try:
+        auto = sorted(e.name for e in os.scandir(d) if e.name.endswith((".auto.tfvars", ".auto.tfvars.json")) and e.is_file())
+    except OSError:
+        auto = []
+    names.extend(d / n for n in auto)
+    return names
+
+
+class Loader:
+    """Parses each module directory once per scan."""
+
+    def __init__(self, ctx: ScanContext, notes: list[Note]) -> None:
+        self.ctx = ctx
+        self.notes = notes
+        self.cache: dict[Path, ModuleDef | None] = {}
+        self._note_keys: set[tuple[str, str, int]] = set()
+
+    def note(self, n: Note) -> None:
+        k = (n.rule_id, n.loc.file, n.loc.line)
+        if k not in self._note_keys:
+            self._note_keys.add(k)
+            self.notes.append(n)
+
+    def _read(self, p: Path) -> bytes | None:
+        try:
+            if p.stat().st_size > self.ctx.max_file_size:
+                self.note(Note("IKMS001", f"{self.ctx.rel(p)} is larger than the size limit; it is not scanned", Location(self.ctx.rel(p), 1, 1, 1)))
+                return None
+            return p.read_bytes()
+        except OSError as e:
+            self.note(Note("IKMS001", f"{self.ctx.rel(p)} cannot be read ({e.strerror or e})", Location(self.ctx.rel(p), 1, 1, 1)))
+            return None
+
+    def load(self, d: Path) -> ModuleDef | None:
+        if d in self.cache:
+            return self.cache[d]
+        mod = ModuleDef(d)
+        regular: list[Block] = []
+        overrides: list[Block] = []
+        for p in _config_files(d):
+            data = self._read(p)
+            if data is None:
+                continue
+            pf = parse_bytes(data, SrcFile(p, self.ctx.rel(p), p.name.endswith(".json")))
+            for n in pf.notes:
+                self.note(n)
+            (overrides if _is_override(p.name) else regular).extend(pf.blocks)
+        for b in regular:
+            _add(mod, b)
+        for b in overrides:
+            _override(mod, b)
+        for p in _tfvars_files(d):
+            data = self._read(p)
+            if data is None:
+                continue
+            pf = parse_bytes(data, SrcFile(p, self.ctx.rel(p), p.name.endswith(".json")))
+            for n in pf.notes:
+                self.note(n)
+            for a in pf.attrs:
+                mod.tfvars[a.name] = a
+        self.cache[d] = mod
+        return mod
+
+
+def _add(mod: ModuleDef, b: Block) -> None:
+    t, lb = b.type, b.labels
+    if t == "variable" and lb:
+        mod.variables.setdefault(lb[0], b)
+    elif t == "locals":
+        for name, a in b.attrs.items():
+            mod.locals.setdefault(name, a)
+    elif t == "output" and lb:
+        mod.outputs.setdefault(lb[0], b)
+    elif t == "resource" and len(lb) >= 2:
+        mod.resources.setdefault((lb[0], lb[1]), b)
+    elif t == "data" and len(lb) >= 2:
+        mod.data.setdefault((lb[0], lb[1]), b)
+    elif t == "module" and lb:
+        mod.modules.setdefault(lb[0], b)
+
+
+def _merge_block(orig: Block, ov: Block) -> None:
+    """Terraform override files: attributes replace, nested block types
+    replace all blocks of that type."""
+    orig.attrs.update(ov.attrs)
+    types = {x.type for x in ov.blocks}
+    if types:
+        kept = [x for x in orig.blocks if x.type not in types]
+        orig._blocks = kept + list(ov.blocks)
+
+
+def _override(mod: ModuleDef, b: Block) -> None:
+    t, lb = b.type, b.labels
+    table: dict[Any, Block] | None = None
+    key: Any = None
+    if t == "locals":
+        mod.locals.update(b.attrs)
+        return
+    if t == "variable" and lb:
+        table, key = mod.variables, lb[0]
+    elif t == "output" and lb:
+        table, key = mod.outputs, lb[0]
+    elif t == "resource" and len(lb) >= 2:
+        table, key = mod.resources, (lb[0], lb[1])
+    elif t == "data" and len(lb) >= 2:
+        table, key = mod.data, (lb[0], lb[1])
+    elif t == "module" and lb:
+        table, key = mod.modules, lb[0]
+    if table is None:
+        return
+    if key in table:
+        _merge_block(table[key], b)
+    else:
+        table[key] = b
+
+
+def module_source(blk: Block, scope: Scope) -> Any:
+    a = blk.attrs.get("source")
+    if a is None:
+        return None
+    return scope.ev.attr(a, {"__const__": True})
+
+
+def is_local_source(src: str) -> bool:
+    return src.startswith(("./", "../", ".\\", "..\\")) or src in (".", "..")
+
+
+def local_target(mod: ModuleDef, src: str) -> Path:
+    return Path(os.path.normpath(os.path.join(str(mod.dir), src.replace("\\", "/"))))
+
+
+def instance_absent(blk: Block, scope: Scope) -> bool:
+    """True when ``count``/``for_each`` make the block have no instance."""
+    return scope.absent(blk)
+
+
+def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: int) -> Callable[[str], Scope | None]:
+    def factory(name: str) -> Scope | None:
+        blk = scope.mod.modules.get(name)
+        if blk is None:
+            return None
+        src = module_source(blk, scope)
+        rel_loc = blk.loc
+        if not isinstance(src, str):
+            loader.note(Note("IKMS002", f"module {name} has a source that cannot be resolved statically; its keys are not scanned", rel_loc, f"module.{name}", "module"))
+            return None
+        if not is_local_source(src):
+            loader.note(Note("IKMS002", f"module {name} uses remote source {src!r}; its keys are not scanned", rel_loc, f"module.{name}", "module"))
+            return None
+        target = local_target(scope.mod, src)
+        if target in stack or depth >= MAX_MODULE_DEPTH:
+            why = "calls itself" if target in stack else f"is nested more than {MAX_MODULE_DEPTH} levels deep"
+            loader.note(Note("IKMS002", f"module {name} ({src}) {why}; it is not evaluated again", rel_loc, f"module.{name}", "module"))
+            return None
+        if not loader.ctx.inside_roots(target):
+            loader.note(Note("IKMS002", f"module {name} uses {src!r}, which is outside the scanned directories; its keys are not scanned", rel_loc, f"module.{name}", "module"))
+            return None
+        if not target.is_dir():
+            loader.note(Note("IKMS002", f"module {name} uses {src!r}, which does not exist; its keys are not scanned", rel_loc, f"module.{name}", "module"))
+            return None
+        if instance_absent(blk, scope):
+            return None
+        mod = loader.load(target)
+        if mod is None:
+            return None
+        inputs: dict[str, Callable[[], Any]] = {}
+        for aname, a in blk.attrs.items():
+            if aname not in MODULE_META:
+                inputs[aname] = _thunk(scope, a)
+        child = Scope(mod, scope.ctx, scope.root_dir, f"{scope.prefix}module.{name}.", inputs, scope.report_loc or blk.loc)
+        child.child_factory = make_factory(child, loader, stack + (target,), depth + 1)
+        return child
+
+    return factory
+
+
+def _thunk(scope: Scope, a: AttrNode) -> Callable[[], Any]:
+    return lambda: scope.ev.attr(a, {})
+
+
+def instantiate(root: Scope) -> list[Scope]:
+    """Every module instance of the tree under ``root`` (root first)."""
+    out: list[Scope] = []
+    todo = [root]
+    while todo:
+        s = todo.pop(0)
+        out.append(s)
+        for name in s.mod.modules:
+            c = s.child(name)
+            if c is not None:
+                todo.append(c)
+    return out

@@ -1,0 +1,203 @@
+"""Values produced by the Terraform evaluator and the conversions Terraform
+applies to them (to string, to number, to bool, equality, JSON text)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import orjson
+
+from ..model import OPAQUE_OPEN, THIS_ACCOUNT, UNK_OPEN, Choice, LDict, LList, Location, Unknown, display, unknown_piece
+
+ERROR = "error"  # Unknown.reason of an evaluation error (try()/can() skip these)
+REF = "ref:"  # Unknown.reason prefix of a reference to a resource in the scan
+
+
+class LStr(str):
+    """A string whose text starts at ``loc.line`` of ``loc.file`` (a heredoc
+    body or a file read by file()/templatefile()), so JSON inside it keeps
+    its lines. ``origin`` is ``file`` for file()/templatefile()."""
+
+    loc: Location | None
+    origin: str
+
+    def __new__(cls, value: str, loc: Location | None = None, origin: str = "") -> "LStr":
+        s = super().__new__(cls, value)
+        s.loc = loc
+        s.origin = origin
+        return s
+
+
+class JDict(LDict):
+    """The result of jsonencode() on an object: the structure itself (so
+    statements keep their lines); it becomes JSON text in a string context."""
+
+    __slots__ = ()
+
+
+class JList(LList):
+    __slots__ = ()
+
+
+class DocDict(LDict):
+    """A document converted from ``data "aws_iam_policy_document"``."""
+
+    __slots__ = ()
+
+
+def err(expr: str) -> Unknown:
+    return Unknown(expr, ERROR)
+
+
+def is_err(v: Any) -> bool:
+    return isinstance(v, Unknown) and v.reason == ERROR
+
+
+def is_unknown(v: Any) -> bool:
+    return isinstance(v, (Unknown, Choice))
+
+
+def fmt_number(v: int | float) -> str:
+    if isinstance(v, float):
+        if math.isfinite(v) and v == int(v) and abs(v) < 1e21:
+            return str(int(v))
+        return repr(v)
+    return str(v)
+
+
+def to_str(v: Any) -> str | Unknown:
+    """The string Terraform would interpolate; unknown parts become markers."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return fmt_number(v)
+    if isinstance(v, (JDict, JList)):
+        return json_text(v)
+    if isinstance(v, Unknown):
+        if v.reason == ERROR:
+            return v
+        return unknown_piece(v.expr)
+    if isinstance(v, Choice):
+        return unknown_piece(v.expr or display(v))
+    return err(display(v))  # null, maps and lists cannot be interpolated
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, Unknown):
+        return unknown_piece(o.expr)
+    if isinstance(o, Choice):
+        return unknown_piece(o.expr or display(o))
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    raise TypeError
+
+
+def json_text(v: Any) -> str:
+    """jsonencode() as Terraform writes it: compact, keys sorted, <>& escaped."""
+    try:
+        s = orjson.dumps(v, default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return unknown_piece("jsonencode(...)")
+    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def to_number(v: Any) -> int | float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return v
+    if isinstance(v, str) and UNK_OPEN not in v:
+        s = v.strip()
+        try:
+            return int(s)
+        except ValueError:
+            try:
+                f = float(s)
+            except ValueError:
+                return None
+            return f if math.isfinite(f) else None
+    return None
+
+
+def to_bool(v: Any) -> bool | None:
+    if isinstance(v, bool):
+        return v
+    if v == "true":
+        return True
+    if v == "false":
+        return False
+    return None
+
+
+def partial(s: Any) -> bool:
+    """A string with a piece that is not a known constant."""
+    return isinstance(s, str) and (UNK_OPEN in s or OPAQUE_OPEN in s or THIS_ACCOUNT in s)
+
+
+def tf_equal(a: Any, b: Any) -> bool | None:
+    """Terraform ``==``; None when it cannot be decided statically."""
+    if is_unknown(a) or is_unknown(b):
+        return None
+    if isinstance(a, str) and isinstance(b, str):
+        if partial(a) or partial(b):
+            return True if a == b and UNK_OPEN not in a else None
+        return a == b
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return False
+        res: bool | None = True
+        for k in a:
+            e = tf_equal(a[k], b[k])
+            if e is False:
+                return False
+            if e is None:
+                res = None
+        return res
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return False
+        res2: bool | None = True
+        for x, y in zip(a, b):
+            e = tf_equal(x, y)
+            if e is False:
+                return False
+            if e is None:
+                res2 = None
+        return res2
+    return False
+
+
+def known_deep(v: Any, depth: int = 0) -> bool:
+    """No Unknown/Choice and no unknown string piece anywhere."""
+    if depth > 200:
+        return False
+    if isinstance(v, (Unknown, Choice)):
+        return False
+    if isinstance(v, str):
+        return UNK_OPEN not in v
+    if isinstance(v, dict):
+        return all(known_deep(x, depth + 1) for x in v.values())
+    if isinstance(v, list):
+        return all(known_deep(x, depth + 1) for x in v)
+    return True
+
+
+def contains_err(v: Any, depth: int = 0) -> bool:
+    if depth > 200:
+        return False
+    if isinstance(v, Unknown):
+        return v.reason == ERROR
+    if isinstance(v, dict):
+        return any(contains_err(x, depth + 1) for x in v.values())
+    if isinstance(v, list):
+        return any(contains_err(x, depth + 1) for x in v)
+    return False
