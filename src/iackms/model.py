@@ -46,7 +46,7 @@ def display(value: Any) -> str:
         return (
             value.replace(UNK_OPEN, "${")
             .replace(UNK_CLOSE, "}")
-            .replace(THIS_ACCOUNT, "${AWS::AccountId}")
+            .replace(THIS_ACCOUNT, "<this account>")
             .replace(OPAQUE_OPEN, "${")
             .replace(OPAQUE_CLOSE, "}")
         )

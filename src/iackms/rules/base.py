@@ -155,6 +155,47 @@ def shown(attr: Attr) -> str:
     return display(attr.value)
 
 
+#: normalised attribute → (Terraform name, CloudFormation name)
+WRITTEN = {
+    "key_spec": ("customer_master_key_spec", "KeySpec"),
+    "key_usage": ("key_usage", "KeyUsage"),
+    "origin": ("origin", "Origin"),
+    "custom_key_store_id": ("custom_key_store_id", "CustomKeyStoreId"),
+    "multi_region": ("multi_region", "MultiRegion"),
+    "enabled": ("is_enabled", "Enabled"),
+    "rotation": ("enable_key_rotation", "EnableKeyRotation"),
+    "rotation_period": ("rotation_period_in_days", "RotationPeriodInDays"),
+    "deletion_window": ("deletion_window_in_days", "PendingWindowInDays"),
+    "bypass_lockout": ("bypass_policy_lockout_safety_check", "BypassPolicyLockoutSafetyCheck"),
+    "tags": ("tags", "Tags"),
+    "deletion_protection": ("prevent_destroy", "DeletionPolicy"),
+}
+
+
+def written(key: Key, name: str) -> str:
+    """The attribute's name as the user wrote it in this source."""
+    tf, cfn = WRITTEN.get(name, (name, name))
+    if name == "enabled" and key.kind != "key" and key.source != "cloudformation":
+        return "enabled"
+    return cfn if key.source == "cloudformation" else tf
+
+
+def describe(key: Key, name: str, value: Any = None) -> str:
+    """`enable_key_rotation = false`, or `enable_key_rotation = var.rotate (false)`
+    when the value comes from an expression."""
+    attr = key.attr(name)
+    label = written(key, name)
+    if not attr.present:
+        return f"{label} is not set"
+    shown_v = display(value if value is not None else attr.value)
+    expr = attr.expr.strip()
+    if expr and expr != shown_v and expr.strip('"') != shown_v and not isinstance(attr.value, Choice):
+        return f"{label} = {expr} ({shown_v})"
+    if isinstance(attr.value, Choice):
+        return f"{label} = {shown_v} in one branch of `{attr.expr}`"
+    return f"{label} = {shown_v}"
+
+
 def branch_note(attr: Attr) -> str:
     return f" (in one branch of `{attr.expr}`)" if isinstance(attr.value, Choice) else ""
 

@@ -17,6 +17,7 @@ from .base import (
     as_int,
     as_str,
     branch_note,
+    describe,
     is_unknown,
     options,
     rule,
@@ -124,9 +125,9 @@ def rotation_disabled(key: Key, cfg) -> Iterator[Result]:
             off_opts.append(o)
     if off_opts:
         if not rot.present:
-            yield Fail(f"{key.address} has no automatic rotation (`enable_key_rotation`/`EnableKeyRotation` is not set; the default is off)", key.loc)
+            yield Fail(f"{key.address} has no automatic rotation ({describe(key, 'rotation')}; the default is off)", key.loc)
         else:
-            yield Fail(f"{key.address} has automatic rotation disabled: {rot.expr or 'rotation'} = {display(off_opts[0])}{branch_note(rot)}", where(rot, key))
+            yield Fail(f"{key.address} has automatic rotation disabled: {describe(key, 'rotation', off_opts[0])}", where(rot, key))
     elif unk:
         yield Unresolved(f"cannot tell whether rotation is enabled: {shown(rot)}", where(rot, key))
 
@@ -165,8 +166,8 @@ def rotation_period_above_max(key: Key, cfg) -> Iterator[Result]:
             yield Unresolved(f"cannot tell the rotation period: {shown(per)}", where(per, key))
             return
         if days > limit:
-            what = f"{per.expr or 'rotation period'} = {days}" if per.present else "the default period of 365 days"
-            yield Fail(f"{key.address} rotates every {days} days, more than the maximum of {limit} ({what}){branch_note(per)}", where(per, key))
+            what = describe(key, "rotation_period", days) if per.present else "the default period of 365 days"
+            yield Fail(f"{key.address} rotates every {days} days, more than the maximum of {limit} ({what})", where(per, key))
             return
 
 
@@ -222,14 +223,14 @@ def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:
         for opt in options(per):
             d = as_int(opt)
             if d is not None and not 90 <= d <= 2560:
-                yield Fail(f"{key.address} has a rotation period of {d} days; AWS accepts 90 to 2560{branch_note(per)}", where(per, key))
+                yield Fail(f"{key.address} has a rotation period of {d} days ({describe(key, 'rotation_period', d)}); AWS accepts 90 to 2560", where(per, key))
                 break
     win = key.attr("deletion_window")
     if win.present:
         for opt in options(win):
             d = as_int(opt)
             if d is not None and not 7 <= d <= 30:
-                yield Fail(f"{key.address} has a deletion window of {d} days; AWS accepts 7 to 30{branch_note(win)}", where(win, key))
+                yield Fail(f"{key.address} has a deletion window of {d} days ({describe(key, 'deletion_window', d)}); AWS accepts 7 to 30", where(win, key))
                 break
     mr = key.attr("multi_region")
     if mr.present and any(as_bool(o) is True for o in options(mr)) and key.attr("custom_key_store_id").present:
@@ -265,7 +266,7 @@ def multi_region_key(key: Key, cfg) -> Iterator[Result]:
         return
     vals = options(mr)
     if any(as_bool(o) is True for o in vals):
-        yield Fail(f"{key.address} is a multi-Region key ({mr.expr or 'multi_region'} = true{branch_note(mr)})", where(mr, key))
+        yield Fail(f"{key.address} is a multi-Region key ({describe(key, 'multi_region', True)})", where(mr, key))
     elif any(as_bool(o) is None and o is not None for o in vals):
         yield Unresolved(f"cannot tell whether the key is multi-Region: {shown(mr)}", where(mr, key))
 
@@ -358,7 +359,7 @@ def deletion_window_below_min(key: Key, cfg) -> Iterator[Result]:
             yield Unresolved(f"cannot tell the deletion window: {shown(win)}", where(win, key))
             return
         if d < cfg.deletion_window_min_days:
-            yield Fail(f"{key.address} has a deletion window of {d} days, below the minimum of {cfg.deletion_window_min_days}{branch_note(win)}", where(win, key))
+            yield Fail(f"{key.address} has a deletion window of {d} days, below the minimum of {cfg.deletion_window_min_days} ({describe(key, 'deletion_window', d)})", where(win, key))
             return
 
 
@@ -383,7 +384,7 @@ def key_disabled(key: Key, cfg) -> Iterator[Result]:
         return
     vals = options(en)
     if any(as_bool(o) is False for o in vals):
-        yield Fail(f"{key.address} is disabled ({en.expr or 'enabled'} = false{branch_note(en)})", where(en, key))
+        yield Fail(f"{key.address} is disabled ({describe(key, 'enabled', False)})", where(en, key))
     elif any(as_bool(o) is None for o in vals):
         yield Unresolved(f"cannot tell whether the key is enabled: {shown(en)}", where(en, key))
 
@@ -555,7 +556,7 @@ def deletion_protection(key: Key, cfg) -> Iterator[Result]:
         return
     vals = options(dp)
     if any(as_bool(o) is False for o in vals) or any(o is False for o in vals):
-        yield Fail(f"{key.address} has no deletion protection ({dp.expr or 'prevent_destroy'} = {display(dp.value)})", where(dp, key))
+        yield Fail(f"{key.address} has no deletion protection ({describe(key, 'deletion_protection')})", where(dp, key))
     elif any(as_bool(o) is None and not isinstance(o, bool) for o in vals):
         yield Unresolved(f"cannot tell whether the key is protected from deletion: {shown(dp)}", where(dp, key))
 
@@ -581,5 +582,5 @@ def weak_rsa_encryption_key(key: Key, cfg) -> Iterator[Result]:
         return
     if "RSA_2048" in options(spec):
         u = options(usage)
-        if any(x == "ENCRYPT_DECRYPT" for x in u):
+        if any(x in (None, "ENCRYPT_DECRYPT") for x in u):
             yield Fail(f"{key.address} is an RSA_2048 encryption key; use RSA_3072 or larger", where(spec, key))

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from .. import semantics as sem
 from ..model import Key, Policy, Statement, display, is_known
-from .base import Fail, Result, RuleMeta, Source, Unresolved, as_bool, branch_note, options, rule, shown, where
+from .base import Fail, Result, RuleMeta, Source, Unresolved, as_bool, describe, options, rule, shown, where
 from .key_config import KMS_BP
 
 POLICY_DOC = Source("AWS KMS: key policies", "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html")
@@ -449,7 +449,7 @@ def lockout_bypass(key: Key, cfg) -> Iterator[Result]:
         return
     vals = options(b)
     if any(as_bool(o) is True for o in vals):
-        yield Fail(f"{key.address} bypasses the policy lockout safety check ({b.expr or 'bypass'} = true{branch_note(b)})", where(b, key))
+        yield Fail(f"{key.address} bypasses the policy lockout safety check ({describe(key, 'bypass_lockout', True)})", where(b, key))
     elif any(as_bool(o) is None for o in vals):
         yield Unresolved(f"cannot tell whether the lockout safety check is bypassed: {shown(b)}", where(b, key))
 

@@ -1,0 +1,93 @@
+"""The pre-commit hook, run by the real pre-commit (`pre-commit try-repo`)
+in a temporary git repository, as a user would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BAD_TF = 'resource "aws_kms_key" "bad" {\n  description         = "payments"\n  enable_key_rotation = false\n}\n'
+GOOD_TF = ('data "aws_caller_identity" "current" {}\n\nresource "aws_kms_key" "good" {\n  description         = "payments"\n'
+           '  enable_key_rotation = true\n  policy = jsonencode({\n    Version = "2012-10-17"\n    Statement = [{\n'
+           '      Sid       = "Root"\n      Effect    = "Allow"\n'
+           '      Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }\n'
+           '      Action    = "kms:*"\n      Resource  = "*"\n    }]\n  })\n}\n')
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def _pre_commit() -> list[str]:
+    exe = Path(sys.executable).parent / "pre-commit"
+    if not exe.exists():
+        pytest.skip("pre-commit is not installed (test extra)")
+    return [str(exe)]
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"})
+
+
+@pytest.fixture(scope="module")
+def hook_home(tmp_path_factory):
+    """One pre-commit cache for the module: the hook's virtualenv is built once."""
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def _try(repo: Path, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
+    env.pop("VIRTUAL_ENV", None)
+    return subprocess.run([*_pre_commit(), "try-repo", str(ROOT), "iackms"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+
+
+def _repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    for name, text in files.items():
+        p = repo / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    _git(repo, "add", ".")
+    return repo
+
+
+def test_bad_key_fails_the_commit(tmp_path, hook_home):
+    repo = _repo(tmp_path, {"infra/kms.tf": BAD_TF})
+    r = _try(repo, hook_home)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert "infra/kms.tf:3: MEDIUM IKMS101 aws_kms_key.bad:" in out
+
+
+def test_clean_key_passes(tmp_path, hook_home):
+    repo = _repo(tmp_path, {"infra/kms.tf": GOOD_TF})
+    r = _try(repo, hook_home)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_yaml_that_is_not_a_template_passes(tmp_path, hook_home):
+    repo = _repo(tmp_path, {".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps: [{run: 'echo Resources'}]\n",
+                            "k8s/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"})
+    r = _try(repo, hook_home)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_only_staged_file_findings_are_reported(tmp_path, hook_home):
+    # the policy lives in a sibling file that is not staged: it is still loaded, its key is clean
+    repo = _repo(tmp_path, {"infra/kms.tf": BAD_TF})
+    _git(repo, "commit", "-qm", "init")
+    (repo / "infra" / "other.tf").write_text(GOOD_TF.replace('"good"', '"other"'))
+    _git(repo, "add", "infra/other.tf")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(hook_home), "NO_COLOR": "1"}
+    env.pop("VIRTUAL_ENV", None)
+    r = subprocess.run([*_pre_commit(), "try-repo", str(ROOT), "iackms", "--files", "infra/other.tf"], cwd=repo,
+                       capture_output=True, text=True, env=env, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "IKMS101" not in r.stdout
