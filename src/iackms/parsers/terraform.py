@@ -32,7 +32,7 @@ from .tf_eval import KEY_TYPES, Scope
 from .tf_hcl import Block, suppressions_in
 from .tf_module import Loader, instance_absent, instantiate, is_local_source, local_target, make_factory, module_source
 from .tf_policydoc import expand_blocks
-from .tf_values import REF, DocDict, LStr
+from .tf_values import REF, DocDict, LStr, to_bool, to_number
 
 #: Terraform argument -> normalised attribute name (all key kinds)
 _KEY_ATTRS = {
@@ -73,9 +73,11 @@ def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
     unit = ScanUnit()
     loader = Loader(ctx, unit.notes)
     dirs: list[Path] = []
+    seen: set[Path] = set()
     for d in module_dirs:
         p = Path(os.path.normpath(os.path.abspath(str(d))))
-        if p not in dirs:
+        if p not in seen:
+            seen.add(p)
             dirs.append(p)
     called: set[Path] = set()
     for d in dirs:
@@ -88,7 +90,7 @@ def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
                 src = module_source(blk, probe)
                 if isinstance(src, str) and is_local_source(src):
                     t = local_target(mod, src)
-                    if t != d and t in dirs:
+                    if t != d and t in seen:
                         called.add(t)
         except Exception as e:  # noqa: BLE001 - a bug must not stop the scan
             _internal(unit, ctx, d, e)
@@ -112,9 +114,12 @@ def _eval_root(d: Path, loader: Loader, ctx: ScanContext, unit: ScanUnit, reache
         mod = loader.load(d)
         if mod is None:
             return
+        if not loader.has_kms(d):
+            reached.add(d)
+            return
         root = Scope(mod, ctx, d)
         root.child_factory = make_factory(root, loader, (d,), 0)
-        scopes = instantiate(root)
+        scopes = instantiate(root, loader)
         for s in scopes:
             reached.add(s.mod.dir)
         _extract(scopes, unit, ctx)
@@ -130,6 +135,10 @@ def _eval_root(d: Path, loader: Loader, ctx: ScanContext, unit: ScanUnit, reache
 # --- extraction ------------------------------------------------------------------------
 
 
+_BOOLS = {"enable_key_rotation", "is_enabled", "enabled", "multi_region", "bypass_policy_lockout_safety_check", "prevent_destroy", "retire_on_delete"}
+_NUMBERS = {"deletion_window_in_days", "rotation_period_in_days"}
+
+
 def _attr(scope: Scope, blk: Block, tf_name: str) -> Attr | None:
     a = blk.attrs.get(tf_name)
     if a is None:
@@ -137,7 +146,21 @@ def _attr(scope: Scope, blk: Block, tf_name: str) -> Attr | None:
     v = scope.ev.attr(a, {})
     if v is None:
         return None  # null: the argument is not set
+    if tf_name in _BOOLS:
+        v = _convert(v, to_bool)
+    elif tf_name in _NUMBERS:
+        v = _convert(v, to_number)
     return Attr(v, a.loc, True, a.text())
+
+
+def _convert(v: Any, fn: Any) -> Any:
+    """Terraform converts "true" / "30" to the argument's type."""
+    if isinstance(v, Choice):
+        return Choice(tuple(_convert(o, fn) for o in v.options), v.expr, v.loc)
+    if isinstance(v, str):
+        c = fn(v)
+        return v if c is None else c
+    return v
 
 
 def _ref(v: Any) -> str | None:
@@ -151,6 +174,7 @@ class _Pending:
         self.keys: list[tuple[Key, Scope, Block]] = []
         self.key_policies: list[tuple[str | None, Attr | None, Attr | None, Block]] = []
         self.sources: dict[str, str] = {}
+        self.principals: list[tuple[Scope, str, str, Block]] = []
 
 
 def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
@@ -166,12 +190,20 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
                 _one(s, rtype, rname, blk, pend, keys, stores, aliases, grants, principals)
             except Exception as e:  # noqa: BLE001
                 _internal(unit, ctx, s.mod.dir, e, blk.loc)
+    if keys:
+        for s, rtype, rname, blk in pend.principals:
+            try:
+                if not instance_absent(blk, s):
+                    principals.add(f"{s.prefix}{rtype}.{rname}")
+                    principals.add(s.principal_arn(rtype, rname))
+            except Exception as e:  # noqa: BLE001
+                _internal(unit, ctx, s.mod.dir, e, blk.loc)
     # aws_kms_key_policy wins over the inline policy
     for target, pol, bypass, blk in pend.key_policies:
         key = keys.get(target or "")
         if key is None:
             continue
-        if pol is not None:
+        if pol is not None and not (isinstance(pol.value, str) and pol.value.strip() == ""):
             key.policy = pol
             key.policies = []
             pend.sources[key.address] = "aws_kms_key_policy"
@@ -209,9 +241,7 @@ def _one(
 ) -> None:
     addr = f"{s.prefix}{rtype}.{rname}"
     if rtype in ("aws_iam_role", "aws_iam_user"):
-        if not instance_absent(blk, s):
-            principals.add(addr)
-            principals.add(s.principal_arn(rtype, rname))
+        pend.principals.append((s, rtype, rname, blk))
         return
     if rtype not in KEY_TYPES and rtype not in ("aws_kms_alias", "aws_kms_grant", "aws_kms_custom_key_store", "aws_kms_key_policy"):
         return
@@ -287,8 +317,8 @@ def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
         if pd is not None:
             key.attrs["deletion_protection"] = pd
     pol = _attr(s, blk, "policy")
-    if pol is not None:
-        key.policy = pol
+    if pol is not None and not (isinstance(pol.value, str) and pol.value.strip() == ""):
+        key.policy = pol  # "" is the provider's "not set": the default key policy
     return key
 
 

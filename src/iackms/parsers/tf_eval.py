@@ -137,7 +137,7 @@ class Scope:
         if value is None and default is not None and nullable is not None and self.ev.attr(nullable, {"__const__": True}) is False:
             value = self.ev.attr(default, {"__const__": True})
         typ = blk.attrs.get("type")
-        if typ is not None and not typ.file.is_json:
+        if typ is not None and not typ.file.is_json and isinstance(value, (dict, list, str)):
             value = tf_types.convert(value, tf_types.parse_type(typ.expr), lambda n: self.ev.node(n, typ.file, {"__const__": True}))
         return value
 
@@ -381,7 +381,9 @@ class Ev:
         if isinstance(val, Choice):
             return mk_choice([self.postfix(o, p, whole, f, env) for o in val.options], val.expr, val.loc)
         if isinstance(val, Unknown):
-            return val if val.reason in (ERROR, TOO_DEEP) else Unknown(text(whole))
+            if val.reason in (ERROR, TOO_DEEP):
+                return val
+            return Unknown(text(whole), val.reason if val.reason.startswith(REF) else "")
         t = p.type
         if t == "get_attr":
             name = text(p.children[-1])
@@ -863,7 +865,7 @@ class Ev:
         if fn is None:
             return Unknown(whole)
         if name not in UNKNOWN_TOLERANT and any(isinstance(a, Unknown) for a in args):
-            return Unknown(whole)
+            return _with_ref(Unknown(whole), args)
 
         def run(xs: list[Any]) -> Any:
             if name not in UNKNOWN_TOLERANT and any(isinstance(a, (Unknown, Choice)) for a in xs):
@@ -877,7 +879,7 @@ class Ev:
             except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError, RecursionError):
                 return Unknown(whole)
 
-        return _lift_args(run, args, whole, node_loc(n, f.rel))
+        return _with_ref(_lift_args(run, args, whole, node_loc(n, f.rel)), args)
 
     def _file_fn(self, name: str, args: list[Any], whole: str) -> Any:
         if any(isinstance(a, (Unknown, Choice)) for a in args) or not args:
@@ -920,6 +922,28 @@ def _attr_name(step: Any) -> str | None:
     if step.type == "get_attr":
         return text(step.children[-1])
     return None
+
+
+def _with_ref(res: Any, args: list[Any]) -> Any:
+    """An unknown function result that depends on exactly one KMS resource
+    still says which one (to link aliases, grants and key policies)."""
+    if isinstance(res, Unknown) and not res.reason:
+        refs = {u.reason for a in args for u in _unknowns(a) if u.reason.startswith(REF)}
+        if len(refs) == 1:
+            return Unknown(res.expr, refs.pop())
+    return res
+
+
+def _unknowns(v: Any, depth: int = 0) -> list[Unknown]:
+    if isinstance(v, Unknown):
+        return [v]
+    if depth > 3:
+        return []
+    if isinstance(v, list):
+        return [u for x in v for u in _unknowns(x, depth + 1)]
+    if isinstance(v, Choice):
+        return [u for x in v.options for u in _unknowns(x, depth + 1)]
+    return []
 
 
 def _iterate(coll: Any) -> list[tuple[Any, Any]] | None:

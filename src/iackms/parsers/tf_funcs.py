@@ -9,7 +9,7 @@ import re
 from typing import Any, Callable
 
 from .. import jsonload
-from ..model import UNK_OPEN, Choice, LDict, LList, Unknown
+from ..model import UNK_CLOSE, UNK_OPEN, Choice, LDict, LList, Unknown
 from .tf_values import (
     JDict,
     JList,
@@ -133,7 +133,9 @@ def f_concat(args: list[Any]) -> Any:
 def f_format(args: list[Any]) -> Any:
     if not args:
         raise FnError
-    spec = _s(args[0])
+    spec = _s(args[0], allow_partial=True)
+    if "%" in "".join(re.findall(UNK_OPEN + "[^" + UNK_CLOSE + "]*", spec)):
+        raise Unresolved
     rest = list(args[1:])
     out: list[str] = []
     i = 0

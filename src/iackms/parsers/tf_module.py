@@ -13,6 +13,7 @@ from .tf_eval import ModuleDef, Scope
 from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
 
 MAX_MODULE_DEPTH = 10
+KMS_RESOURCES = {"aws_kms_key", "aws_kms_replica_key", "aws_kms_external_key", "aws_kms_replica_external_key", "aws_kms_alias", "aws_kms_grant", "aws_kms_custom_key_store", "aws_kms_key_policy"}
 MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
 
@@ -62,6 +63,7 @@ class Loader:
         self.notes = notes
         self.cache: dict[Path, ModuleDef | None] = {}
         self._note_keys: set[tuple[str, str, int]] = set()
+        self._kms: dict[Path, bool] = {}
 
     def note(self, n: Note) -> None:
         k = (n.rule_id, n.loc.file, n.loc.line)
@@ -78,6 +80,32 @@ class Loader:
         except OSError as e:
             self.note(Note("IKMS001", f"{self.ctx.rel(p)} cannot be read ({e.strerror or e})", Location(self.ctx.rel(p), 1, 1, 1)))
             return None
+
+    def has_kms(self, d: Path, stack: tuple[Path, ...] = ()) -> bool:
+        """True when the module at ``d`` or a local module it calls (at any
+        depth) defines KMS resources."""
+        if d in self._kms:
+            return self._kms[d]
+        mod = self.load(d)
+        res = False
+        if mod is not None and len(stack) <= MAX_MODULE_DEPTH:
+            res = any(t in KMS_RESOURCES for t, _ in mod.resources)
+            if not res:
+                for blk in mod.modules.values():
+                    src = module_source(blk)
+                    if isinstance(src, str) and is_local_source(src):
+                        t = local_target(mod, src)
+                        if t not in stack and t != d and self.ctx.inside_roots(t) and t.is_dir() and self.has_kms(t, stack + (d,)):
+                            res = True
+                            break
+        self._kms[d] = res
+        return res
+
+    def remote_notes(self, mod: ModuleDef) -> None:
+        for name, blk in mod.modules.items():
+            src = module_source(blk)
+            if isinstance(src, str) and not is_local_source(src):
+                self.note(Note("IKMS002", f"module {name} uses remote source {src!r}; its keys are not scanned", blk.loc, f"module.{name}", "module"))
 
     def load(self, d: Path) -> ModuleDef | None:
         if d in self.cache:
@@ -107,6 +135,7 @@ class Loader:
             for a in pf.attrs:
                 mod.tfvars[a.name] = a
         self.cache[d] = mod
+        self.remote_notes(mod)
         return mod
 
 
@@ -162,9 +191,17 @@ def _override(mod: ModuleDef, b: Block) -> None:
         table[key] = b
 
 
-def module_source(blk: Block, scope: Scope) -> Any:
+def module_source(blk: Block, scope: Scope | None = None) -> Any:
+    """The ``source`` of a module block (Terraform requires a literal)."""
     a = blk.attrs.get("source")
     if a is None:
+        return None
+    if a.file.is_json:
+        return a.expr if isinstance(a.expr, str) else None
+    t = a.expr.text
+    if len(t) >= 2 and t[:1] == b'"' and t[-1:] == b'"' and b"\\" not in t and b"${" not in t and b"%{" not in t:
+        return t[1:-1].decode("utf-8", "replace")
+    if scope is None:
         return None
     return scope.ev.attr(a, {"__const__": True})
 
@@ -226,14 +263,21 @@ def _thunk(scope: Scope, a: AttrNode) -> Callable[[], Any]:
     return lambda: scope.ev.attr(a, {})
 
 
-def instantiate(root: Scope) -> list[Scope]:
-    """Every module instance of the tree under ``root`` (root first)."""
+def instantiate(root: Scope, loader: Loader) -> list[Scope]:
+    """The module instances under ``root`` (root first) whose tree defines
+    KMS resources; other modules are instantiated only when their outputs
+    are used."""
     out: list[Scope] = []
     todo = [root]
     while todo:
         s = todo.pop(0)
         out.append(s)
-        for name in s.mod.modules:
+        for name, blk in s.mod.modules.items():
+            src = module_source(blk, s)
+            if isinstance(src, str) and is_local_source(src):
+                t = local_target(s.mod, src)
+                if loader.ctx.inside_roots(t) and t.is_dir() and not loader.has_kms(t):
+                    continue
             c = s.child(name)
             if c is not None:
                 todo.append(c)
