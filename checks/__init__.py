@@ -1,0 +1,1 @@
+"""iackms rules as Checkov external checks (`checkov --external-checks-dir`)."""
