@@ -30,7 +30,7 @@ from ..model import (
 from ..policy import build_policies
 from .tf_eval import KEY_TYPES, Scope
 from .tf_hcl import Block, suppressions_in
-from .tf_module import Loader, instance_absent, instantiate, is_local_source, local_target, make_factory, module_source
+from .tf_module import Loader, instance_absent, instantiate, is_local_source, local_target, make_factory, module_source, static_reach
 from .tf_policydoc import expand_blocks
 from .tf_values import REF, DocDict, LStr, to_bool, to_number
 
@@ -98,6 +98,7 @@ def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
     reached: set[Path] = set()
     for d in roots:
         _eval_root(d, loader, ctx, unit, reached)
+    reached |= static_reach(roots, loader)
     for d in dirs:  # directories that only call each other
         if d not in reached:
             _eval_root(d, loader, ctx, unit, reached)

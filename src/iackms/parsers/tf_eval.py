@@ -346,11 +346,12 @@ class Ev:
             expr = root.children[0].children[0].children[2]
         except IndexError:
             return Unknown(s[:200])
-        v = self.node(expr, tpl_file or SrcFile(f.path, f.rel), env)
-        if isinstance(v, str):
-            if v.endswith("\n"):
-                v = v[:-1]
-            return LStr(v, loc, "file") if loc is not None else v
+        hd = expr.children[0].children[0] if expr.child_count and expr.children[0].child_count else None
+        if hd is None or hd.type != "heredoc_template":
+            return Unknown(s[:200])
+        v = self.heredoc(hd, tpl_file or SrcFile(f.path, f.rel), env, drop_last_newline=True)
+        if type(v) is LStr:
+            return LStr(str(v), loc, "file") if loc is not None else str(v)
         return v
 
     # --- expressions -----------------------------------------------------------------
@@ -545,7 +546,7 @@ class Ev:
     def template_expr(self, n: Any, f: SrcFile, env: dict[str, Any]) -> Any:
         return self.node(n.children[0], f, env)
 
-    def heredoc(self, n: Any, f: SrcFile, env: dict[str, Any]) -> Any:
+    def heredoc(self, n: Any, f: SrcFile, env: dict[str, Any], drop_last_newline: bool = False) -> Any:
         kids = n.children
         idents = [c for c in kids if c.type == "heredoc_identifier"]
         if len(idents) < 2:
@@ -559,6 +560,8 @@ class Ev:
         start = b0 + nl + 1
         close = idents[-1]
         end = close.start_byte - close.start_point[1]
+        if drop_last_newline and end > start:
+            end -= 1  # the newline the template_string() wrapper added
         if end < start:
             end = start
         strip = 0
@@ -954,16 +957,16 @@ def _iterate(coll: Any) -> list[tuple[Any, Any]] | None:
     return None
 
 
-def _cond_chain(n: Any) -> list[Any] | None:
+def _cond_chain(n: Any, depth: int = 0) -> list[Any] | None:
     exprs = [c for c in n.children if c.type == "expression"]
-    if len(exprs) != 3:
+    if len(exprs) != 3 or depth > MAX_DEPTH:
         return None
     c0 = exprs[0]
     named = [c for c in c0.children if c.is_named]
     if len(named) == 1 and named[0].type == "conditional" and c0.child_count == 1:
         # tree-sitter-hcl parses `a ? b : c ? d : e` as `(a ? b : c) ? d : e`;
         # HCL means `a ? b : (c ? d : e)`
-        inner = _cond_chain(named[0])
+        inner = _cond_chain(named[0], depth + 1)
         if inner is None:
             return None
         return inner + exprs[1:]

@@ -166,7 +166,12 @@ def f_format(args: list[Any]) -> Any:
                 raise Unresolved
             out.append(("%" + (m.group(3) or "") + (m.group(4) or "") + ("." + m.group(5) if m.group(5) else "") + ("s" if verb in "sqv" else verb)) % (_fmt_arg(v, verb),))
             continue
-        out.append(_fmt_arg(v, verb))
+        a = _fmt_arg(v, verb)
+        if verb in ("x", "X", "o", "b"):
+            a = format(a, verb)
+        elif verb in ("f", "e", "g"):
+            a = ("%" + verb) % a
+        out.append(a if isinstance(a, str) else fmt_number(a))
     return "".join(out)
 
 

@@ -159,6 +159,43 @@ def _hcl_attr(node: Any, f: SrcFile) -> AttrNode | None:
     return AttrNode(name, expr, f, node_loc(node, f.rel))
 
 
+_TOP_TYPES = {"resource", "data", "module", "variable", "locals", "output"}
+
+
+def _error_point(n: Any) -> tuple[int, int]:
+    """Where a problem is: an ERROR node's start; for a MISSING token, the
+    end of the token before it (the parser notices a missing token only at
+    the next one, often on a later line)."""
+    if not n.is_missing:
+        return n.start_point[0], n.start_point[1]
+    cur = n
+    while cur is not None and cur.prev_sibling is None:
+        cur = cur.parent
+    if cur is None or cur.prev_sibling is None:
+        return n.start_point[0], n.start_point[1]
+    p = cur.prev_sibling.end_point
+    return p[0], p[1]
+
+
+def _salvage(node: Any, f: SrcFile, out: list[Block], depth: int = 0) -> None:
+    """Top-level blocks that error recovery nested inside a broken block."""
+    if depth > 50:
+        return
+    for c in node.children:
+        if c.type == "body":
+            _salvage(c, f, out, depth + 1)
+        elif c.type == "block":
+            ident = c.children[0] if c.child_count else None
+            if ident is None or ident.type != "identifier" or ident.text.decode("utf-8", "replace") not in _TOP_TYPES:
+                continue
+            if c.has_error:
+                _salvage(c, f, out, depth + 1)
+                continue
+            b = _hcl_block(c, f)
+            if b is not None:
+                out.append(b)
+
+
 def first_error(root: Any) -> Any:
     """The first ERROR or MISSING node in document order."""
     stack = [root]
@@ -185,8 +222,8 @@ def parse_hcl(data: bytes, f: SrcFile) -> ParsedFile:
     root = tree.root_node
     if root.has_error:
         err = first_error(root)
-        line = err.start_point[0] + 1 if err is not None else 1
-        col = err.start_point[1] + 1 if err is not None else 1
+        row, col0 = _error_point(err) if err is not None else (0, 0)
+        line, col = row + 1, col0 + 1
         what = "missing " + err.type if err is not None and err.is_missing else "unexpected syntax"
         notes.append(
             Note(
@@ -202,9 +239,14 @@ def parse_hcl(data: bytes, f: SrcFile) -> ParsedFile:
             continue
         for c in body.children:
             if c.type == "block":
+                if c.has_error:
+                    _salvage(c, f, blocks)  # the broken block itself is skipped
+                    continue
                 b = _hcl_block(c, f)
                 if b is not None:
                     blocks.append(b)
+            elif c.type == "ERROR":
+                _salvage(c, f, blocks)
             elif c.type == "attribute":
                 a = _hcl_attr(c, f)
                 if a is not None:

@@ -95,8 +95,10 @@ class Loader:
                     src = module_source(blk)
                     if isinstance(src, str) and is_local_source(src):
                         t = local_target(mod, src)
-                        if t not in stack and t != d and self.ctx.inside_roots(t) and t.is_dir() and self.has_kms(t, stack + (d,)):
-                            res = True
+                        if t in stack or t == d:
+                            continue
+                        if not self.ctx.inside_roots(t) or not t.is_dir() or self.has_kms(t, stack + (d,)):
+                            res = True  # (a module that cannot be read gets a note)
                             break
         self._kms[d] = res
         return res
@@ -263,6 +265,28 @@ def _thunk(scope: Scope, a: AttrNode) -> Callable[[], Any]:
     return lambda: scope.ev.attr(a, {})
 
 
+def static_reach(roots: list[Path], loader: Loader) -> set[Path]:
+    """Directories reachable from ``roots`` through local module sources
+    (whatever their count)."""
+    seen: set[Path] = set()
+    todo = list(roots)
+    while todo:
+        d = todo.pop()
+        if d in seen:
+            continue
+        seen.add(d)
+        mod = loader.cache.get(d)
+        if mod is None:
+            continue
+        for blk in mod.modules.values():
+            src = module_source(blk)
+            if isinstance(src, str) and is_local_source(src):
+                t = local_target(mod, src)
+                if t in loader.cache and t not in seen:
+                    todo.append(t)
+    return seen
+
+
 def instantiate(root: Scope, loader: Loader) -> list[Scope]:
     """The module instances under ``root`` (root first) whose tree defines
     KMS resources; other modules are instantiated only when their outputs
@@ -276,7 +300,7 @@ def instantiate(root: Scope, loader: Loader) -> list[Scope]:
             src = module_source(blk, s)
             if isinstance(src, str) and is_local_source(src):
                 t = local_target(s.mod, src)
-                if loader.ctx.inside_roots(t) and t.is_dir() and not loader.has_kms(t):
+                if t.is_dir() and loader.ctx.inside_roots(t) and not loader.has_kms(t):
                     continue
             c = s.child(name)
             if c is not None:
