@@ -199,3 +199,20 @@ def test_unknown_policy_is_one_unresolved_note():
     notes = [x for x in f if x.rule_id == "IKMS002"]
     assert len(notes) == 1 and notes[0].line == 4 and "data.external.p.result" in notes[0].message
     assert not fired(f, "IKMS201")
+
+
+def test_unresolved_account_of_the_root_statement_is_home():
+    acct = "\ue000var.management_account_id\ue001"
+    k, f = key_with([{**ROOT, "Principal": {"AWS": f"arn:aws:iam::{acct}:root"}},
+                     {"Sid": "Same", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{acct}:role/reader"}, "Action": "kms:Decrypt", "Resource": "*"},
+                     {"Sid": "Other", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::\ue000var.other\ue001:root"}, "Action": "kms:Decrypt", "Resource": "*"}])
+    assert not fired(f, "IKMS206")
+    notes = [x for x in f if x.about == "IKMS206"]
+    assert len(notes) == 1 and notes[0].line == stmt_line(k, 2)
+
+
+def test_unresolved_principal_is_never_a_separation_of_duties_failure():
+    who = {"AWS": "\ue000data.aws_caller_identity.current.arn\ue001"}
+    k, f = key_with([ROOT, {"Sid": "Owner", "Effect": "Allow", "Principal": who, "Action": ["kms:PutKeyPolicy", "kms:Decrypt", "kms:CreateGrant"], "Resource": "*"}])
+    assert not fired(f, "IKMS204") and not fired(f, "IKMS207") and not fired(f, "IKMS203")
+    assert {x.about for x in f if x.rule_id == "IKMS002"} >= {"IKMS204", "IKMS207"}

@@ -61,7 +61,12 @@ def parse_principal(kind: str, value: Any) -> Principal:
     service, account, rest = m.group(2), m.group(3), m.group(4)
     if "*" in account:
         return Principal(kind, value, "wildcard")
-    acct = account if _ACCOUNT_RE.match(account) else None
+    if _ACCOUNT_RE.match(account):
+        acct: str | None = account
+    elif account.startswith(UNK_OPEN) and account.endswith("\ue001") and account.count(UNK_OPEN) == 1:
+        acct = account  # an unresolved but consistent account expression, e.g. ${var.account_id}
+    else:
+        acct = None
     if service == "iam":
         if rest == "root":
             ptype = "root"

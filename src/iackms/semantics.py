@@ -257,7 +257,14 @@ def principal_key(pr: Principal) -> str:
 
 
 def non_root(st: Statement) -> list[Principal]:
-    return [p for p in (st.principals or []) if not p.is_root]
+    """Principals that are certainly not an account root (unresolved ones
+    may be: see :func:`maybe_root`)."""
+    return [p for p in (st.principals or []) if not p.is_root and p.ptype != "unknown"]
+
+
+def maybe_root(st: Statement) -> list[Principal]:
+    """Principals that cannot be resolved: they might be the account root."""
+    return [p for p in (st.principals or []) if p.ptype == "unknown"]
 
 
 @dataclass
@@ -273,7 +280,9 @@ class Home:
             return None
         if account == THIS_ACCOUNT or account in self.literal:
             return True
-        if not self.literal:
+        if UNK_OPEN in account:
+            return None  # an unresolved account expression that is not the home one
+        if not any(UNK_OPEN not in a for a in self.literal):
             return None
         return False
 
@@ -286,7 +295,7 @@ def home_accounts(p: Policy, trusted: Iterable[str]) -> Home:
             continue
         for pr in st.principals or []:
             if pr.is_root and pr.account and pr.account != THIS_ACCOUNT:
-                lit.add(pr.account)
+                lit.add(pr.account)  # a literal ID, or a consistent unresolved expression
     return Home(frozenset(lit))
 
 

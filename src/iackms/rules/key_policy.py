@@ -185,13 +185,9 @@ def full_access_to_non_root(key: Key, cfg) -> Iterator[Result]:
         g = sem.statement_actions(st)
         if not g.full:
             continue
-        others = [pr for pr in sem.non_root(st)]
-        if not others:
-            continue
         # an unconstrained wildcard is IKMS202's finding
-        named = [pr for pr in others if not pr.wildcard or sem.constrains(st) is True]
-        unknown = [pr for pr in named if pr.ptype == "unknown"]
-        known = [pr for pr in named if pr.ptype != "unknown"]
+        known = [pr for pr in sem.non_root(st) if not pr.wildcard or sem.constrains(st) is True]
+        unknown = sem.maybe_root(st)
         if known:
             yield Fail(f"{st.label} of {key.address} allows kms:* to {_who(st, known)}", st.loc, _ident(st))
         elif unknown:
@@ -223,6 +219,7 @@ def admin_and_usage_combined(key: Key, cfg) -> Iterator[Result]:
         admin: dict[str, tuple] = {}
         usage: dict[str, tuple] = {}
         names: dict[str, str] = {}
+        unresolved: dict[str, bool] = {}
         for st in sem.allow_statements(p):
             g = sem.statement_actions(st)
             acts = set(g.actions)
@@ -230,11 +227,12 @@ def admin_and_usage_combined(key: Key, cfg) -> Iterator[Result]:
                 acts -= sem.GRANT_ACTIONS
             a = acts & sem.ADMIN_ACTIONS
             u = acts & sem.USAGE_ACTIONS
-            for pr in sem.non_root(st):
-                if pr.ptype in ("service",):
-                    continue
+            for pr in sem.non_root(st) + sem.maybe_root(st):
+                if pr.ptype == "service" or pr.wildcard:
+                    continue  # a service is not a person; a wildcard is IKMS202's concern
                 k = sem.principal_key(pr)
                 names[k] = str(pr)
+                unresolved[k] = pr.ptype == "unknown"
                 if a:
                     admin.setdefault(k, (st, sorted(a)))
                 if u:
@@ -247,8 +245,8 @@ def admin_and_usage_combined(key: Key, cfg) -> Iterator[Result]:
             later = sa if (sa.loc.line, sa.index) >= (su.loc.line, su.index) else su
             where_txt = f"in {sa.label}" if sa is su else f"in {sa.label} and {su.label}"
             msg = f"{names[k]} can both administer ({', '.join(aa[:3])}{'...' if len(aa) > 3 else ''}) and use ({', '.join(uu[:3])}{'...' if len(uu) > 3 else ''}) {key.address} {where_txt}"
-            if k.startswith("AWS:") and "\ue000" in k:
-                yield Unresolved(msg + " (the principal cannot be resolved)", later.loc, "principal:" + k)
+            if unresolved.get(k):
+                yield Unresolved(msg + " (the principal cannot be resolved: it may be the account root)", later.loc, "principal:" + k)
             else:
                 yield Fail(msg, later.loc, "principal:" + k)
 
@@ -334,9 +332,10 @@ def create_grant_unrestricted(key: Key, cfg) -> Iterator[Result]:
         if "CreateGrant" not in sem.statement_actions(st).actions or sem.grant_for_aws_resource(st):
             continue
         prs = sem.non_root(st)
-        if not prs:
-            continue
-        yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} create grants without kms:GrantIsForAWSResource", st.loc, _ident(st))
+        if prs:
+            yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} create grants without kms:GrantIsForAWSResource", st.loc, _ident(st))
+        elif sem.maybe_root(st):
+            yield Unresolved(f"{st.label} of {key.address} lets {_who(st, sem.maybe_root(st))} create grants without kms:GrantIsForAWSResource; the principal cannot be resolved", st.loc, _ident(st))
 
 
 @rule(RuleMeta(
@@ -362,8 +361,11 @@ def usage_without_context(key: Key, cfg) -> Iterator[Result]:
         if not u or sem.has_context_condition(st):
             continue
         prs = [pr for pr in sem.non_root(st) if pr.ptype != "service"]
+        acts = f"{', '.join(sorted(u)[:3])}{'...' if len(u) > 3 else ''}"
         if prs:
-            yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} use the key ({', '.join(sorted(u)[:3])}{'...' if len(u) > 3 else ''}) without an encryption-context or kms:ViaService condition", st.loc, _ident(st))
+            yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} use the key ({acts}) without an encryption-context or kms:ViaService condition", st.loc, _ident(st))
+        elif sem.maybe_root(st):
+            yield Unresolved(f"{st.label} of {key.address} lets {_who(st, sem.maybe_root(st))} use the key ({acts}) without a context condition; the principal cannot be resolved", st.loc, _ident(st))
 
 
 @rule(RuleMeta(
@@ -398,6 +400,8 @@ def critical_without_mfa(key: Key, cfg) -> Iterator[Result]:
             prs = [pr for pr in sem.non_root(st) if pr.ptype != "service"]
             if prs:
                 yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} call {', '.join(crit)} without MFA", st.loc, _ident(st))
+            elif sem.maybe_root(st):
+                yield Unresolved(f"{st.label} of {key.address} lets {_who(st, sem.maybe_root(st))} call {', '.join(crit)} without MFA; the principal cannot be resolved", st.loc, _ident(st))
 
 
 @rule(RuleMeta(
