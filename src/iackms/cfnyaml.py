@@ -144,12 +144,14 @@ class _Builder:
         """1-based last line of something that ends at ``mark`` (exclusive),
         leaving out trailing blank and comment lines."""
         end = mark.line + 1
-        if mark.column == 0 and mark.line + 1 > start_line:
-            end = mark.line
         if end > start_line:
             if self.lines is None:
                 self.lines = self.text.split("\n")
             lines = self.lines
+            # a block collection or scalar ends where the next token starts:
+            # when only indentation precedes that token, the end is above it
+            if mark.column == 0 or (end - 1 < len(lines) and not lines[end - 1][: mark.column].strip()):
+                end -= 1
             while end > start_line and end - 1 < len(lines):
                 s = lines[end - 1].strip()
                 if s and not s.startswith("#"):

@@ -1,0 +1,679 @@
+"""CloudFormation intrinsic functions, resolved exactly or not at all.
+
+:func:`resolve` turns a raw template value (long-form intrinsics, as both
+loaders produce them) into a model value: plain data when it is known,
+:class:`~iackms.model.Unknown` when it is not, partly known strings with
+``unknown_piece`` markers, ``THIS_ACCOUNT`` for ``AWS::AccountId``, opaque
+markers for other pseudo parameters, :class:`~iackms.model.Choice` when a
+condition cannot be decided and ``REMOVE`` for ``AWS::NoValue`` (dropped from
+maps and lists). Locations of maps and lists (``LDict``/``LList``) are kept.
+
+Parameters resolve to their ``Default`` (a parameter without one is
+Unknown, or a Choice of its ``AllowedValues``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import orjson
+
+from ..model import (
+    OPAQUE_CLOSE,
+    OPAQUE_OPEN,
+    REMOVE,
+    THIS_ACCOUNT,
+    UNK_OPEN,
+    Choice,
+    LDict,
+    LList,
+    Location,
+    Unknown,
+    unknown_piece,
+)
+
+MAX_DEPTH = 300
+MAX_OPTIONS = 16
+PARTITION = "aws"
+
+_OPAQUE_PSEUDO = ("AWS::Region", "AWS::URLSuffix", "AWS::StackName", "AWS::StackId")
+_SUB_RE = re.compile(r"\$\{([^}]*)\}")
+_DYNAMIC_RE = re.compile(r"\{\{resolve:.*?\}\}", re.S)
+_LIST_TYPES = ("CommaDelimitedList", "List<")
+
+
+def opaque(name: str) -> str:
+    """A known string of unknown value (``AWS::Region``...)."""
+    return f"{OPAQUE_OPEN}{name}{OPAQUE_CLOSE}"
+
+
+@dataclass
+class Template:
+    """The parts of a template that intrinsics look things up in."""
+
+    params: dict = field(default_factory=dict)
+    mappings: dict = field(default_factory=dict)
+    conditions: dict = field(default_factory=dict)
+    resources: dict = field(default_factory=dict)
+    _cond_cache: dict = field(default_factory=dict)
+    _busy: set = field(default_factory=set)
+
+    @classmethod
+    def from_data(cls, data: dict) -> "Template":
+        def section(name: str) -> dict:
+            v = data.get(name)
+            return v if isinstance(v, dict) else {}
+
+        return cls(section("Parameters"), section("Mappings"), section("Conditions"), section("Resources"))
+
+    def resource_type(self, name: Any) -> str | None:
+        r = self.resources.get(name) if isinstance(name, str) else None
+        if isinstance(r, dict):
+            t = r.get("Type")
+            return t if isinstance(t, str) else None
+        return None
+
+
+# --- source text for messages ---------------------------------------------------
+
+
+def source_repr(raw: Any, limit: int = 120) -> str:
+    """A short, YAML-like rendering of a raw value (``!Ref X``, ``!GetAtt R.Arn``)."""
+    s = _repr(raw)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _repr(raw: Any) -> str:
+    if isinstance(raw, dict) and len(raw) == 1:
+        (k, v), = raw.items()
+        if k == "Ref" and isinstance(v, str):
+            return f"!Ref {v}"
+        if k == "Fn::GetAtt":
+            if isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v):
+                return f"!GetAtt {v[0]}.{v[1]}"
+            if isinstance(v, str):
+                return f"!GetAtt {v}"
+        if isinstance(k, str) and k.startswith("Fn::"):
+            return f"!{k[4:]} {_repr(v)}"
+        if k == "Condition" and isinstance(v, str):
+            return f"!Condition {v}"
+    if isinstance(raw, str):
+        return raw
+    try:
+        return orjson.dumps(raw, default=str).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return str(raw)
+
+
+# --- choices ----------------------------------------------------------------------
+
+
+def has_choice(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, Choice):
+        return True
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return any(has_choice(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_choice(v, depth + 1) for v in value)
+    return False
+
+
+def expand(value: Any, limit: int = MAX_OPTIONS) -> list | None:
+    """Every concrete variant of ``value`` (Choices expanded at any depth,
+    ``REMOVE`` dropped from maps and lists), or None when there are more than
+    ``limit``."""
+    if isinstance(value, Choice):
+        out: list = []
+        for opt in value.options:
+            sub = expand(opt, limit)
+            if sub is None:
+                return None
+            out.extend(sub)
+            if len(out) > limit:
+                return None
+        return out
+    if isinstance(value, dict) and has_choice(value):
+        combos: list[list] = [[]]
+        for k, v in value.items():
+            vs = expand(v, limit)
+            if vs is None or len(combos) * len(vs) > limit:
+                return None
+            combos = [c + [(k, x)] for c in combos for x in vs]
+        res = []
+        for c in combos:
+            d = LDict(((k, x) for k, x in c if x is not REMOVE), loc=getattr(value, "loc", None), key_locs=getattr(value, "key_locs", None))
+            res.append(d if isinstance(value, LDict) else dict(d))
+        return res
+    if isinstance(value, (list, tuple)) and has_choice(value):
+        combos_l: list[list] = [[]]
+        for v in value:
+            vs = expand(v, limit)
+            if vs is None or len(combos_l) * len(vs) > limit:
+                return None
+            combos_l = [c + [x] for c in combos_l for x in vs]
+        res_l: list = []
+        for c in combos_l:
+            items = [x for x in c if x is not REMOVE]
+            res_l.append(LList(items, loc=getattr(value, "loc", None)) if isinstance(value, list) else tuple(items))
+        return res_l
+    return [value]
+
+
+def _dedupe(values: list) -> list:
+    out: list = []
+    keys: list = []
+    for v in values:
+        k = _key(v)
+        if k not in keys:
+            keys.append(k)
+            out.append(v)
+    return out
+
+
+def _key(v: Any) -> Any:
+    try:
+        return orjson.dumps(v, default=repr)
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(v)
+
+
+def choice_of(values: list, expr: str, loc: Location | None) -> Any:
+    vals = _dedupe(values)
+    if len(vals) == 1:
+        return vals[0]
+    return Choice(tuple(vals), expr, loc)
+
+
+def lift(args: Any, fn: Callable[[Any], Any], expr: str, loc: Location | None) -> Any:
+    """Apply ``fn`` to resolved ``args``; when they hold Choices, apply it to
+    every variant and return the Choice of the results."""
+    if not has_choice(args):
+        return fn(args)
+    variants = expand(args)
+    if variants is None:
+        return Unknown(expr, "too many conditional combinations")
+    return choice_of([fn(v) for v in variants], expr, loc)
+
+
+# --- conditions -------------------------------------------------------------------
+
+
+def condition(tpl: Template, name: Any) -> bool | None:
+    """The static value of a named condition, None when it cannot be decided."""
+    if not isinstance(name, str):
+        return None
+    cache = tpl._cond_cache
+    if name in cache:
+        return cache[name]
+    key = ("cond", name)
+    if key in tpl._busy or name not in tpl.conditions:
+        return None
+    tpl._busy.add(key)
+    try:
+        v = eval_condition(tpl, tpl.conditions[name], 0)
+    finally:
+        tpl._busy.discard(key)
+    cache[name] = v
+    return v
+
+
+def eval_condition(tpl: Template, raw: Any, depth: int) -> bool | None:
+    if depth > MAX_DEPTH:
+        return None
+    if isinstance(raw, bool):
+        return raw
+    if not (isinstance(raw, dict) and len(raw) == 1):
+        return None
+    (fn, arg), = raw.items()
+    if fn == "Condition":
+        return condition(tpl, arg)
+    if fn == "Fn::Not":
+        if isinstance(arg, list) and len(arg) == 1:
+            v = eval_condition(tpl, arg[0], depth + 1)
+            return None if v is None else not v
+        return None
+    if fn in ("Fn::And", "Fn::Or"):
+        if not isinstance(arg, list) or not arg:
+            return None
+        vals = [eval_condition(tpl, a, depth + 1) for a in arg]
+        if fn == "Fn::And":
+            if False in vals:
+                return False
+            return True if all(v is True for v in vals) else None
+        if True in vals:
+            return True
+        return False if all(v is False for v in vals) else None
+    if fn == "Fn::Equals":
+        if not isinstance(arg, list) or len(arg) != 2:
+            return None
+        a = resolve(arg[0], tpl, depth + 1)
+        b = resolve(arg[1], tpl, depth + 1)
+        pairs = expand([a, b])
+        if pairs is None:
+            return None
+        results = {_equals(p[0], p[1]) if len(p) == 2 else None for p in pairs}
+        return results.pop() if len(results) == 1 else None
+    return None
+
+
+def _scalar_text(v: Any) -> str | None:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, str):
+        return v
+    return None
+
+
+def _equals(a: Any, b: Any) -> bool | None:
+    if isinstance(a, Unknown) or isinstance(b, Unknown):
+        return True if a == b else None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return None if _partial(a) or _partial(b) else False
+        res = [_equals(x, y) for x, y in zip(a, b)]
+        if False in res:
+            return False
+        return True if all(r is True for r in res) else None
+    sa, sb = _scalar_text(a), _scalar_text(b)
+    if sa is None or sb is None:
+        return None
+    if sa == sb:
+        return True
+    if _partial(sa) or _partial(sb):
+        return None
+    return False
+
+
+def _partial(v: Any) -> bool:
+    if isinstance(v, str):
+        return UNK_OPEN in v or OPAQUE_OPEN in v or THIS_ACCOUNT in v
+    if isinstance(v, list):
+        return any(_partial(x) or isinstance(x, Unknown) for x in v)
+    return True
+
+
+# --- resolution ---------------------------------------------------------------------
+
+
+def resolve(raw: Any, tpl: Template, depth: int = 0) -> Any:
+    """The model value of a raw template value."""
+    if depth > MAX_DEPTH:
+        return Unknown(source_repr(raw), "nested too deeply")
+    if isinstance(raw, str):
+        if "{{resolve:" in raw:
+            return _dynamic(raw)
+        return raw
+    if isinstance(raw, dict):
+        if len(raw) == 1:
+            (k, v), = raw.items()
+            if isinstance(k, str) and (k == "Ref" or k.startswith("Fn::")):
+                return _intrinsic(k, v, raw, tpl, depth)
+        out = LDict(loc=getattr(raw, "loc", None))
+        kl = getattr(raw, "key_locs", None)
+        for k, v in raw.items():
+            r = resolve(v, tpl, depth + 1)
+            if r is REMOVE:
+                continue
+            out[k] = r
+            if kl and k in kl:
+                out.key_locs[k] = kl[k]
+        return out
+    if isinstance(raw, list):
+        items = [resolve(v, tpl, depth + 1) for v in raw]
+        return LList([i for i in items if i is not REMOVE], loc=getattr(raw, "loc", None))
+    return raw
+
+
+def _dynamic(s: str) -> str:
+    """``{{resolve:ssm:...}}`` dynamic references are only known at deployment."""
+    return _DYNAMIC_RE.sub(lambda m: unknown_piece(m.group(0)), s)
+
+
+def _intrinsic(fn: str, arg: Any, raw: Any, tpl: Template, depth: int) -> Any:
+    loc = getattr(raw, "loc", None)
+    if fn == "Ref":
+        return ref(tpl, resolve(arg, tpl, depth + 1) if not isinstance(arg, str) else arg, depth)
+    if fn == "Fn::If":
+        return _if(arg, raw, tpl, depth, loc)
+    handler = _HANDLERS.get(fn)
+    if handler is None:
+        return Unknown(source_repr(raw), f"{fn} is only known at deployment")
+    return handler(arg, raw, tpl, depth, loc)
+
+
+def ref(tpl: Template, name: Any, depth: int = 0) -> Any:
+    """``Ref`` of a pseudo parameter, parameter or resource."""
+    if isinstance(name, Choice):
+        return choice_of([ref(tpl, n, depth) for n in name.options], f"!Ref {source_repr(name)}", name.loc)
+    if not isinstance(name, str):
+        return Unknown(source_repr({"Ref": name}), "Ref of a non-string")
+    if name.startswith("AWS::"):
+        if name == "AWS::AccountId":
+            return THIS_ACCOUNT
+        if name == "AWS::Partition":
+            return PARTITION
+        if name == "AWS::NoValue":
+            return REMOVE
+        if name in _OPAQUE_PSEUDO:
+            return opaque(name)
+        return Unknown(name, f"{name} is only known at deployment")
+    if name in tpl.params:
+        return param_value(tpl, name)
+    rtype = tpl.resource_type(name)
+    if rtype is None:
+        if name in tpl.resources:
+            return Unknown(name, f"the ID of resource {name}")
+        return Unknown(name, f"{name} is not defined in the template")
+    if rtype in ("AWS::IAM::Role", "AWS::IAM::User"):
+        prop = "RoleName" if rtype == "AWS::IAM::Role" else "UserName"
+        n = _resource_prop(tpl, name, prop, depth)
+        if isinstance(n, str):
+            return n
+        return Unknown(name, f"the name of {rtype} {name}")
+    return Unknown(name, f"the ID of {rtype} {name}, known after deployment")
+
+
+def param_value(tpl: Template, name: str) -> Any:
+    p = tpl.params.get(name)
+    if not isinstance(p, dict):
+        return Unknown(name, f"parameter {name}")
+    ptype = p.get("Type")
+    ptype = ptype if isinstance(ptype, str) else ""
+    if ptype.startswith("AWS::SSM::Parameter::Value"):
+        return Unknown(name, f"parameter {name} is read from SSM at deployment")
+    is_list = ptype.startswith(_LIST_TYPES)
+    if "Default" in p:
+        d = p["Default"]
+        if is_list and isinstance(d, str):
+            return LList([s.strip() for s in d.split(",")], loc=getattr(p, "loc", None))
+        if isinstance(d, (dict, list)) and not (is_list and isinstance(d, list)):
+            return Unknown(name, f"parameter {name} has a Default that is not a value")
+        return d
+    allowed = p.get("AllowedValues")
+    if not is_list and isinstance(allowed, list) and 0 < len(allowed) <= MAX_OPTIONS and all(
+        isinstance(a, (str, int, float, bool)) for a in allowed
+    ):
+        return choice_of(list(allowed), name, getattr(p, "loc", None))
+    return Unknown(name, f"parameter {name} has no Default")
+
+
+def _resource_prop(tpl: Template, res: str, prop: str, depth: int) -> Any:
+    """The resolved value of a resource property (REMOVE/None when absent)."""
+    r = tpl.resources.get(res)
+    props = r.get("Properties") if isinstance(r, dict) else None
+    if not isinstance(props, dict) or prop not in props:
+        return None
+    key = (res, prop)
+    if key in tpl._busy:
+        return Unknown(f"{res}.{prop}", "refers to itself")
+    tpl._busy.add(key)
+    try:
+        v = resolve(props[prop], tpl, depth + 1)
+    finally:
+        tpl._busy.discard(key)
+    return None if v is REMOVE else v
+
+
+def iam_arn(tpl: Template, res: str, depth: int = 0) -> str | None:
+    """The ARN of an ``AWS::IAM::Role``/``AWS::IAM::User`` in the template,
+    partly unknown when its name or path is not static."""
+    rtype = tpl.resource_type(res)
+    if rtype == "AWS::IAM::Role":
+        kind, name_prop = "role", "RoleName"
+    elif rtype == "AWS::IAM::User":
+        kind, name_prop = "user", "UserName"
+    else:
+        return None
+    name = _resource_prop(tpl, res, name_prop, depth)
+    if not isinstance(name, str):
+        name = unknown_piece(f"{res}.{name_prop}")
+    path = _resource_prop(tpl, res, "Path", depth)
+    if path is None:
+        path = "/"
+    elif not isinstance(path, str):
+        path = unknown_piece(f"{res}.Path")
+    return f"arn:{PARTITION}:iam::{THIS_ACCOUNT}:{kind}{path}{name}"
+
+
+def get_att(tpl: Template, res: Any, attr: Any, depth: int = 0) -> Any:
+    if not isinstance(res, str) or not isinstance(attr, str):
+        return Unknown(f"{_text(res)}.{_text(attr)}", "GetAtt of a computed name")
+    if attr == "Arn":
+        arn = iam_arn(tpl, res, depth)
+        if arn is not None:
+            return arn
+    if res not in tpl.resources:
+        return Unknown(f"{res}.{attr}", f"{res} is not defined in the template")
+    return Unknown(f"{res}.{attr}", f"{attr} of {res} is known after deployment")
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else source_repr(v)
+
+
+def _if(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
+    if not (isinstance(arg, list) and len(arg) == 3):
+        return Unknown(source_repr(raw), "malformed Fn::If")
+    cond = arg[0]
+    c = condition(tpl, cond)
+    if c is True:
+        return resolve(arg[1], tpl, depth + 1)
+    if c is False:
+        return resolve(arg[2], tpl, depth + 1)
+    a = resolve(arg[1], tpl, depth + 1)
+    b = resolve(arg[2], tpl, depth + 1)
+    return Choice((a, b), f"Fn::If [{_text(cond)}, ...]", loc)
+
+
+def _getatt(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
+    if isinstance(arg, str):
+        parts = arg.split(".", 1)
+        if len(parts) != 2:
+            return Unknown(arg, "malformed Fn::GetAtt")
+        return get_att(tpl, parts[0], parts[1], depth)
+    if not (isinstance(arg, list) and len(arg) == 2):
+        return Unknown(source_repr(raw), "malformed Fn::GetAtt")
+    args = [resolve(arg[0], tpl, depth + 1), resolve(arg[1], tpl, depth + 1)]
+    return lift(args, lambda a: get_att(tpl, a[0], a[1], depth), source_repr(raw), loc)
+
+
+def _piece(v: Any, expr: str) -> str:
+    """A resolved value as a piece of a string."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, Unknown):
+        return unknown_piece(v.expr or expr)
+    return unknown_piece(expr)
+
+
+def _sub(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
+    if isinstance(arg, str):
+        text, var_raw = arg, {}
+    elif isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str) and isinstance(arg[1], dict):
+        text, var_raw = arg[0], arg[1]
+    else:
+        return Unknown(source_repr(raw), "malformed Fn::Sub")
+    names = {m.group(1) for m in _SUB_RE.finditer(text) if not m.group(1).startswith("!")}
+    values: dict[str, Any] = {}
+    for n in names:
+        key = n.strip()
+        if key in var_raw:
+            values[n] = resolve(var_raw[key], tpl, depth + 1)
+        elif "." in key and not key.startswith("AWS::"):
+            r, a = key.split(".", 1)
+            values[n] = get_att(tpl, r, a, depth)
+        else:
+            values[n] = ref(tpl, key, depth)
+
+    def render(vals: dict) -> str:
+        def one(m: re.Match) -> str:
+            name = m.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            v = vals.get(name, REMOVE)
+            if isinstance(v, LList):
+                return unknown_piece(name.strip())
+            return _piece(v, name.strip())
+
+        s = _SUB_RE.sub(one, text)
+        return _dynamic(s) if "{{resolve:" in s else s
+
+    return lift(values, render, source_repr(raw), loc)
+
+
+def _join(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
+    if not (isinstance(arg, list) and len(arg) == 2):
+        return Unknown(source_repr(raw), "malformed Fn::Join")
+    args = [resolve(arg[0], tpl, depth + 1), resolve(arg[1], tpl, depth + 1)]
+    expr = source_repr(raw)
+
+    def join(a: list) -> Any:
+        delim, items = a
+        if not isinstance(delim, str) or not isinstance(items, list):
+            return Unknown(expr, "Fn::Join of a value known at deployment")
+        parts = []
+        for i in items:
+            if isinstance(i, (dict, list)):
+                return Unknown(expr, "Fn::Join of a non-string")
+            parts.append(_piece(i, source_repr(i)))
+        return delim.join(parts)
+
+    return lift(args, join, expr, loc)
+
+
+def _select(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
+    if not (isinstance(arg, list) and len(arg) == 2):
+        return Unknown(source_repr(raw), "malformed Fn::Select")
+    args = [resolve(arg[0], tpl, depth + 1), resolve(arg[1], tpl, depth + 1)]
+    expr = source_repr(raw)
+
+    def select(a: list) -> Any:
+        idx, items = a
+        if isinstance(idx, str) and idx.strip().isdigit():
+            idx = int(idx)
+        if isinstance(idx, bool) or not isinstance(idx, int) or not isinstance(items, list):
+            return Unknown(expr, "Fn::Select of a value known at deployment")
+        if not 0 <= idx < len(items):
+            return Unknown(expr, "Fn::Select index out of range")
+        return items[idx]
+
+    return lift(args, select, expr, loc)
+
+
+def _split(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
+    if not (isinstance(arg, list) and len(arg) == 2):
+        return Unknown(source_repr(raw), "malformed Fn::Split")
+    args = [resolve(arg[0], tpl, depth + 1), resolve(arg[1], tpl, depth + 1)]
+    expr = source_repr(raw)
+
+    def split(a: list) -> Any:
+        delim, s = a
+        if not isinstance(delim, str) or not delim or not isinstance(s, str):
+            return Unknown(expr, "Fn::Split of a value known at deployment")
+        if UNK_OPEN in s or OPAQUE_OPEN in s:
+            return Unknown(expr, "Fn::Split of a partly unknown string")
+        return LList(s.split(delim), loc=loc)
+
+    return lift(args, split, expr, loc)
+
+
+def _find_in_map(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
+    if not (isinstance(arg, list) and len(arg) in (3, 4)):
+        return Unknown(source_repr(raw), "malformed Fn::FindInMap")
+    expr = source_repr(raw)
+    args = [resolve(a, tpl, depth + 1) for a in arg[:3]]
+    default = _MISSING
+    if len(arg) == 4 and isinstance(arg[3], dict) and "DefaultValue" in arg[3]:
+        default = resolve(arg[3]["DefaultValue"], tpl, depth + 1)
+
+    def find(a: list) -> Any:
+        mname, k1, k2 = a
+        m = tpl.mappings.get(mname) if isinstance(mname, str) else None
+        if not isinstance(m, dict):
+            return Unknown(expr, "Fn::FindInMap of an unknown mapping")
+        found: list = []
+        missing = False
+        for top in _map_lookup(m, k1):
+            if top is _MISSING:
+                missing = True
+                continue
+            if not isinstance(top, dict):
+                continue
+            for v in _map_lookup(top, k2):
+                if v is _MISSING:
+                    missing = True
+                else:
+                    found.append(v)
+        if missing and default is not _MISSING:
+            found.append(default)
+        if not found:
+            return Unknown(expr, "no such key in the mapping")
+        vals = _dedupe(found)
+        if len(vals) > MAX_OPTIONS:
+            return Unknown(expr, "the mapping key is known at deployment")
+        return choice_of(vals, expr, loc)
+
+    return lift(args, find, expr, loc)
+
+
+_MISSING = object()
+
+
+def _map_lookup(m: dict, key: Any) -> list:
+    """The entry for ``key``; every entry when the key is not known."""
+    text = _scalar_text(key)
+    if text is None or _partial(text):
+        return list(m.values())
+    if key in m and not isinstance(key, bool):
+        return [m[key]]
+    for k, v in m.items():
+        if _scalar_text(k) == text:
+            return [v]
+    return [_MISSING]
+
+
+def _to_json(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
+    # Fn::ToJsonString (AWS::LanguageExtensions): the document itself; key
+    # policies accept both and the structure keeps its lines
+    return resolve(arg, tpl, depth + 1)
+
+
+def _length(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
+    v = resolve(arg, tpl, depth + 1)
+    return lift(v, lambda x: len(x) if isinstance(x, list) else Unknown(source_repr(raw)), source_repr(raw), loc)
+
+
+_HANDLERS: dict[str, Callable[..., Any]] = {
+    "Fn::GetAtt": _getatt,
+    "Fn::Sub": _sub,
+    "Fn::Join": _join,
+    "Fn::Select": _select,
+    "Fn::Split": _split,
+    "Fn::FindInMap": _find_in_map,
+    "Fn::ToJsonString": _to_json,
+    "Fn::Length": _length,
+}
+
+
+__all__ = [
+    "Template",
+    "condition",
+    "expand",
+    "get_att",
+    "iam_arn",
+    "opaque",
+    "param_value",
+    "ref",
+    "resolve",
+    "source_repr",
+]

@@ -1,0 +1,421 @@
+"""KMS resources of a loaded CloudFormation template: keys, replica keys and
+aliases, their attributes, key policies and suppressions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..model import (
+    REMOVE,
+    Alias,
+    Attr,
+    Choice,
+    Key,
+    LDict,
+    LList,
+    Location,
+    Note,
+    Policy,
+    ScanUnit,
+    Suppression,
+    Unknown,
+    unknown_piece,
+    walk,
+)
+from ..policy import build_policies
+from .cfn_intrinsics import (
+    Template,
+    choice_of,
+    condition,
+    expand,
+    iam_arn,
+    resolve,
+    source_repr,
+)
+
+SOURCE = "cloudformation"
+KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
+ALIAS_TYPE = "AWS::KMS::Alias"
+IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::User")
+
+#: CloudFormation property -> normalised attribute name
+KEY_PROPS = {
+    "Description": "description",
+    "KeySpec": "key_spec",
+    "KeyUsage": "key_usage",
+    "Origin": "origin",
+    "MultiRegion": "multi_region",
+    "Enabled": "enabled",
+    "EnableKeyRotation": "rotation",
+    "RotationPeriodInDays": "rotation_period",
+    "PendingWindowInDays": "deletion_window",
+    "BypassPolicyLockoutSafetyCheck": "bypass_lockout",
+    "Tags": "tags",
+    "PrimaryKeyArn": "primary_key",
+}
+ALIAS_PROPS = {"AliasName": "name", "TargetKeyId": "target_key"}
+_RETAIN = ("Retain", "RetainExceptOnCreate")
+_KNOWN_TRANSFORMS = ("AWS::Serverless-2016-10-31", "AWS::LanguageExtensions", "AWS::SecretsManager-2020-07-23")
+_LITERAL_BLOCK_RE = re.compile(r"\|[1-9]?[+-]?[1-9]?\s*(?:#.*)?$")
+_SUB_VAR_RE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def span(d: Any, key: Any, file: str) -> Location:
+    """From the line of ``key`` in map ``d`` to the end of its value."""
+    kl = d.key_locs.get(key) if isinstance(d, LDict) else None
+    v = d.get(key) if isinstance(d, dict) else None
+    vl = getattr(v, "loc", None)
+    if kl is None:
+        return vl or getattr(d, "loc", None) or Location(file, 1, 1)
+    end = max(kl.end_line, vl.end_line) if vl is not None else kl.end_line
+    return Location(kl.file, kl.line, end, kl.column)
+
+
+def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, unit: ScanUnit) -> None:
+    """Add the template's keys, aliases and notes to ``unit``."""
+    _transform_notes(data, file, unit)
+    resources = data.get("Resources")
+    if not isinstance(resources, dict):
+        return
+    locals_ = local_principals(tpl)
+    keys: dict[str, Key] = {}
+    aliases: list[tuple[Alias, Any]] = []
+    for lid, res in resources.items():
+        loc = span(resources, lid, file)
+        if isinstance(lid, str) and lid.startswith("Fn::ForEach::"):
+            unit.notes.append(Note("IKMS002", f"{lid}: Fn::ForEach loops are not expanded; the resources they create are not checked", loc, str(lid)))
+            continue
+        if not isinstance(res, dict):
+            unit.notes.append(Note("IKMS002", f"resource {lid} is not a mapping; it is not checked", loc, str(lid)))
+            continue
+        rtype = res.get("Type")
+        if not isinstance(rtype, str):
+            unit.notes.append(
+                Note(
+                    "IKMS002",
+                    f"resource {lid} has a Type that is not a string ({source_repr(rtype, 60)}), e.g. a Rain module; it is not checked",
+                    loc,
+                    str(lid),
+                )
+            )
+            continue
+        if rtype not in KEY_TYPES and rtype != ALIAS_TYPE:
+            continue
+        if condition(tpl, res.get("Condition")) is False and "Condition" in res:
+            continue  # the condition is statically false: the resource is not created
+        if rtype == ALIAS_TYPE:
+            alias = Alias(str(lid), rtype, loc, SOURCE)
+            props = _properties(res, tpl, file, alias, unit)
+            alias.suppressions = suppressions(res, file, loc)
+            aliases.append((alias, props.get("TargetKeyId") if isinstance(props, dict) else None))
+            continue
+        key = Key(str(lid), rtype, loc, SOURCE, kind="replica" if rtype == "AWS::KMS::ReplicaKey" else "key")
+        props = _properties(res, tpl, file, key, unit)
+        if isinstance(props, dict) and "KeyPolicy" in props:
+            _key_policy(key, props, tpl, file, text, is_json)
+        _deletion_policy(key, res, tpl, file)
+        origin = key.attrs.get("origin")
+        if origin is not None and origin.value == "EXTERNAL":
+            key.kind = "external"
+        key.suppressions = suppressions(res, file, loc)
+        key.local_principals = set(locals_)
+        keys[key.address] = key
+        unit.keys.append(key)
+    for key in keys.values():  # a replica of an imported-material primary holds imported material too
+        if key.kind == "replica" and _primary_of(key, tpl, keys) == "external":
+            key.kind = "replica_external"
+    for alias, raw_target in aliases:
+        target = alias_target(raw_target, keys)
+        alias.target = target
+        if target is not None:
+            keys[target].aliases.append(alias)
+        unit.aliases.append(alias)
+
+
+def _transform_notes(data: LDict, file: str, unit: ScanUnit) -> None:
+    tr = data.get("Transform")
+    names = tr if isinstance(tr, list) else [tr]
+    for n in names:
+        if n is None:
+            continue
+        if isinstance(n, str) and n in _KNOWN_TRANSFORMS:
+            continue
+        if isinstance(n, dict) and n.get("Name") == "AWS::Include":
+            label = "AWS::Include"
+        else:
+            label = n if isinstance(n, str) else source_repr(n, 60)
+        unit.notes.append(
+            Note("IKMS002", f"the template uses the transform {label}; keys it adds or changes at deployment are not checked", span(data, "Transform", file))
+        )
+
+
+def _properties(res: dict, tpl: Template, file: str, resource: Any, unit: ScanUnit) -> Any:
+    """Resolve the known properties of ``resource`` into its attrs; returns
+    the raw Properties map."""
+    props = res.get("Properties")
+    if props is None:
+        return {}
+    if not isinstance(props, dict):
+        unit.notes.append(Note("IKMS002", f"the Properties of {resource.address} are not a mapping; they are not checked", span(res, "Properties", file), resource.address, resource.resource_type))
+        return {}
+    if len(props) == 1 and next(iter(props)) in ("Fn::If", "Fn::Transform"):
+        resolved = resolve(props, tpl)
+        if not isinstance(resolved, LDict):
+            unit.notes.append(Note("IKMS002", f"the Properties of {resource.address} are {source_repr(props, 60)}; they are not checked", span(res, "Properties", file), resource.address, resource.resource_type))
+            return {}
+        props = resolved
+    names = KEY_PROPS if isinstance(resource, Key) else ALIAS_PROPS
+    for prop, attr in names.items():
+        if prop not in props:
+            continue
+        raw = props[prop]
+        value = resolve(raw, tpl)
+        if value is REMOVE:
+            continue
+        if attr == "tags":
+            value = tags(value)
+        resource.attrs[attr] = Attr(value, span(props, prop, file), True, source_repr(raw))
+    return props
+
+
+# --- key policy -------------------------------------------------------------------
+
+
+def _key_policy(key: Key, props: dict, tpl: Template, file: str, text: str, is_json: bool) -> None:
+    raw = props["KeyPolicy"]
+    value = resolve(raw, tpl)
+    if value is REMOVE:
+        return
+    loc = span(props, "KeyPolicy", file)
+    key.policy = Attr(value, loc, True, source_repr(raw))
+    variants = expand(value) or [value]
+    if not any(isinstance(v, str) for v in variants):
+        key.policies = build_policies(value, loc, SOURCE)
+        return
+    first = None if is_json else _literal_block_line(raw, loc, text)
+    ploc = Location(loc.file, first, loc.end_line, loc.column) if first is not None else loc
+    policies: list[Policy] = []
+    for v in variants:
+        if isinstance(v, str):
+            got = build_policies(v, ploc, SOURCE)
+            if first is None:
+                # JSON text in a one-line or folded string: its own line
+                # numbers say nothing about the file; point at KeyPolicy
+                for p in got:
+                    _pin(p, loc)
+            policies.extend(got)
+        else:
+            policies.extend(build_policies(v, loc, SOURCE))
+    key.policies = policies
+
+
+def _literal_block_line(raw: Any, loc: Location, text: str) -> int | None:
+    """The first content line of a ``|`` block scalar holding the policy
+    text (directly or as the ``Fn::Sub`` template), else None."""
+    if isinstance(raw, dict) and len(raw) == 1 and "Fn::Sub" in raw:
+        inner = raw["Fn::Sub"]
+        if isinstance(inner, list) and inner:
+            inner = inner[0]
+        if not isinstance(inner, str):
+            return None
+    elif not isinstance(raw, str):
+        return None
+    lines = text.split("\n", loc.end_line)
+    for ln in range(loc.line, min(loc.end_line, len(lines)) + 1):
+        if _LITERAL_BLOCK_RE.search(lines[ln - 1].rstrip("\r")):
+            return ln + 1
+        if ln > loc.line:
+            break
+    return None
+
+
+def _pin(p: Policy, loc: Location) -> None:
+    p.loc = loc
+    p.errors = [(m, loc) for m, _ in p.errors]
+    for st in p.statements:
+        st.loc = loc
+    for v in walk(p.raw):
+        if isinstance(v, LDict):
+            v.loc = loc
+            v.key_locs = {k: loc for k in v.key_locs}
+        elif isinstance(v, LList):
+            v.loc = loc
+
+
+def _deletion_policy(key: Key, res: dict, tpl: Template, file: str) -> None:
+    if "DeletionPolicy" not in res:
+        return
+    raw = res["DeletionPolicy"]
+    value = resolve(raw, tpl)
+    if value is REMOVE:
+        return
+    key.attrs["deletion_protection"] = Attr(_retains(value), span(res, "DeletionPolicy", file), True, source_repr(raw))
+
+
+def _retains(v: Any) -> Any:
+    if isinstance(v, str):
+        return v in _RETAIN
+    if isinstance(v, Choice):
+        return choice_of([_retains(o) for o in v.options], v.expr, v.loc)
+    return v if isinstance(v, Unknown) else Unknown(source_repr(v), "DeletionPolicy is not a string")
+
+
+def _primary_of(key: Key, tpl: Template, keys: dict[str, Key]) -> str | None:
+    attr = key.attrs.get("primary_key")
+    r = tpl.resources.get(key.address)
+    props = r.get("Properties") if isinstance(r, dict) else None
+    raw = props.get("PrimaryKeyArn") if isinstance(props, dict) else None
+    if attr is None or raw is None:
+        return None
+    target = alias_target(raw, keys)
+    return keys[target].kind if target is not None else None
+
+
+# --- tags ----------------------------------------------------------------------------
+
+
+def tags(value: Any) -> Any:
+    """``[{Key, Value}]`` to a dict (Choices and Unknowns kept)."""
+    if isinstance(value, Choice):
+        opts = expand(value)
+        if opts is None:
+            return Unknown(value.expr or "Tags", "too many conditional tags")
+        return choice_of([tags(o) for o in opts], value.expr, value.loc)
+    if not isinstance(value, list):
+        return value
+    if any(isinstance(i, Choice) for i in value):
+        opts = expand(value)
+        if opts is None:
+            return Unknown("Tags", "too many conditional tags")
+        return choice_of([tags(o) for o in opts], "Tags", getattr(value, "loc", None))
+    out = LDict(loc=getattr(value, "loc", None))
+    for item in value:
+        if isinstance(item, dict):
+            k = item.get("Key")
+            if not isinstance(k, str):
+                k = unknown_piece(source_repr(k) if not isinstance(k, Unknown) else k.expr)
+            out[k] = item.get("Value")
+            il = getattr(item, "loc", None)
+            if il is not None:
+                out.key_locs[k] = il
+        elif isinstance(item, Unknown):
+            out[unknown_piece(item.expr)] = item
+    return out
+
+
+# --- references ----------------------------------------------------------------------
+
+
+def local_principals(tpl: Template) -> set[str]:
+    """ARNs, names and logical IDs of the IAM roles and users of the template."""
+    out: set[str] = set()
+    for lid, r in tpl.resources.items():
+        if not isinstance(r, dict) or r.get("Type") not in IAM_TYPES or not isinstance(lid, str):
+            continue
+        if "Condition" in r and condition(tpl, r.get("Condition")) is False:
+            continue
+        out.add(lid)
+        arn = iam_arn(tpl, lid)
+        if arn is not None:
+            out.add(arn)
+        props = r.get("Properties")
+        if isinstance(props, dict):
+            name = props.get("RoleName" if r.get("Type") == "AWS::IAM::Role" else "UserName")
+            if isinstance(name, str):
+                out.add(name)
+    return out
+
+
+def references(raw: Any, depth: int = 0) -> set[str]:
+    """Logical IDs and parameters a raw value refers to (pseudo parameters excluded)."""
+    out: set[str] = set()
+    if depth > 100:
+        return out
+    if isinstance(raw, dict):
+        if len(raw) == 1:
+            (k, v), = raw.items()
+            if k == "Ref" and isinstance(v, str):
+                if not v.startswith("AWS::"):
+                    out.add(v)
+                return out
+            if k == "Fn::GetAtt":
+                if isinstance(v, str):
+                    out.add(v.split(".", 1)[0])
+                    return out
+                if isinstance(v, list) and v and isinstance(v[0], str):
+                    out.add(v[0])
+                    return out
+            if k == "Fn::Sub":
+                s, vars_ = (v, {}) if isinstance(v, str) else (v[0], v[1]) if isinstance(v, list) and len(v) == 2 else (None, {})
+                if isinstance(s, str):
+                    for m in _SUB_VAR_RE.finditer(s):
+                        name = m.group(1).strip()
+                        if isinstance(vars_, dict) and name in vars_:
+                            out |= references(vars_[name], depth + 1)
+                        elif not name.startswith("AWS::"):
+                            out.add(name.split(".", 1)[0])
+                    return out
+        for v in raw.values():
+            out |= references(v, depth + 1)
+    elif isinstance(raw, list):
+        for v in raw:
+            out |= references(v, depth + 1)
+    return out
+
+
+def alias_target(raw: Any, keys: dict[str, Key]) -> str | None:
+    """The logical ID of the key a TargetKeyId/PrimaryKeyArn refers to, when
+    it refers to exactly one key of the template and nothing else."""
+    if raw is None:
+        return None
+    refs = references(raw)
+    if len(refs) == 1:
+        (r,) = refs
+        if r in keys:
+            return r
+    return None
+
+
+# --- suppressions --------------------------------------------------------------------
+
+
+def suppressions(res: dict, file: str, default: Location) -> list[Suppression]:
+    md = res.get("Metadata")
+    if not isinstance(md, dict):
+        return []
+    out: list[Suppression] = []
+    mloc = span(res, "Metadata", file)
+    for origin, section, list_key, reason_key in (
+        ("iackms", "iackms", "skip", "reason"),
+        ("checkov", "checkov", "skip", "comment"),
+        ("cfn_nag", "cfn_nag", "rules_to_suppress", "reason"),
+    ):
+        sec = md.get(section)
+        if not isinstance(sec, dict):
+            continue
+        items = sec.get(list_key)
+        if isinstance(items, (str, dict)):
+            items = [items]
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            if isinstance(item, dict):
+                rid = item.get("id")
+                reason = item.get(reason_key)
+                if reason is None and origin != "checkov":
+                    reason = item.get("comment")
+                elif reason is None:
+                    reason = item.get("reason")
+            else:
+                rid, reason = item, None
+            if not isinstance(rid, (str, int)) or isinstance(rid, bool):
+                continue
+            written = str(rid).strip()
+            loc = getattr(item, "loc", None) or mloc or default
+            rule_id = written.upper() if origin == "iackms" else ""
+            out.append(Suppression(rule_id, reason if isinstance(reason, str) else ("" if reason is None else str(reason)), loc, origin, written))
+    return out
+
+
+__all__ = ["alias_target", "build_unit", "local_principals", "references", "span", "suppressions", "tags"]
