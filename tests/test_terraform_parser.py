@@ -983,3 +983,63 @@ def test_never_raises_on_garbage(tmp_path: Path) -> None:
 def test_expression_values(tmp_path: Path, expr: str, expected: object) -> None:
     u = scan(tmp_path, {"main.tf": f'resource "aws_kms_key" "k" {{\n  tags = {{ v = {expr} }}\n}}\n'})
     assert key(u, "aws_kms_key.k").attrs["tags"].value["v"] == expected
+
+
+def test_policy_document_json_in_string_functions_and_local(tmp_path: Path) -> None:
+    u = scan(tmp_path, {"main.tf": """
+        data "aws_iam_policy_document" "d" {
+          statement {
+            actions   = ["kms:*"]
+            resources = ["*"]
+            principals {
+              type        = "AWS"
+              identifiers = ["arn:aws:iam::111122223333:root"]
+            }
+          }
+        }
+        locals {
+          doc = data.aws_iam_policy_document.d.json
+        }
+        resource "aws_kms_key" "via_local" {
+          policy = local.doc
+        }
+        resource "aws_kms_key" "via_replace" {
+          policy = replace(data.aws_iam_policy_document.d.json, "111122223333", "444455556666")
+        }
+    """})
+    [p] = key(u, "aws_kms_key.via_local").policies
+    assert p.source == "policy_document" and p.statements[0].loc.line == 2
+    [q] = key(u, "aws_kms_key.via_replace").policies
+    assert q.source == "inline"
+    assert q.statements[0].principals[0].value == "arn:aws:iam::444455556666:root"
+
+
+def test_provider_default_tags_are_merged(tmp_path: Path) -> None:
+    u = scan(tmp_path, {
+        "main.tf": """
+            provider "aws" {
+              default_tags {
+                tags = { Owner = "sec", Env = "prod" }
+              }
+            }
+            provider "aws" {
+              alias = "west"
+            }
+            resource "aws_kms_key" "plain" {}
+            resource "aws_kms_key" "own" {
+              tags = { Env = "dev" }
+            }
+            resource "aws_kms_key" "west" {
+              provider = aws.west
+            }
+            module "m" {
+              source = "./m"
+            }
+        """,
+        "m/main.tf": 'resource "aws_kms_key" "inner" {}\n',
+    })
+    plain = key(u, "aws_kms_key.plain").attrs["tags"]
+    assert plain.value == {"Owner": "sec", "Env": "prod"} and plain.loc.line == 3
+    assert key(u, "aws_kms_key.own").attrs["tags"].value == {"Owner": "sec", "Env": "dev"}
+    assert "tags" not in key(u, "aws_kms_key.west").attrs
+    assert key(u, "module.m.aws_kms_key.inner").attrs["tags"].value == {"Owner": "sec", "Env": "prod"}

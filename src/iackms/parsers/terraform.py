@@ -22,6 +22,7 @@ from ..model import (
     CustomKeyStore,
     Grant,
     Key,
+    LDict,
     Location,
     Note,
     ScanUnit,
@@ -317,10 +318,43 @@ def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
         pd = _attr(s, lc, "prevent_destroy")
         if pd is not None:
             key.attrs["deletion_protection"] = pd
+    _default_tags(s, blk, key)
     pol = _attr(s, blk, "policy")
     if pol is not None and not (isinstance(pol.value, str) and pol.value.strip() == ""):
         key.policy = pol  # "" is the provider's "not set": the default key policy
     return key
+
+
+def _default_tags(s: Scope, blk: Block, key: Key) -> None:
+    """The provider's ``default_tags`` are on the deployed key too
+    (``tags_all``); the key's own tags win."""
+    alias = ""
+    if "provider" in blk.attrs:
+        t = blk.attrs["provider"].text().strip().strip('"')
+        if not t.startswith("aws"):
+            return
+        alias = t[4:] if t.startswith("aws.") else ""
+    found = s.provider(alias)
+    if found is None:
+        return
+    pscope, pblk = found
+    dts = pblk.get_blocks("default_tags")
+    if not dts or "tags" not in dts[0].attrs:
+        return
+    ta = dts[0].attrs["tags"]
+    dv = pscope.ev.attr(ta, {})
+    if dv is None:
+        return
+    own = key.attrs.get("tags")
+    if own is None:
+        key.attrs["tags"] = Attr(dv, ta.loc, True, ta.text())
+        return
+    if isinstance(dv, dict) and isinstance(own.value, dict):
+        merged = LDict(dv, loc=getattr(own.value, "loc", None))
+        merged.update(own.value)
+        own.value = merged
+    else:
+        own.value = Unknown(f"merge(default_tags, {own.expr})")
 
 
 def _finish_key(key: Key, stores: dict[str, CustomKeyStore], default_source: str) -> None:

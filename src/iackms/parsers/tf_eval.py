@@ -69,6 +69,8 @@ class ModuleDef:
     data: dict[tuple[str, str], Block] = field(default_factory=dict)
     modules: dict[str, Block] = field(default_factory=dict)
     tfvars: dict[str, AttrNode] = field(default_factory=dict)
+    #: provider "aws" blocks by alias ("" for the default configuration)
+    providers: dict[str, Block] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
 
 
@@ -91,6 +93,10 @@ class Scope:
         self.inputs = inputs
         self.report_loc = report_loc
         self.children: dict[str, Scope | None] = {}
+        self.parent: Scope | None = None
+        #: the module block's ``providers`` map: child alias -> caller alias;
+        #: None when the module block has none (the default is inherited)
+        self.provider_map: dict[str, str] | None = None
         self.child_factory: Callable[[str], "Scope | None"] | None = None
         self.notes: list[Note] = []
         self._vars: dict[str, Any] = {}
@@ -243,6 +249,19 @@ class Scope:
         if not isinstance(path, str):
             path = unknown_piece(f"{rtype}.{rname}.path")
         return f"arn:aws:iam::{THIS_ACCOUNT}:{kind}{path}{name}"
+
+    def provider(self, alias: str, depth: int = 0) -> "tuple[Scope, Block] | None":
+        """The ``provider "aws"`` block (and the scope it is written in)
+        that a resource using ``aws[.alias]`` gets."""
+        if alias in self.mod.providers:
+            return self, self.mod.providers[alias]
+        if self.parent is None or depth > 20:
+            return None
+        if self.provider_map is None:
+            return self.parent.provider(alias, depth + 1) if alias == "" else None
+        if alias not in self.provider_map:
+            return None
+        return self.parent.provider(self.provider_map[alias], depth + 1)
 
     def path_module(self) -> str:
         try:

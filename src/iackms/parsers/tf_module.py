@@ -4,6 +4,7 @@ instantiating the tree of local module calls."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -156,6 +157,27 @@ def _add(mod: ModuleDef, b: Block) -> None:
         mod.data.setdefault((lb[0], lb[1]), b)
     elif t == "module" and lb:
         mod.modules.setdefault(lb[0], b)
+    elif t == "provider" and lb[:1] == ["aws"]:
+        mod.providers.setdefault(_provider_alias(b), b)
+
+
+def _provider_alias(b: Block) -> str:
+    a = b.attrs.get("alias")
+    if a is None:
+        return ""
+    v = a.expr if a.file.is_json else a.text().strip().strip('"')
+    return v if isinstance(v, str) else "?"
+
+
+_PROVIDER_PAIR = re.compile(r'"?aws(?:\.([A-Za-z0-9_-]+))?"?\s*[=:]\s*"?aws(?:\.([A-Za-z0-9_-]+))?"?')
+
+
+def provider_map(blk: Block) -> dict[str, str] | None:
+    """``providers = { aws = aws.west, aws.x = aws }`` of a module block."""
+    a = blk.attrs.get("providers")
+    if a is None:
+        return None
+    return {m.group(1) or "": m.group(2) or "" for m in _PROVIDER_PAIR.finditer(a.text())}
 
 
 def _merge_block(orig: Block, ov: Block) -> None:
@@ -255,6 +277,8 @@ def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: i
             if aname not in MODULE_META:
                 inputs[aname] = _thunk(scope, a)
         child = Scope(mod, scope.ctx, scope.root_dir, f"{scope.prefix}module.{name}.", inputs, scope.report_loc or blk.loc)
+        child.parent = scope
+        child.provider_map = provider_map(blk)
         child.child_factory = make_factory(child, loader, stack + (target,), depth + 1)
         return child
 

@@ -40,8 +40,9 @@ class JList(LList):
     __slots__ = ()
 
 
-class DocDict(LDict):
-    """A document converted from ``data "aws_iam_policy_document"``."""
+class DocDict(JDict):
+    """A document converted from ``data "aws_iam_policy_document"`` (its
+    ``json`` attribute: JSON text in a string context)."""
 
     __slots__ = ()
 
