@@ -407,12 +407,12 @@ def key_disabled(key: Key, cfg) -> Iterator[Result]:
     checkov=True,
 ))
 def imported_key_material(key: Key, cfg) -> Iterator[Result]:
-    if key.is_imported:
-        yield Fail(f"{key.address} uses imported key material ({key.resource_type}): you own its durability and expiry, and it never rotates automatically", key.loc)
-        return
+    tail = "you own its durability and expiry, and it never rotates automatically"
     o = key.attr("origin")
-    if o.present and any(x == "EXTERNAL" for x in options(o)):
-        yield Fail(f"{key.address} uses imported key material (Origin: EXTERNAL{branch_note(o)}): you own its durability and expiry, and it never rotates automatically", where(o, key))
+    if key.source != "terraform" and o.present and any(x == "EXTERNAL" for x in options(o)):
+        yield Fail(f"{key.address} uses imported key material ({describe(key, 'origin', 'EXTERNAL')}): {tail}", where(o, key))
+    elif key.is_imported:
+        yield Fail(f"{key.address} uses imported key material ({key.resource_type}): {tail}", key.loc)
 
 
 @rule(RuleMeta(
