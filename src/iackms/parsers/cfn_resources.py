@@ -91,14 +91,7 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             continue
         rtype = res.get("Type")
         if not isinstance(rtype, str):
-            unit.notes.append(
-                Note(
-                    "IKMS002",
-                    f"resource {lid} has a Type that is not a string ({source_repr(rtype, 60)}), e.g. a Rain module; it is not checked",
-                    loc,
-                    str(lid),
-                )
-            )
+            unit.notes.append(Note("IKMS002", _type_message(lid, res, rtype), loc, str(lid)))
             continue
         if rtype not in KEY_TYPES and rtype != ALIAS_TYPE:
             continue
@@ -131,6 +124,16 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
         if target is not None:
             keys[target].aliases.append(alias)
         unit.aliases.append(alias)
+
+
+def _type_message(lid: Any, res: dict, rtype: Any) -> str:
+    if "Type" not in res:
+        return f"resource {lid} has no Type; it is not checked"
+    if isinstance(rtype, dict) and len(rtype) == 1:
+        (fn, arg), = rtype.items()
+        if fn == "Fn::Rain::Module":
+            return f"resource {lid} is a Rain module ({source_repr(arg, 60)}); the resources it adds are not checked"
+    return f"resource {lid} has a Type that is not a string ({source_repr(rtype, 60)}); it is not checked"
 
 
 def _transform_notes(data: LDict, file: str, unit: ScanUnit) -> None:

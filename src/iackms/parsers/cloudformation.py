@@ -22,10 +22,15 @@ _SNIFF_RE = re.compile(
     rb"|[\"']?\bType[\"']?[ \t]*:[ \t]*[\"']?(?:AWS|Alexa|Custom)::"
     rb"|[\"']?\bTransform[\"']?[ \t]*:[ \t\[\-\n]*[\"']?AWS::Serverless"
 )
+#: stricter than the sniff: decides whether an unreadable file is reported
+#: (IKMS001), so the marker must look like a template key, not text in a string
 _MARKER_RE = re.compile(
-    r"AWSTemplateFormatVersion"
-    r"|[\"']?\bType[\"']?[ \t]*:[ \t]*[\"']?AWS::"
-    r"|[\"']?\bTransform[\"']?[ \t]*:[ \t\[\-\n]*[\"']?AWS::Serverless"
+    r"^[ \t]*[\"']?AWSTemplateFormatVersion[\"']?[ \t]*:"
+    r"|\"AWSTemplateFormatVersion\"\s*:"
+    r"|^[ \t]*(?:-[ \t]+)?[\"']?Type[\"']?[ \t]*:[ \t]*[\"']?AWS::"
+    r"|[{,][ \t]*[\"']?Type[\"']?[ \t]*:[ \t]*[\"']?AWS::"
+    r"|^[ \t]*[\"']?Transform[\"']?[ \t]*:[ \t\[\-\n]*[\"']?AWS::Serverless",
+    re.M,
 )
 _TEMPLATE_TYPE_PREFIXES = ("AWS::", "Alexa::", "Custom::")
 
@@ -75,7 +80,10 @@ def parse_file(path: Path, data: bytes, ctx: ScanContext) -> ScanUnit | None:
 
 def _raw_marker(data: bytes) -> bool:
     try:
-        return _SNIFF_RE.search(data) is not None or sniff(data)
+        text = _decode(data)[0]
+        if text is None:
+            text = data.decode("utf-8", "replace")
+        return _has_marker(text)
     except Exception:  # pragma: no cover
         return False
 
