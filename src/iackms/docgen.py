@@ -4,6 +4,7 @@ SARIF `help` and the Checkov checks all come from here."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,7 +46,23 @@ def profiles_of(meta: RuleMeta) -> list[str]:
     return [*meta.profiles, "strict"]
 
 
+FILE_SCOPE_SUPPRESS = {
+    "IKMS001": (
+        "A parse error belongs to a file, not a resource, so no comment can suppress it. Fix the file, or "
+        "leave it out of the scan with `exclude:` in `.iackms.yaml`."
+    ),
+    "IKMS002": (
+        "Informational: it never fails a run. A note on a resource is suppressed by a suppression of "
+        "`IKMS002` or of the rule it names, written like any other suppression on that resource; "
+        "`disable: [IKMS002]` in `.iackms.yaml` hides all of them."
+    ),
+}
+
+
 def _suppress_section(meta: RuleMeta) -> str:
+    if meta.scope == "file":
+        text = FILE_SCOPE_SUPPRESS.get(meta.id, "This rule reports files, not resources: leave the file out of the scan with `exclude:` in `.iackms.yaml`.")
+        return "\n".join(["## How to suppress", "", text, ""])
     lines = ["## How to suppress", "", "Terraform, a comment inside the resource block (the reason is required):", "",
              "```hcl", SUPPRESS_TF.format(id=meta.id), "```", ""]
     if meta.cfn_applicable:
@@ -74,23 +91,50 @@ def rule_markdown(meta: RuleMeta, fixtures: Path | None) -> str:
         out += [f"CloudFormation: {meta.fix_cfn}", ""]
     if meta.cfn_note:
         out += [meta.cfn_note, ""]
+    out += ["## Options", ""]
     if meta.options:
-        out += ["## Options", "", *[f"- `{o}`" for o in meta.options], ""]
-    if meta.scope != "file":
-        out += [_suppress_section(meta)]
+        out += [*[f"- `{o}`" for o in meta.options], "", "Set them in `.iackms.yaml` (or `[tool.iackms]` in `pyproject.toml`).", ""]
+    else:
+        out += ["None.", ""]
+    out += [_suppress_section(meta)]
     if meta.sources:
         out += ["## References", "", *[f"- [{s.label}]({s.url})" for s in meta.sources], ""]
     return "\n".join(out).rstrip() + "\n"
 
 
-def _fixture(fixtures: Path, meta: RuleMeta, case: str) -> list[tuple[str, str]]:
+MARKER = re.compile(r"\s*#\s*(?:expect|profile):.*$")
+
+
+def strip_markers(text: str) -> str:
+    """A fixture as an example: without the `# expect:` / `# profile:` comments
+    the test harness reads (a line holding nothing else is dropped)."""
+    out = []
+    for line in text.splitlines():
+        if MARKER.search(line):
+            line = MARKER.sub("", line)
+            if not line.strip():
+                continue
+        out.append(line.rstrip())
+    return "\n".join(out).strip()
+
+
+def _fixture(fixtures: Path, meta: RuleMeta, case: str) -> list[tuple[str, str, str]]:
+    """(language, label, text) of the `case` ("fail"/"pass") fixtures of a rule:
+    `<ID>/<case>/main.tf` for Terraform, `<ID>/<case>.yaml` for CloudFormation."""
     d = fixtures / meta.id
     out = []
-    for name, lang in ((f"{case}.tf", "hcl"), (f"{case}.yaml", "yaml")):
-        p = d / name
+    for p, lang, label in ((d / case / "main.tf", "hcl", "Terraform"), (d / f"{case}.yaml", "yaml", "CloudFormation")):
         if p.is_file():
-            out.append((lang, p.read_text(encoding="utf-8").strip()))
+            out.append((lang, label, strip_markers(p.read_text(encoding="utf-8"))))
     return out
+
+
+def _fixture_config(fixtures: Path, meta: RuleMeta) -> str | None:
+    """The rule's fixture configuration (`<ID>/.iackms.yaml`), when it has one."""
+    p = fixtures / meta.id / ".iackms.yaml"
+    if not p.is_file():
+        return None
+    return strip_markers(p.read_text(encoding="utf-8"))
 
 
 def _examples(meta: RuleMeta, fixtures: Path) -> str:
@@ -99,12 +143,16 @@ def _examples(meta: RuleMeta, fixtures: Path) -> str:
     if not fail and not ok:
         return ""
     lines = ["## Example", ""]
-    for lang, text in fail:
-        lines += [f"```{lang}", text, "```", ""]
-    if ok:
-        lines += ["Fixed:", ""]
-        for lang, text in ok:
-            lines += [f"```{lang}", text, "```", ""]
+    cfg = _fixture_config(fixtures, meta)
+    if cfg:
+        lines += ["With this configuration (`.iackms.yaml`):", "", "```yaml", cfg, "```", ""]
+    for label in ("Terraform", "CloudFormation"):
+        bad = [(lang, text) for lang, lab, text in fail if lab == label]
+        good = [(lang, text) for lang, lab, text in ok if lab == label]
+        for lang, text in bad:
+            lines += [f"{label}, flagged:", "", f"```{lang}", text, "```", ""]
+        for lang, text in good:
+            lines += [f"{label}, passing:", "", f"```{lang}", text, "```", ""]
     return "\n".join(lines)
 
 
@@ -123,3 +171,73 @@ def help_text(meta: RuleMeta) -> str:
         parts.append("CloudFormation fix: " + meta.fix_cfn)
     parts.append("Documentation: " + rule_url(meta.id))
     return "\n\n".join(parts)
+
+
+# --- docs/rules --------------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def index_markdown() -> str:
+    from .rules import REGISTRY
+
+    out = ["# Rules", "", "Generated by `python -m iackms.docgen` from the rule metadata and `fixtures/`; do not edit.", "",
+           "| ID | name | severity | profiles |", "|---|---|---|---|"]
+    for rid, r in sorted(REGISTRY.items()):
+        m = r.meta
+        out.append(f"| [{rid}]({rid}.md) | {m.name} | {m.severity} | {', '.join(profiles_of(m))} |")
+    out += ["", "`strict` turns on every rule."]
+    return "\n".join(out) + "\n"
+
+
+def render_docs(fixtures: Path) -> dict[str, str]:
+    """File name (in `docs/rules/`) to its text, for every rule and the index."""
+    from .rules import REGISTRY
+
+    out = {f"{rid}.md": rule_markdown(r.meta, fixtures) for rid, r in sorted(REGISTRY.items())}
+    out["README.md"] = index_markdown()
+    return out
+
+
+def sync_docs(out_dir: Path, fixtures: Path, check: bool = False) -> list[str]:
+    """Write the generated docs to `out_dir` (or only compare, with `check`).
+    Returns the files that differ, are missing, or are stale rule pages
+    (`IKMS*.md` of rules that no longer exist, which are removed)."""
+    docs = render_docs(fixtures)
+    changed = []
+    for name, text in docs.items():
+        p = out_dir / name
+        old = p.read_text(encoding="utf-8") if p.is_file() else None
+        if old != text:
+            changed.append(name)
+            if not check:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                p.write_text(text, encoding="utf-8")
+    if out_dir.is_dir():
+        for p in sorted(out_dir.glob("IKMS*.md")):
+            if p.name not in docs:
+                changed.append(p.name)
+                if not check:
+                    p.unlink()
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m iackms.docgen", description="Generate docs/rules/*.md from the rule metadata and the fixtures.")
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
+    ap.add_argument("--root", type=Path, default=REPO_ROOT, help="the repository (holding fixtures/ and docs/rules/)")
+    args = ap.parse_args(argv)
+    out_dir = args.root / "docs" / "rules"
+    changed = sync_docs(out_dir, args.root / "fixtures", check=args.check)
+    for name in changed:
+        print(f"{'out of date' if args.check else 'wrote'}: {out_dir / name}")
+    if args.check and changed:
+        print("run `python -m iackms.docgen` and commit the result")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
