@@ -798,3 +798,41 @@ def test_remove_in_lists_and_maps():
 
     v = resolve(cfnyaml.load("a: [1, !Ref AWS::NoValue, 2]\nb: !Ref AWS::NoValue\n"), Template())
     assert v == {"a": [1, 2]} and REMOVE not in v.values()
+
+
+def test_foreach_expanded(tmp_path):
+    u = parse(
+        tmp_path,
+        """
+        Transform: AWS::LanguageExtensions
+        Parameters:
+          Names: {Type: CommaDelimitedList, Default: "app-a,db"}
+          Unknown: {Type: CommaDelimitedList}
+        Resources:
+          Fn::ForEach::Keys:
+            - Name
+            - !Ref Names
+            - Key&{Name}:
+                Type: AWS::KMS::Key
+                Properties:
+                  Description: !Sub "key ${Name}"
+                  Tags: [{Key: n, Value: !Ref Name}]
+              Alias${Name}:
+                Type: AWS::KMS::Alias
+                Properties:
+                  AliasName: !Sub alias/${Name}
+                  TargetKeyId: !GetAtt [!Sub "Key&{Name}", Arn]
+          Fn::ForEach::Later:
+            - X
+            - !Ref Unknown
+            - K${X}: {Type: AWS::KMS::Key}
+        """,
+    )
+    assert [k.address for k in u.keys] == ["Keyappa", "Keydb"]
+    k = key(u, "Keyappa")
+    assert k.attrs["description"].value == "key app-a" and k.attrs["description"].loc.line == 12
+    assert k.attrs["tags"].value == {"n": "app-a"}
+    assert tuple(k.loc)[1:3] == (9, 13)
+    assert [(a.address, a.target) for a in u.aliases] == [("Aliasapp-a", "Keyappa"), ("Aliasdb", "Keydb")]
+    (n,) = u.notes
+    assert n.rule_id == "IKMS002" and "Fn::ForEach::Later" in n.message and n.loc.line == 19

@@ -75,8 +75,8 @@ def span(d: Any, key: Any, file: str) -> Location:
 def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, unit: ScanUnit) -> None:
     """Add the template's keys, aliases and notes to ``unit``."""
     _transform_notes(data, file, unit)
-    resources = data.get("Resources")
-    if not isinstance(resources, dict):
+    resources = tpl.resources  # Resources with Fn::ForEach loops expanded
+    if not resources:
         return
     locals_ = local_principals(tpl)
     keys: dict[str, Key] = {}

@@ -15,6 +15,7 @@ from .. import cfnyaml, jsonload
 from ..context import ScanContext
 from ..model import LDict, Location, Note, ScanUnit
 from .cfn_resources import build_unit
+from .cfn_foreach import expand_resources
 from .cfn_intrinsics import Template
 
 _SNIFF_RE = re.compile(
@@ -123,7 +124,8 @@ def is_template(data: Any) -> bool:
                     return True
     tr = data.get("Transform")
     trs = tr if isinstance(tr, list) else [tr]
-    return isinstance(res, dict) and any(isinstance(t, str) and t.startswith("AWS::Serverless") for t in trs)
+    # AWS::Serverless-..., AWS::LanguageExtensions (a template of Fn::ForEach loops)
+    return isinstance(res, dict) and any(isinstance(t, str) and t.startswith("AWS::") for t in trs)
 
 
 def _parse(path: Path, data: bytes, file: str) -> ScanUnit | None:
@@ -151,6 +153,7 @@ def _parse(path: Path, data: bytes, file: str) -> ScanUnit | None:
     for key, loc in duplicates:
         unit.notes.append(Note("IKMS002", f"duplicate key {key!r}: the later value is used", loc))
     tpl = Template.from_data(tpl_data)
+    tpl.resources = expand_resources(tpl.resources, tpl, file, unit)
     build_unit(tpl_data if isinstance(tpl_data, LDict) else LDict(tpl_data), tpl, file, text, is_json, unit)
     return unit
 
