@@ -836,3 +836,21 @@ def test_foreach_expanded(tmp_path):
     assert [(a.address, a.target) for a in u.aliases] == [("Aliasapp-a", "Keyappa"), ("Aliasdb", "Keydb")]
     (n,) = u.notes
     assert n.rule_id == "IKMS002" and "Fn::ForEach::Later" in n.message and n.loc.line == 19
+
+
+def test_merge_keys_explicit_wins_and_lines():
+    v = cfnyaml.load("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n", "f.yaml")
+    assert v["d"] == {"x": 1, "y": 3}
+    assert v["d"].key_locs["y"].line == 4 and v["d"].key_locs["x"].line == 1
+
+
+def test_loader_errors_have_lines():
+    with pytest.raises(cfnyaml.YamlError) as e:
+        cfnyaml.load("a: 1\nb: [1, 2\nc: 3\n")
+    assert e.value.line in (3, 4) and e.value.message.startswith("YAML syntax error")
+    with pytest.raises(cfnyaml.YamlError, match="unknown YAML alias"):
+        cfnyaml.load("a: *nope\n")
+    with pytest.raises(cfnyaml.YamlError, match="scalar"):
+        cfnyaml.load("? [a, b]\n: c\n")
+    with pytest.raises(cfnyaml.MultipleDocuments):
+        cfnyaml.load("a: 1\n---\nb: 2\n")

@@ -57,6 +57,9 @@ _NON_STR = {
     _T + "null": _sc.construct_yaml_null,
 }
 _DUMMY = _sc()
+#: first characters of plain scalars the YAML 1.1 resolver may type (bool,
+#: int, float, null, timestamp, merge, value); anything else is a string
+_TYPED_START = frozenset("yYnNtTfFoO~-+0123456789.<=")
 
 
 class YamlError(Exception):
@@ -175,9 +178,15 @@ class _Builder:
             ev = get_event()
             cls = ev.__class__
             if cls is _ScalarEvent:
-                value = _scalar(loader, ev)
                 size = 1
-                if isinstance(value, LDict):  # a short-form intrinsic on a scalar
+                if ev.tag is None:
+                    value = ev.value
+                    # plain scalars that cannot be anything but a string skip the resolver
+                    if not ev.style and (not value or value[0] in _TYPED_START):
+                        value = _scalar(loader, ev)
+                else:
+                    value = _scalar(loader, ev)
+                if value.__class__ is LDict:  # a short-form intrinsic on a scalar
                     loc = self._loc(ev.start_mark, ev.end_mark)
                     value.loc = loc
                     for v in value.values():
@@ -270,7 +279,7 @@ class _Builder:
                     continue
                 d = parent.value
                 kline = km.line + 1
-                kloc = Location(self.file, kline, self._end_line(kline, end_mark), km.column + 1)
+                kloc = Location(self.file, kline, kline if end_mark.line == km.line else self._end_line(kline, end_mark), km.column + 1)
                 if key in d and self.duplicates is not None:
                     self.duplicates.append((key, kloc))
                 d[key] = value

@@ -131,7 +131,7 @@ def _type_message(lid: Any, res: dict, rtype: Any) -> str:
         return f"resource {lid} has no Type; it is not checked"
     if isinstance(rtype, dict) and len(rtype) == 1:
         (fn, arg), = rtype.items()
-        if fn == "Fn::Rain::Module":
+        if fn in ("Fn::Rain::Module", "Rain::Module"):
             return f"resource {lid} is a Rain module ({source_repr(arg, 60)}); the resources it adds are not checked"
     return f"resource {lid} has a Type that is not a string ({source_repr(rtype, 60)}); it is not checked"
 
