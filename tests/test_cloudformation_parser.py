@@ -854,3 +854,31 @@ def test_loader_errors_have_lines():
         cfnyaml.load("? [a, b]\n: c\n")
     with pytest.raises(cfnyaml.MultipleDocuments):
         cfnyaml.load("a: 1\n---\nb: 2\n")
+
+
+def test_key_from_resource_for_checkov():
+    from iackms.model import Location
+
+    loc = Location("checkov", 3, 9)
+    res = {
+        "Type": "AWS::KMS::Key",
+        "DeletionPolicy": "Retain",
+        "Properties": {
+            "EnableKeyRotation": False,
+            "Origin": "EXTERNAL",
+            "KeyPolicy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}}, "Action": "kms:*", "Resource": "*"}
+                ],
+            },
+        },
+    }
+    k = cfn.key_from_resource("MyKey", res, loc)
+    assert (k.address, k.resource_type, k.kind) == ("MyKey", "AWS::KMS::Key", "external")
+    assert k.attrs["rotation"].value is False and k.attrs["rotation"].loc == loc
+    assert k.attrs["deletion_protection"].value is True
+    (st,) = k.policies[0].statements
+    assert st.principals[0].is_root and st.loc == loc
+    props_only = cfn.key_from_resource("AWS::KMS::ReplicaKey", {"PrimaryKeyArn": {"Ref": "P"}}, loc)
+    assert props_only.kind == "replica" and isinstance(props_only.attrs["primary_key"].value, Unknown)

@@ -103,15 +103,7 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             alias.suppressions = suppressions(res, file, loc)
             aliases.append((alias, props.get("TargetKeyId") if isinstance(props, dict) else None))
             continue
-        key = Key(str(lid), rtype, loc, SOURCE, kind="replica" if rtype == "AWS::KMS::ReplicaKey" else "key")
-        props = _properties(res, tpl, file, key, unit)
-        if isinstance(props, dict) and "KeyPolicy" in props:
-            _key_policy(key, props, tpl, file, text, is_json)
-        _deletion_policy(key, res, tpl, file)
-        origin = key.attrs.get("origin")
-        if origin is not None and origin.value == "EXTERNAL":
-            key.kind = "external"
-        key.suppressions = suppressions(res, file, loc)
+        key = build_key(str(lid), rtype, res, loc, tpl, file, text, is_json, unit)
         key.local_principals = set(locals_)
         keys[key.address] = key
         unit.keys.append(key)
@@ -134,6 +126,47 @@ def _type_message(lid: Any, res: dict, rtype: Any) -> str:
         if fn in ("Fn::Rain::Module", "Rain::Module"):
             return f"resource {lid} is a Rain module ({source_repr(arg, 60)}); the resources it adds are not checked"
     return f"resource {lid} has a Type that is not a string ({source_repr(rtype, 60)}); it is not checked"
+
+
+def build_key(lid: str, rtype: str, res: dict, loc: Location, tpl: Template, file: str, text: str, is_json: bool, unit: ScanUnit) -> Key:
+    """One ``AWS::KMS::Key`` / ``AWS::KMS::ReplicaKey`` resource."""
+    key = Key(lid, rtype, loc, SOURCE, kind="replica" if rtype == "AWS::KMS::ReplicaKey" else "key")
+    props = _properties(res, tpl, file, key, unit)
+    if isinstance(props, dict) and "KeyPolicy" in props:
+        _key_policy(key, props, tpl, file, text, is_json)
+    _deletion_policy(key, res, tpl, file)
+    origin = key.attrs.get("origin")
+    if origin is not None and origin.value == "EXTERNAL":
+        key.kind = "external"
+    key.suppressions = suppressions(res, file, loc)
+    return key
+
+
+def key_from_resource(name: str, resource: dict, loc: Location) -> Key:
+    """A Key from one resource mapping given without its template (the
+    Checkov integration): ``{"Type": ..., "Properties": ..., "DeletionPolicy": ...}``
+    or just the Properties. Intrinsics are resolved with no parameters,
+    conditions or other resources known; every location is ``loc``."""
+    res = resource if isinstance(resource, dict) else {}
+    if "Properties" not in res and "Type" not in res:
+        res = {"Properties": res}
+    rtype = res.get("Type")
+    if not isinstance(rtype, str) or rtype not in KEY_TYPES:
+        rtype = name if name in KEY_TYPES else "AWS::KMS::Key"
+    located = _with_loc(res, loc, 0)
+    return build_key(name, rtype, located, loc, Template(), loc.file, "", True, ScanUnit())
+
+
+def _with_loc(v: Any, loc: Location, depth: int) -> Any:
+    if depth > 200:
+        return v
+    if isinstance(v, dict):
+        d = LDict(((k, _with_loc(x, loc, depth + 1)) for k, x in v.items()), loc=loc)
+        d.key_locs = {k: loc for k in d}
+        return d
+    if isinstance(v, list):
+        return LList((_with_loc(x, loc, depth + 1) for x in v), loc=loc)
+    return v
 
 
 def _transform_notes(data: LDict, file: str, unit: ScanUnit) -> None:
@@ -421,4 +454,4 @@ def suppressions(res: dict, file: str, default: Location) -> list[Suppression]:
     return out
 
 
-__all__ = ["alias_target", "build_unit", "local_principals", "references", "span", "suppressions", "tags"]
+__all__ = ["alias_target", "build_key", "build_unit", "key_from_resource", "local_principals", "references", "span", "suppressions", "tags"]

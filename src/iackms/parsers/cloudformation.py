@@ -14,7 +14,7 @@ from typing import Any
 from .. import cfnyaml, jsonload
 from ..context import ScanContext
 from ..model import LDict, Location, Note, ScanUnit
-from .cfn_resources import build_unit
+from .cfn_resources import build_unit, key_from_resource
 from .cfn_foreach import expand_resources
 from .cfn_intrinsics import Template
 
@@ -158,4 +158,4 @@ def _parse(path: Path, data: bytes, file: str) -> ScanUnit | None:
     return unit
 
 
-__all__ = ["is_template", "load_template", "parse_file", "sniff"]
+__all__ = ["is_template", "key_from_resource", "load_template", "parse_file", "sniff"]
