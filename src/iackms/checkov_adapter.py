@@ -143,6 +143,8 @@ def tf_key(conf: dict, entity_type: str) -> tuple[Key, set[str]]:
         key.attrs["deletion_protection"] = Attr(_fix(_unwrap(lc["prevent_destroy"])), loc, True, "prevent_destroy")
     if "policy" in conf:
         raw = _fix(_unwrap(conf["policy"]))
+        if isinstance(raw, str) and not raw.lstrip().startswith("{"):
+            raw = Unknown(raw)  # e.g. an unrendered file(...) or templatefile(...) call
         key.policy = Attr(raw, loc, True, "policy")
         if isinstance(raw, Unknown):
             hidden |= POLICY_DEPENDENT
