@@ -76,7 +76,6 @@ def test_required_tags_from_provider_default_tags(monkeypatch):
     assert not [(f.line, f.message) for f in report.findings if f.rule_id == "IKMS110"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: IKMS212 only looks for an Allow of PutKeyPolicy and ignores an unconditional Deny of it to everyone")
 def test_lockout_by_unconditional_deny(monkeypatch):
     monkeypatch.chdir(ROOT)
     path = SCEN / "lockout-deny" / "main.tf"

@@ -170,23 +170,24 @@ def build_statement(raw: Any, index: int, fallback: Location, errors: list) -> S
     # keys are case-sensitive in IAM, but people write "effect"; accept the usual spelling only
     g = raw.get
     sid = g("Sid")
+    name = f"statement {sid!r}" if isinstance(sid, str) and sid else f"statement #{index + 1}"
     effect = g("Effect")
     if effect is None:
-        errors.append((f"statement #{index + 1} has no Effect", loc))
+        errors.append((f"{name} has no Effect", loc))
     elif isinstance(effect, str) and effect not in ("Allow", "Deny"):
-        errors.append((f"statement #{index + 1} has Effect {effect!r} (must be Allow or Deny)", loc))
+        errors.append((f"{name} has Effect {effect!r} (must be Allow or Deny)", loc))
     principals = _principals(g("Principal"), errors, loc, "Principal") if "Principal" in raw else None
     not_principals = _principals(g("NotPrincipal"), errors, loc, "NotPrincipal") if "NotPrincipal" in raw else None
     if principals is None and not_principals is None:
-        errors.append((f"statement #{index + 1} has no Principal or NotPrincipal", loc))
+        errors.append((f"{name} has no Principal or NotPrincipal", loc))
     actions = _strings(g("Action"), errors, loc, "Action", True) if "Action" in raw else None
     not_actions = _strings(g("NotAction"), errors, loc, "NotAction", True) if "NotAction" in raw else None
     if actions is None and not_actions is None:
-        errors.append((f"statement #{index + 1} has no Action or NotAction", loc))
+        errors.append((f"{name} has no Action or NotAction", loc))
     resources = _strings(g("Resource"), errors, loc, "Resource", False) if "Resource" in raw else None
     not_resources = _strings(g("NotResource"), errors, loc, "NotResource", False) if "NotResource" in raw else None
     if resources is None and not_resources is None:
-        errors.append((f"statement #{index + 1} has no Resource", loc))
+        errors.append((f"{name} has no Resource", loc))
     conditions = _conditions(g("Condition"), errors, loc)
     unknowns = [v.expr for v in _walk_unknowns(raw)]
     return Statement(

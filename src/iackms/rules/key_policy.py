@@ -40,6 +40,15 @@ def _ident(st: Statement) -> str:
     return "sha:" + hashlib.sha256(raw).hexdigest()[:16]
 
 
+def _action_name(a) -> str:
+    """`kms:ScheduleKeyDeletion` for a lower-cased action, as AWS spells it."""
+    if isinstance(a, str) and a.startswith("kms:"):
+        canon = {x.lower(): x for x in sem.kms_actions()}.get(a[4:])
+        if canon:
+            return "kms:" + canon
+    return display(a)
+
+
 def _who(st: Statement, prs) -> str:
     return ", ".join(str(p) for p in prs) or "?"
 
@@ -271,7 +280,7 @@ def allow_with_not(key: Key, cfg) -> Iterator[Result]:
         if st.not_principals is not None:
             yield Fail(f"{st.label} of {key.address} allows with NotPrincipal (everyone except {_who(st, st.not_principals)})", st.loc, _ident(st))
         if st.not_actions is not None:
-            yield Fail(f"{st.label} of {key.address} allows with NotAction (every action except {', '.join(display(a) for a in st.not_actions)})", st.loc, _ident(st))
+            yield Fail(f"{st.label} of {key.address} allows with NotAction (every action except {', '.join(_action_name(a) for a in st.not_actions)})", st.loc, _ident(st))
 
 
 @rule(RuleMeta(
@@ -477,19 +486,33 @@ def lockout_risk(key: Key, cfg) -> Iterator[Result]:
         if p.errors and not p.statements:
             continue
         unknown = not p.complete
+        # an unconditional Deny of PutKeyPolicy to everyone overrides every Allow
+        blanket_deny = False
+        denied_principals: set[str] = set()
+        for st in p.statements:
+            if st.effect != "Deny" or st.conditions:
+                continue
+            if "PutKeyPolicy" not in sem.statement_actions(st).actions:
+                continue
+            for pr in st.principals or []:
+                if pr.wildcard:
+                    blanket_deny = True
+                denied_principals.add(sem.principal_key(pr))
         ok = False
         for st in sem.allow_statements(p):
             g = sem.statement_actions(st)
             if g.unknown:
                 unknown = True
-            if "PutKeyPolicy" in g.actions and st.principals:
-                if any(pr.ptype != "service" for pr in st.principals):
-                    ok = True
-                    break
+            if "PutKeyPolicy" not in g.actions or blanket_deny:
+                continue
+            if any(pr.ptype != "service" and sem.principal_key(pr) not in denied_principals for pr in st.principals or []):
+                ok = True
+                break
         if ok:
             continue
-        # an unconditional Deny of PutKeyPolicy for everyone also locks out, but that is caught above
         if unknown:
             yield Unresolved(f"cannot tell whether anyone may change the key policy of {key.address}: parts of it are unresolved", p.loc)
+        elif blanket_deny:
+            yield Fail(f"the key policy of {key.address} denies kms:PutKeyPolicy to everyone; nobody could change it again", p.loc, ident="lockout")
         else:
             yield Fail(f"no statement of the key policy of {key.address} allows kms:PutKeyPolicy; nobody could change it again", p.loc, ident="lockout")
