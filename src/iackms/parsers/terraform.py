@@ -33,6 +33,7 @@ from .tf_eval import KEY_TYPES, Scope
 from .tf_hcl import Block, suppressions_in
 from .tf_module import Loader, instance_absent, instantiate, is_local_source, local_target, make_factory, module_source, static_reach
 from .tf_policydoc import expand_blocks
+from .tf_prescan import Prescan
 from .tf_values import REF, DocDict, LStr, to_bool, to_number
 
 #: Terraform argument -> normalised attribute name (all key kinds)
@@ -75,11 +76,22 @@ def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
     loader = Loader(ctx, unit.notes)
     dirs: list[Path] = []
     seen: set[Path] = set()
+    pre = Prescan(ctx)
     for d in module_dirs:
         p = Path(os.path.normpath(os.path.abspath(str(d))))
-        if p not in seen:
-            seen.add(p)
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            relevant = pre.has_kms(p)
+        except Exception:  # noqa: BLE001 - when in doubt, parse
+            relevant = True
+        if relevant:
             dirs.append(p)
+        else:  # no KMS resource here or in its local modules: not parsed at all
+            for n in pre.skipped_notes(p):
+                loader.note(n)
+            pre.forget(p)
     called: set[Path] = set()
     for d in dirs:
         try:
