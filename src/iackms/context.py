@@ -32,11 +32,16 @@ class ScanContext:
     def inside_roots(self, path: Path | str) -> bool:
         """True when ``path`` (after resolving links) is inside a scan root."""
         try:
-            real = Path(os.path.realpath(str(path)))
+            real = os.path.realpath(str(path))
         except (OSError, RuntimeError):
             return False
+        return self.real_inside_roots(real)
+
+    def real_inside_roots(self, real: str) -> bool:
+        """``real`` is an already resolved path."""
         for root in self.roots:
-            if real == root or root in real.parents:
+            r = str(root)
+            if real == r or real.startswith(r.rstrip(os.sep) + os.sep):
                 return True
         return False
 

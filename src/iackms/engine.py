@@ -56,14 +56,14 @@ def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
     inp = Inputs()
     visited: set[str] = set()
 
-    def add_file(p: Path) -> None:
+    def add_file(p: Path, dir_checked: bool = False) -> None:
         name = p.name
         if not (_is_tf(name) or _is_doc(name)):
             return
-        rel = ctx.rel(p)
-        if cfg.excluded(rel):
+        if cfg.exclude and cfg.excluded(ctx.rel(p)):
             return
-        if not ctx.inside_roots(p):
+        # inside a directory already known to be inside the roots, only a link can lead out
+        if (not dir_checked or os.path.islink(p)) and not ctx.inside_roots(p):
             return  # a link pointing out of the scan root
         try:
             if not p.is_file():
@@ -84,13 +84,13 @@ def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
             inp.requested_dirs.append(ctx.rel(p))
             for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
                 real = os.path.realpath(dirpath)
-                if real in visited or not ctx.inside_roots(dirpath):
+                if real in visited or not ctx.real_inside_roots(real):
                     dirnames[:] = []
                     continue
                 visited.add(real)
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
                 for fn in sorted(filenames):
-                    add_file(Path(dirpath) / fn)
+                    add_file(Path(dirpath) / fn, dir_checked=True)
         else:
             inp.requested_files.add(ctx.rel(p))
             add_file(p)
