@@ -5,12 +5,13 @@ Every key-policy rule is built on these functions and nothing else."""
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Iterable
+
+import orjson
 
 from .model import THIS_ACCOUNT, UNK_OPEN, Choice, Policy, Principal, Statement, Unknown, is_known
 
@@ -18,7 +19,8 @@ from .model import THIS_ACCOUNT, UNK_OPEN, Choice, Policy, Principal, Statement,
 @lru_cache(maxsize=1)
 def kms_actions() -> tuple[str, ...]:
     """Every KMS action (canonical case), shipped as package data."""
-    data = json.loads(resources.files("iackms").joinpath("data/kms_actions.json").read_text("utf-8"))
+    # read beside the module: importlib.resources would cost more to import than the whole lookup
+    data = orjson.loads((Path(__file__).parent / "data" / "kms_actions.json").read_bytes())
     return tuple(data["actions"])
 
 
