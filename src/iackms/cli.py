@@ -124,6 +124,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return 2
     if args.profile:
         cfg.profile = args.profile
+    missing = [p for p in args.paths if not os.path.lexists(p)]
+    if missing:
+        print(f"iackms: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
     fail_on = args.fail_on or cfg.fail_on or "low"
     report = scan(list(args.paths), cfg, max_file_size=args.max_file_size, no_suppress=args.no_suppress)
     for w in report.warnings:
