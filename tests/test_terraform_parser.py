@@ -1043,3 +1043,34 @@ def test_provider_default_tags_are_merged(tmp_path: Path) -> None:
     assert key(u, "aws_kms_key.own").attrs["tags"].value == {"Owner": "sec", "Env": "dev"}
     assert "tags" not in key(u, "aws_kms_key.west").attrs
     assert key(u, "module.m.aws_kms_key.inner").attrs["tags"].value == {"Owner": "sec", "Env": "prod"}
+
+
+def test_static_for_each_and_count_give_every_instance(tmp_path: Path) -> None:
+    unit = scan(tmp_path, {"main.tf": """
+        locals {
+          keys = {
+            a = { rotate = false }
+            b = { rotate = true }
+          }
+        }
+        resource "aws_kms_key" "k" {
+          for_each            = local.keys
+          enable_key_rotation = each.value.rotate
+          description         = "key ${each.key}"
+        }
+        resource "aws_kms_key" "one" {
+          count               = 1
+          enable_key_rotation = count.index == 0
+        }
+        resource "aws_kms_key" "dyn" {
+          for_each            = var.unknown_map
+          enable_key_rotation = each.value.rotate
+        }
+        variable "unknown_map" {}
+    """})
+    k = key(unit, "aws_kms_key.k")
+    rot = k.attrs["rotation"]
+    assert isinstance(rot.value, Choice) and set(rot.value.options) == {True, False} and rot.loc.line == 10
+    assert set(k.attrs["description"].value.options) == {"key a", "key b"}
+    assert key(unit, "aws_kms_key.one").attrs["rotation"].value is True
+    assert isinstance(key(unit, "aws_kms_key.dyn").attrs["rotation"].value, Unknown)

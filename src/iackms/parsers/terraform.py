@@ -157,7 +157,7 @@ def _attr(scope: Scope, blk: Block, tf_name: str) -> Attr | None:
     a = blk.attrs.get(tf_name)
     if a is None:
         return None
-    v = scope.ev.attr(a, {})
+    v = scope.ev.attr(a, dict(scope.instance_env(blk)))
     if v is None:
         return None  # null: the argument is not set
     if tf_name in _BOOLS:

@@ -198,6 +198,37 @@ class Scope:
         self._docs[name] = v
         return v
 
+    def instance_env(self, blk: Block) -> dict[str, Any]:
+        """Bindings for `each` / `count` inside a block with a static
+        `for_each` or `count`: one value when there is one instance, else a
+        Choice of every instance's value (rules judge the worst instance)."""
+        k = id(blk)
+        envs = self.__dict__.setdefault("_envs", {})
+        if k in envs:
+            return envs[k]
+        envs[k] = {}  # guards re-entry
+        env: dict[str, Any] = {}
+        limit = 64
+        if "for_each" in blk.attrs:
+            v = self.ev.attr(blk.attrs["for_each"], {})
+            items: list[tuple[Any, Any]] | None = None
+            if isinstance(v, dict):
+                items = list(v.items())
+            elif isinstance(v, list) and all(isinstance(x, str) for x in v):
+                items = [(x, x) for x in v]
+            if items and len(items) <= limit:
+                fe = blk.attrs["for_each"]
+                src = fe.expr if isinstance(fe.expr, str) else (text(fe.expr) if hasattr(fe.expr, "text") else "")
+                expr = f"each.value over {src[:80]}" if src else "each.value"
+                env["each"] = {"key": mk_choice([a for a, _ in items], "each.key", blk.loc),
+                               "value": mk_choice([b for _, b in items], expr, blk.loc)}
+        elif "count" in blk.attrs:
+            c = to_number(self.ev.attr(blk.attrs["count"], {}))
+            if c is not None and c == int(c) and 1 <= c <= limit:
+                env["count"] = {"index": mk_choice(list(range(int(c))), "count.index", blk.loc)}
+        envs[k] = env
+        return env
+
     def absent(self, blk: Block) -> bool:
         """True when ``count``/``for_each`` statically give the block no
         instance."""

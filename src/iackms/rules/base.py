@@ -192,6 +192,8 @@ def describe(key: Key, name: str, value: Any = None) -> str:
     if expr and expr != shown_v and expr.strip('"') != shown_v and not isinstance(attr.value, Choice):
         return f"{label} = {expr} ({shown_v})"
     if isinstance(attr.value, Choice):
+        if "each." in attr.expr or "count.index" in attr.expr:
+            return f"{label} = {shown_v} for one instance (`{attr.expr}`)"
         return f"{label} = {shown_v} in one branch of `{attr.expr}`"
     return f"{label} = {shown_v}"
 
