@@ -83,6 +83,18 @@ def parse_principal(kind: str, value: Any) -> Principal:
     return Principal(kind, value, ptype, acct)
 
 
+def _json_type(v: Any) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "an object"
+    return type(v).__name__
+
+
 def _as_list(v: Any) -> list[Any]:
     if isinstance(v, list):
         return [x for x in v if x is not REMOVE]
@@ -114,7 +126,7 @@ def _principals(value: Any, errors: list, loc: Location, what: str) -> list[Prin
                     continue
                 out.append(parse_principal(kind_s, v))
         return out
-    errors.append((f"{what} has the wrong type ({type(value).__name__})", loc))
+    errors.append((f"{what} has the wrong type ({_json_type(value)})", loc))
     return []
 
 

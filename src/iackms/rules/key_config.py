@@ -550,13 +550,15 @@ def _literal_secret(v) -> bool:
 ))
 def deletion_protection(key: Key, cfg) -> Iterator[Result]:
     dp = key.attr("deletion_protection")
+    cfn = key.source == "cloudformation"
+    want = "DeletionPolicy: Retain" if cfn else "lifecycle { prevent_destroy = true }"
     if not dp.present:
-        hint = "lifecycle { prevent_destroy = true }" if key.source != "cloudformation" else "DeletionPolicy: Retain"
-        yield Fail(f"{key.address} has no deletion protection ({hint})", key.loc)
+        yield Fail(f"{key.address} has no deletion protection (add {want})", key.loc)
         return
     vals = options(dp)
-    if any(as_bool(o) is False for o in vals) or any(o is False for o in vals):
-        yield Fail(f"{key.address} has no deletion protection ({describe(key, 'deletion_protection')})", where(dp, key))
+    if any(as_bool(o) is False or o is False for o in vals):
+        written = f"DeletionPolicy: {dp.expr}" if cfn else f"prevent_destroy = {dp.expr or 'false'}"
+        yield Fail(f"{key.address} has no deletion protection ({written}; use {want})", where(dp, key))
     elif any(as_bool(o) is None and not isinstance(o, bool) for o in vals):
         yield Unresolved(f"cannot tell whether the key is protected from deletion: {shown(dp)}", where(dp, key))
 

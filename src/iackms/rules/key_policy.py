@@ -50,7 +50,7 @@ def _action_name(a) -> str:
 
 
 def _who(st: Statement, prs) -> str:
-    return ", ".join(str(p) for p in prs) or "?"
+    return ", ".join(str(p) or "(an empty principal)" for p in prs) or "(no principal)"
 
 
 def _policy_known(key: Key) -> bool:
@@ -149,7 +149,8 @@ def public_principal(key: Key, cfg) -> Iterator[Result]:
             yield Unresolved(f"{st.label} of {key.address} allows a wildcard principal; whether its conditions restrict it depends on unresolved values", st.loc, _ident(st))
             continue
         acts = sem.statement_actions(st)
-        what = "kms:*" if acts.full else (", ".join(sorted(acts.actions))[:120] or "actions")
+        written = [_action_name(a) for a in (st.actions or [])]
+        what = "kms:*" if acts.full else (", ".join(written)[:160] or "every action but " + ", ".join(_action_name(a) for a in st.not_actions or []))
         cond = " (its conditions do not restrict the caller's account)" if st.conditions else ""
         yield Fail(f"{st.label} of {key.address} allows any principal ({_who(st, wild)}) {what}{cond}", st.loc, _ident(st))
 
@@ -310,16 +311,21 @@ def cross_account_principal(key: Key, cfg) -> Iterator[Result]:
         home = sem.home_accounts(p, cfg.trusted_accounts)
         for st in sem.allow_statements(p):
             for pr in st.principals or []:
+                ident = _ident(st) + str(pr)
+                if pr.ptype == "unknown":
+                    yield Unresolved(f"{st.label} of {key.address}: cannot tell which account principal {pr} belongs to", st.loc, ident)
+                    continue
                 if pr.ptype not in ("root", "role", "user", "assumed-role"):
                     continue
                 verdict = home.classify(pr.account)
                 if verdict is False:
-                    yield Fail(f"{st.label} of {key.address} grants access to {pr} in account {pr.account}, outside the home account(s) {', '.join(sorted(home.literal))}", st.loc, _ident(st) + str(pr))
+                    homes = ", ".join(sorted(a for a in home.literal if "\ue000" not in a)) or "this account"
+                    yield Fail(f"{st.label} of {key.address} grants access to {pr} in account {pr.account}, outside the home account(s) {homes}", st.loc, ident)
                 elif verdict is None:
-                    if pr.account is None:
-                        yield Unresolved(f"{st.label} of {key.address}: cannot tell the account of principal {pr}", st.loc, _ident(st) + str(pr))
+                    if pr.account is None or "\ue000" in pr.account:
+                        yield Unresolved(f"{st.label} of {key.address}: cannot tell the account of principal {pr}", st.loc, ident)
                     else:
-                        yield Unresolved(f"{st.label} of {key.address}: principal {pr} names account {pr.account}, which cannot be compared with this account (set `trusted_accounts`)", st.loc, _ident(st) + str(pr))
+                        yield Unresolved(f"{st.label} of {key.address}: principal {pr} names account {pr.account}, which cannot be compared with this account (list your accounts in `trusted_accounts`)", st.loc, ident)
 
 
 @rule(RuleMeta(
@@ -483,8 +489,8 @@ def lockout_bypass(key: Key, cfg) -> Iterator[Result]:
 ))
 def lockout_risk(key: Key, cfg) -> Iterator[Result]:
     for p in key.policies:
-        if p.errors and not p.statements:
-            continue
+        if p.errors:
+            continue  # IKMS210: a policy AWS would reject is not judged on the statements iackms could read
         unknown = not p.complete
         # an unconditional Deny of PutKeyPolicy to everyone overrides every Allow
         blanket_deny = False
