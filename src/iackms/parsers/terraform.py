@@ -31,7 +31,7 @@ from ..model import (
 from ..policy import build_policies
 from .tf_eval import KEY_TYPES, Scope
 from .tf_hcl import Block, suppressions_in
-from .tf_module import Loader, instance_absent, instantiate, is_local_source, local_target, make_factory, module_source, static_reach
+from .tf_module import Loader, instance_absent, instantiate, is_local_source, local_target, make_factory, module_source
 from .tf_policydoc import expand_blocks
 from .tf_prescan import Prescan
 from .tf_values import REF, DocDict, LStr, to_bool, to_number
@@ -92,30 +92,46 @@ def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
             for n in pre.skipped_notes(p):
                 loader.note(n)
             pre.forget(p)
+    # who calls whom, from the bytes: parsing every directory up front would
+    # keep every syntax tree alive at once
     called: set[Path] = set()
+    calls: dict[Path, list[Path]] = {}
     for d in dirs:
         try:
-            mod = loader.load(d)
-            if mod is None:
-                continue
-            probe = Scope(mod, ctx, d)
-            for blk in mod.modules.values():
-                src = module_source(blk, probe)
-                if isinstance(src, str) and is_local_source(src):
-                    t = local_target(mod, src)
-                    if t != d and t in seen:
-                        called.add(t)
-        except Exception as e:  # noqa: BLE001 - a bug must not stop the scan
-            _internal(unit, ctx, d, e)
+            calls[d] = [t for t in pre.local_calls(d) if t != d]
+        except Exception:  # noqa: BLE001
+            calls[d] = []
+        called.update(t for t in calls[d] if t in seen)
     roots = [d for d in dirs if d not in called]
     reached: set[Path] = set()
     for d in roots:
         _eval_root(d, loader, ctx, unit, reached)
-    reached |= static_reach(roots, loader)
+        loader.cache.clear()  # memory stays bounded by one root's module tree
+    reached |= _reach(roots, calls, pre)
     for d in dirs:  # directories that only call each other
         if d not in reached:
             _eval_root(d, loader, ctx, unit, reached)
+            loader.cache.clear()
     return unit
+
+
+def _reach(roots: list[Path], calls: dict[Path, list[Path]], pre: Prescan) -> set[Path]:
+    """Directories reachable from ``roots`` through local module sources."""
+    seen: set[Path] = set()
+    todo = list(roots)
+    while todo:
+        d = todo.pop()
+        if d in seen:
+            continue
+        seen.add(d)
+        nxt = calls.get(d)
+        if nxt is None:
+            try:
+                nxt = pre.local_calls(d) if d.is_dir() else []
+            except Exception:  # noqa: BLE001
+                nxt = []
+        todo.extend(t for t in nxt if t not in seen)
+    return seen
 
 
 def _internal(unit: ScanUnit, ctx: ScanContext, d: Path, e: BaseException, loc: Location | None = None) -> None:
