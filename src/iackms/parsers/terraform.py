@@ -215,11 +215,14 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
     grants: list[Grant] = []
     principals: set[str] = set()
     for s in scopes:
-        for (rtype, rname), blk in s.mod.resources.items():
+        dups = [((b.labels[0], b.labels[1]), b) for b in s.mod.duplicates]
+        for (rtype, rname), blk in [*s.mod.resources.items(), *dups]:
             try:
                 _one(s, rtype, rname, blk, pend, keys, stores, aliases, grants, principals)
             except Exception as e:  # noqa: BLE001
                 _internal(unit, ctx, s.mod.dir, e, blk.loc)
+        for n in s.mod.notes:
+            unit.notes.append(n)
     if keys:
         for s, rtype, rname, blk in pend.principals:
             try:

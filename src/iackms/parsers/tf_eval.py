@@ -72,6 +72,9 @@ class ModuleDef:
     #: provider "aws" blocks by alias ("" for the default configuration)
     providers: dict[str, Block] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
+    #: later resource blocks with an address already taken (Terraform rejects
+    #: them; iackms reports them and still checks their keys)
+    duplicates: list[Block] = field(default_factory=list)
 
 
 class Scope:

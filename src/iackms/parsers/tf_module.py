@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from ..context import ScanContext
+from ..context import ScanContext, size_limit_message
 from ..model import Location, Note
 from .tf_eval import ModuleDef, Scope
 from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
@@ -73,9 +73,14 @@ class Loader:
             self.notes.append(n)
 
     def _read(self, p: Path) -> bytes | None:
+        if os.path.islink(p) and not self.ctx.inside_roots(p):
+            # a .tf or tfvars file linked from outside the scan root is never
+            # read, like every other file discovery would not follow out
+            return None
         try:
-            if p.stat().st_size > self.ctx.max_file_size:
-                self.note(Note("IKMS001", f"{self.ctx.rel(p)} is larger than the size limit; it is not scanned", Location(self.ctx.rel(p), 1, 1, 1)))
+            size = p.stat().st_size
+            if size > self.ctx.max_file_size:
+                self.note(Note("IKMS001", size_limit_message(size, self.ctx.max_file_size), Location(self.ctx.rel(p), 1, 1, 1)))
                 return None
             return p.read_bytes()
         except OSError as e:
@@ -152,7 +157,10 @@ def _add(mod: ModuleDef, b: Block) -> None:
     elif t == "output" and lb:
         mod.outputs.setdefault(lb[0], b)
     elif t == "resource" and len(lb) >= 2:
-        mod.resources.setdefault((lb[0], lb[1]), b)
+        first = mod.resources.setdefault((lb[0], lb[1]), b)
+        if first is not b and lb[0] in KMS_RESOURCES:
+            mod.duplicates.append(b)
+            mod.notes.append(Note("IKMS001", f"resource {lb[0]}.{lb[1]} is defined twice (first at {first.loc.file}:{first.loc.line}); Terraform rejects duplicate resource names. Both are checked", b.loc, f"{lb[0]}.{lb[1]}", lb[0]))
     elif t == "data" and len(lb) >= 2:
         mod.data.setdefault((lb[0], lb[1]), b)
     elif t == "module" and lb:
