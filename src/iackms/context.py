@@ -10,6 +10,22 @@ from pathlib import Path
 DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 
 
+def format_size(n: int) -> str:
+    """``512 bytes``, ``2.0 KB``, ``100 MB``: readable at any limit."""
+    if n < 1024:
+        return f"{n} bytes"
+    for unit, m in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= m:
+            v = n / m
+            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.1f} {unit}"
+    return f"{n} bytes"  # pragma: no cover
+
+
+def size_limit_message(size: int, limit: int) -> str:
+    """The IKMS001 message of a file over ``--max-file-size``."""
+    return f"the file is {format_size(size)}, over the --max-file-size limit of {format_size(limit)}; it is not scanned"
+
+
 @dataclass
 class ScanContext:
     #: absolute, resolved scan roots; file()/templatefile() never read outside

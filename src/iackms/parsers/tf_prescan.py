@@ -31,6 +31,8 @@ class Prescan:
         if d not in self._files:
             out = []
             for p in _config_files(d):
+                if os.path.islink(p) and not self.ctx.inside_roots(p):
+                    continue  # never read out of the scan root (the loader skips it too)
                 try:
                     if p.stat().st_size > self.ctx.max_file_size:
                         out.append((p, b" aws_kms_"))  # let the parser report the size limit
