@@ -81,7 +81,13 @@ class Template:
 
 def source_repr(raw: Any, limit: int = 120) -> str:
     """A short, YAML-like rendering of a raw value (``!Ref X``, ``!GetAtt R.Arn``)."""
-    s = _repr(raw)
+    try:
+        s = _repr(raw)
+    except RecursionError:
+        # called at the resolution depth limit on a value nested deeper still
+        # (orjson gives up at 255 levels, then str() recurses): a message
+        # must not turn a deep but valid template into a parse error
+        return "(a value nested too deeply to show)"
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 

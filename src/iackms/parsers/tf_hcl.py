@@ -4,7 +4,9 @@ unevaluated: a tree-sitter node for HCL, the JSON value for ``.tf.json``."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -216,9 +218,68 @@ class ParsedFile:
     notes: list[Note]
 
 
+#: the memory tree-sitter-hcl may take for one file (the peak is about twice
+#: this: finishing a stopped parse allocates as much again). Its trees cost ~40
+#: bytes per byte of typical Terraform but up to ~600 (long strings, runs of
+#: blank lines), so a hostile file far below --max-file-size could exhaust
+#: memory. Files up to BOUNDED_FROM bytes cannot reach the budget and are
+#: parsed directly.
+HCL_MEMORY_BUDGET = 512 * 1024 * 1024
+BOUNDED_FROM = 512 * 1024
+_CHUNK = 256 * 1024
+
+
+def _rss() -> int | None:
+    """Resident memory of this process (Linux), else its peak (other
+    POSIX), else None."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+    except (ImportError, OSError, AttributeError):  # pragma: no cover - Windows
+        return None
+
+
+def _parse_bounded(data: bytes) -> tuple[Any, int | None]:
+    """The tree of ``data``, or (None, line) when parsing would take more than
+    HCL_MEMORY_BUDGET; ``line`` (1-based) is where it was stopped."""
+    parser = hcl_parser()
+    start = _rss() if len(data) > BOUNDED_FROM else None
+    if start is None:
+        return parser.parse(data), None
+    stopped: list[int] = []
+
+    def read(offset: int, point: Any) -> bytes:
+        # tree-sitter asks for the next chunk as it reaches the end of the last
+        if stopped or offset >= len(data):
+            return b""
+        now = _rss()
+        if now is not None and now - start > HCL_MEMORY_BUDGET:
+            stopped.append(point[0] + 1)
+            return b""  # the end of input: the parse finishes at once
+        return data[offset : offset + _CHUNK]
+
+    tree = parser.parse(read)
+    if stopped:
+        return None, stopped[0]
+    # the same tree backed by the bytes (nodes' text without the callback);
+    # with nothing edited, tree-sitter reuses every node of the first parse
+    return parser.parse(data, old_tree=tree), None
+
+
 def parse_hcl(data: bytes, f: SrcFile) -> ParsedFile:
     notes: list[Note] = []
-    tree = hcl_parser().parse(data)
+    tree, stopped_at = _parse_bounded(data)
+    if tree is None:
+        mb = HCL_MEMORY_BUDGET // (1024 * 1024)
+        msg = f"{f.rel} needs more than the HCL parser's memory limit of {mb} MB (stopped at line {stopped_at}); it is not scanned"
+        return ParsedFile(f, [], [], [Note("IKMS001", msg, Location(f.rel, stopped_at or 1, stopped_at or 1, 1))])
     root = tree.root_node
     if root.has_error:
         err = first_error(root)
@@ -335,8 +396,7 @@ def parse_bytes(data: bytes, f: SrcFile) -> ParsedFile:
         data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        note = Note("IKMS001", f"{f.rel} is not valid UTF-8 (byte {e.start}); it is not scanned", Location(f.rel, 1, 1, 1))
-        del line
+        note = Note("IKMS001", f"{f.rel} is not valid UTF-8 (byte {e.start}, line {line}); it is not scanned", Location(f.rel, 1, 1, 1))
         return ParsedFile(f, [], [], [note])
     return parse_hcl(data, f)
 
