@@ -1074,3 +1074,15 @@ def test_static_for_each_and_count_give_every_instance(tmp_path: Path) -> None:
     assert isinstance(k.attrs["description"].value, str)  # a template over a Choice stays partly unknown
     assert key(unit, "aws_kms_key.one").attrs["rotation"].value is True
     assert isinstance(key(unit, "aws_kms_key.dyn").attrs["rotation"].value, Unknown)
+
+
+def test_remote_module_noted_once_per_source(tmp_path: Path) -> None:
+    unit = scan(tmp_path, {
+        "a/main.tf": 'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\nresource "aws_kms_key" "k" {}\n',
+        "b/main.tf": 'module "network" {\n  source = "terraform-aws-modules/vpc/aws"\n}\nmodule "kms" {\n  source = "terraform-aws-modules/kms/aws"\n}\n',
+    })
+    remote = sorted((n.loc.file, n.loc.line, n.message) for n in unit.notes if "remote source" in n.message)
+    assert remote == [
+        ("a/main.tf", 1, "module vpc uses remote source 'terraform-aws-modules/vpc/aws' (and 1 other module block); its keys are not scanned"),
+        ("b/main.tf", 4, "module kms uses remote source 'terraform-aws-modules/kms/aws'; its keys are not scanned"),
+    ]

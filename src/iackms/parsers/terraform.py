@@ -7,6 +7,7 @@ statically (see :mod:`.tf_eval`); what cannot be known stays Unknown."""
 from __future__ import annotations
 
 import os
+import re
 import traceback
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,34 @@ def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
         if d not in reached:
             _eval_root(d, loader, ctx, unit, reached)
             loader.cache.clear()
+    unit.notes = _once_per_remote_source(unit.notes)
     return unit
+
+
+_REMOTE = re.compile(r"^module \S+ uses remote source ('.*'); its keys are not scanned$")
+
+
+def _once_per_remote_source(notes: list[Note]) -> list[Note]:
+    """A remote module is noted once per scan, at its first call, with the
+    number of other calls, instead of once per module block."""
+    first: dict[str, Note] = {}
+    count: dict[str, int] = {}
+    out: list[Note] = []
+    for n in sorted(notes, key=lambda n: (n.loc.file, n.loc.line)):
+        m = _REMOTE.match(n.message) if n.rule_id == "IKMS002" else None
+        if not m:
+            out.append(n)
+            continue
+        src = m.group(1)
+        count[src] = count.get(src, 0) + 1
+        if src not in first:
+            first[src] = n
+            out.append(n)
+    for src, n in first.items():
+        if count[src] > 1:
+            others = count[src] - 1
+            n.message = n.message[: -len("; its keys are not scanned")] + f" (and {others} other module block{'s' if others > 1 else ''}); its keys are not scanned"
+    return out
 
 
 def _reach(roots: list[Path], calls: dict[Path, list[Path]], pre: Prescan) -> set[Path]:
