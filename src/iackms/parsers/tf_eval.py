@@ -951,10 +951,14 @@ class Ev:
             if not sc.ctx.inside_roots(path):
                 return Unknown(whole, "outside the scan roots")
             return path.is_file()
+        if not sc.ctx.inside_roots(path):
+            return Unknown(whole, f"{p} is outside the scan root and is never read")
+        rel = sc.ctx.rel(path)
+        if not path.is_file():
+            return Unknown(whole, f"{rel} does not exist")
         content = sc.ctx.read_text(path)
         if content is None:
-            return Unknown(whole, "the file is outside the scan roots or cannot be read")
-        rel = sc.ctx.rel(path)
+            return Unknown(whole, f"{rel} cannot be read as UTF-8 text within the size limit")
         loc = Location(rel, 1, content.count("\n") + 1, 1)
         if name == "file":
             return LStr(content, loc, "file")

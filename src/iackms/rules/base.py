@@ -145,14 +145,22 @@ def where(attr: Attr, key: Key) -> Location:
     return attr.loc or key.loc
 
 
-def shown(attr: Attr) -> str:
+def shown(attr: Attr, limit: int = 160) -> str:
     """How an attribute's value is shown in a message: the source expression
-    when it is not a plain literal."""
+    when it is not a plain literal, on one line and cut to ``limit``."""
     if isinstance(attr.value, Unknown):
-        return display(attr.value)
-    if attr.expr and not is_known(attr.value):
-        return attr.expr
-    return display(attr.value)
+        text = display(attr.value)
+        why = attr.value.reason
+        if why and not why.startswith("ref:"):
+            short = " ".join(text.split())
+            short = short if len(short) <= 80 else short[:79] + "…"
+            return f"{short}: {why}"
+    elif attr.expr and not is_known(attr.value):
+        text = attr.expr
+    else:
+        text = display(attr.value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 #: normalised attribute → (Terraform name, CloudFormation name)
