@@ -49,6 +49,16 @@ def _size(text: str) -> int:
     return n
 
 
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("--jobs must be 1 or more")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .config import PROFILES
     from .reporters import FORMATS
@@ -69,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-file-size", type=_size, default=None, metavar="SIZE", help="skip (and report) larger files (default: 100MB)")
     s.add_argument("--sarif-category", metavar="NAME", help="SARIF runAutomationDetails.id, to upload several runs for one commit")
     s.add_argument("--no-color", action="store_true", help="no colour in text output")
+    s.add_argument("-j", "--jobs", type=_jobs, default=0, metavar="N",
+                   help="worker processes for large trees (default: one per CPU, up to 4; 1: no workers)")
 
     sub.add_parser("rules", help="list every rule with its severity and profiles")
     e = sub.add_parser("explain", help="show a rule's documentation")
@@ -129,7 +141,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"iackms: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return 2
     fail_on = args.fail_on or cfg.fail_on or "low"
-    report = scan(list(args.paths), cfg, max_file_size=args.max_file_size, no_suppress=args.no_suppress)
+    jobs = args.jobs or min(os.cpu_count() or 1, 4)
+    report = scan(list(args.paths), cfg, max_file_size=args.max_file_size, no_suppress=args.no_suppress, jobs=jobs)
     for w in report.warnings:
         print(f"iackms: warning: {w}", file=sys.stderr)
     outputs = getattr(args, "outputs", None) or [["text", None]]

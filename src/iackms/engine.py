@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable
 
 from .config import Config
-from .context import ScanContext, size_limit_message
+from .context import ScanContext
 from .findings import Finding, Report
 from .model import CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit
 from .rules import REGISTRY, SEVERITY_RANK, profile_rules
@@ -52,49 +52,9 @@ def _repo_root(p: Path) -> Path:
     return d
 
 
-def _walk(top: str, enter: Callable[[str], bool]) -> Iterator[tuple[str, list[str]]]:
-    """``(directory, sorted file names)`` under ``top``, depth first in sorted
-    order, following links, for the directories ``enter`` accepts (the others
-    are not listed or descended into). Iterative: ``os.walk`` recurses once
-    per level before Python 3.12, so a tree nested ~1000 directories deep
-    raised RecursionError and lost the whole scan. Unreadable directories
-    are skipped."""
-    stack = [top]
-    while stack:
-        d = stack.pop()
-        if not enter(d):
-            continue
-        try:
-            with os.scandir(d) as it:
-                entries = list(it)
-        except OSError:
-            continue
-        dirs: list[str] = []
-        files: list[str] = []
-        for e in entries:
-            try:
-                is_dir = e.is_dir()  # follows links; False for a broken link or a loop
-            except OSError:
-                is_dir = False
-            if not is_dir:
-                files.append(e.name)
-            elif e.name not in SKIP_DIRS and not e.name.startswith("."):
-                dirs.append(e.name)
-        yield d, sorted(files)
-        stack.extend(os.path.join(d, n) for n in sorted(dirs, reverse=True))
-
-
 def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
     inp = Inputs()
     visited: set[str] = set()
-
-    def enter(dirpath: str) -> bool:
-        """Not a directory seen before (a link loop), nor one out of the roots."""
-        real = os.path.realpath(dirpath)
-        if real in visited or not ctx.real_inside_roots(real):
-            return False
-        visited.add(real)
-        return True
 
     def add_file(p: Path, dir_checked: bool = False) -> None:
         name = p.name
@@ -122,8 +82,14 @@ def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
             continue
         if p.is_dir():
             inp.requested_dirs.append(ctx.rel(p))
-            for dirpath, filenames in _walk(str(p), enter):
-                for fn in filenames:
+            for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
+                real = os.path.realpath(dirpath)
+                if real in visited or not ctx.real_inside_roots(real):
+                    dirnames[:] = []
+                    continue
+                visited.add(real)
+                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+                for fn in sorted(filenames):
                     add_file(Path(dirpath) / fn, dir_checked=True)
         else:
             inp.requested_files.add(ctx.rel(p))
@@ -344,7 +310,7 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
             head = fh.read(SNIFF_BYTES)
             if size > ctx.max_file_size:
                 if plan.sniff(head) or _cfn().sniff(head):
-                    return ScanUnit(notes=[Note("IKMS001", size_limit_message(size, ctx.max_file_size), Location(rel, 1, 1))])
+                    return ScanUnit(notes=[Note("IKMS001", f"file is {size / 1048576:.1f} MB, over the --max-file-size limit of {ctx.max_file_size / 1048576:.0f} MB; not scanned", Location(rel, 1, 1))])
                 return ScanUnit()
             data = head + fh.read()
     except OSError as e:
