@@ -171,3 +171,19 @@ def test_findings_order_is_stable(repo):
     (repo / "b.tf").write_text(BAD_TF.replace("payments", "b"))
     outs = {run("scan", "--format", "json", cwd=repo).stdout for _ in range(3)}
     assert len(outs) == 1
+
+
+def test_given_files_report_module_findings_at_the_module_block(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "modules" / "kms").mkdir(parents=True)
+    (tmp_path / "main.tf").write_text('module "payments_key" {\n  source = "./modules/kms"\n  rotate = false\n}\n')
+    (tmp_path / "vars.tf").write_text('resource "aws_kms_key" "other" {\n  enable_key_rotation = false\n}\n')
+    (tmp_path / "modules" / "kms" / "main.tf").write_text(
+        'variable "rotate" {\n  default = true\n}\n\nresource "aws_kms_key" "this" {\n  enable_key_rotation = var.rotate\n}\n')
+    doc = json.loads(run("scan", "main.tf", "--format", "json", cwd=tmp_path).stdout)
+    got = [(f["rule_id"], f["file"], f["line"], f["resource"]) for f in doc["findings"]]
+    # only what belongs to main.tf: the module's key, at the module block; not vars.tf's key
+    assert ("IKMS101", "main.tf", 1, "module.payments_key.aws_kms_key.this") in got
+    assert all(f[1] == "main.tf" for f in got)
+    msg = [f["message"] for f in doc["findings"] if f["rule_id"] == "IKMS101"][0]
+    assert msg.endswith("(in the module, at modules/kms/main.tf:6)")
