@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 from .config import Config
-from .context import ScanContext
+from .context import ScanContext, size_limit_message
 from .findings import Finding, Report
 from .model import CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit
 from .rules import REGISTRY, SEVERITY_RANK, profile_rules
@@ -52,9 +52,49 @@ def _repo_root(p: Path) -> Path:
     return d
 
 
+def _walk(top: str, enter: Callable[[str], bool]) -> Iterator[tuple[str, list[str]]]:
+    """``(directory, sorted file names)`` under ``top``, depth first in sorted
+    order, following links, for the directories ``enter`` accepts (the others
+    are not listed or descended into). Iterative: ``os.walk`` recurses once
+    per level before Python 3.12, so a tree nested ~1000 directories deep
+    raised RecursionError and lost the whole scan. Unreadable directories
+    are skipped."""
+    stack = [top]
+    while stack:
+        d = stack.pop()
+        if not enter(d):
+            continue
+        try:
+            with os.scandir(d) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        dirs: list[str] = []
+        files: list[str] = []
+        for e in entries:
+            try:
+                is_dir = e.is_dir()  # follows links; False for a broken link or a loop
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                files.append(e.name)
+            elif e.name not in SKIP_DIRS and not e.name.startswith("."):
+                dirs.append(e.name)
+        yield d, sorted(files)
+        stack.extend(os.path.join(d, n) for n in sorted(dirs, reverse=True))
+
+
 def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
     inp = Inputs()
     visited: set[str] = set()
+
+    def enter(dirpath: str) -> bool:
+        """Not a directory seen before (a link loop), nor one out of the roots."""
+        real = os.path.realpath(dirpath)
+        if real in visited or not ctx.real_inside_roots(real):
+            return False
+        visited.add(real)
+        return True
 
     def add_file(p: Path, dir_checked: bool = False) -> None:
         name = p.name
@@ -82,14 +122,8 @@ def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
             continue
         if p.is_dir():
             inp.requested_dirs.append(ctx.rel(p))
-            for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
-                real = os.path.realpath(dirpath)
-                if real in visited or not ctx.real_inside_roots(real):
-                    dirnames[:] = []
-                    continue
-                visited.add(real)
-                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-                for fn in sorted(filenames):
+            for dirpath, filenames in _walk(str(p), enter):
+                for fn in filenames:
                     add_file(Path(dirpath) / fn, dir_checked=True)
         else:
             inp.requested_files.add(ctx.rel(p))
@@ -249,6 +283,7 @@ def scan(
     cwd: Path | None = None,
     max_file_size: int | None = None,
     no_suppress: bool = False,
+    jobs: int = 1,
 ) -> Report:
     cwd = cwd or Path.cwd()
     roots = []
@@ -265,7 +300,7 @@ def scan(
     report = Report(profile=cfg.profile)
     for m in inp.missing:
         report.warnings.append(f"{m}: no such file or directory")
-    unit = parse_inputs(inp, ctx)
+    unit = parse_inputs(inp, ctx, jobs)
     report.files_scanned = sum(len(v) for v in inp.tf_dirs.values()) + len(inp.docs)
     report.keys_checked = len(unit.keys)
     enabled = enabled_rules(cfg)
@@ -282,8 +317,48 @@ def scan(
     return report
 
 
-def parse_inputs(inp: Inputs, ctx: ScanContext) -> ScanUnit:
+#: below this many YAML/JSON files a worker pool costs more than it saves
+PARALLEL_MIN_DOCS = 64
+
+
+def _parse_chunk(args: tuple[list[Path], ScanContext]) -> list[ScanUnit]:
+    paths, ctx = args
+    return [parse_document(p, ctx) for p in paths]
+
+
+def _start_docs(docs: list[Path], ctx: ScanContext, jobs: int):
+    """Start parsing documents in worker processes; returns a function that
+    waits for the results (in input order), or None to parse serially."""
+    if jobs <= 1 or len(docs) < PARALLEL_MIN_DOCS:
+        return None
+    import multiprocessing as mp
+
+    try:
+        mpctx = mp.get_context("fork")  # workers inherit the imported parsers
+    except ValueError:  # no fork on this platform: serial is faster than spawning
+        return None
+    n = min(jobs, len(docs) // (PARALLEL_MIN_DOCS // 2) or 1)
+    size = -(-len(docs) // (n * 4))
+    chunks = [(docs[i : i + size], ctx) for i in range(0, len(docs), size)]
+    try:
+        pool = mpctx.Pool(n)
+        pending = pool.map_async(_parse_chunk, chunks)
+    except OSError:
+        return None
+
+    def wait() -> list[ScanUnit]:
+        try:
+            return [u for part in pending.get() for u in part]
+        finally:
+            pool.close()
+            pool.join()
+
+    return wait
+
+
+def parse_inputs(inp: Inputs, ctx: ScanContext, jobs: int = 1) -> ScanUnit:
     unit = ScanUnit()
+    docs_wait = _start_docs(inp.docs, ctx, jobs)
     if inp.tf_dirs:
         from .parsers import terraform
 
@@ -293,6 +368,13 @@ def parse_inputs(inp: Inputs, ctx: ScanContext) -> ScanUnit:
             first = sorted(inp.tf_dirs)[0]
             unit.notes.append(Note("IKMS001", f"internal error while reading Terraform: {type(e).__name__}: {e} (please report it)",
                                    Location(ctx.rel(inp.tf_dirs[first][0]), 1, 1)))
+    if docs_wait is not None:
+        try:
+            for u in docs_wait():
+                unit.extend(u)
+            return unit
+        except Exception:  # a worker failed: parse serially, which reports per file
+            pass
     for path in inp.docs:
         unit.extend(parse_document(path, ctx))
     return unit
@@ -310,7 +392,7 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
             head = fh.read(SNIFF_BYTES)
             if size > ctx.max_file_size:
                 if plan.sniff(head) or _cfn().sniff(head):
-                    return ScanUnit(notes=[Note("IKMS001", f"file is {size / 1048576:.1f} MB, over the --max-file-size limit of {ctx.max_file_size / 1048576:.0f} MB; not scanned", Location(rel, 1, 1))])
+                    return ScanUnit(notes=[Note("IKMS001", size_limit_message(size, ctx.max_file_size), Location(rel, 1, 1))])
                 return ScanUnit()
             data = head + fh.read()
     except OSError as e:
