@@ -504,7 +504,7 @@ def test_internal_error_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
     make_tree(tmp_path, {})
 
     def boom(*a: Any, **k: Any) -> Any:
-        raise ValueError("something unexpected")
+        raise ValueError("something\nunexpected")
 
     monkeypatch.setattr(engine, "scan", boom)
     assert cli.main(["scan", str(tmp_path)]) == 2

@@ -98,7 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 2
     except Exception as e:  # never a traceback
-        print(f"iackms: internal error: {type(e).__name__}: {e} — please report it at {ISSUES_URL}", file=sys.stderr)
+        # one line, whatever the exception's text holds (a path, a parser message)
+        what = " ".join(str(e).split())
+        print(f"iackms: internal error: {type(e).__name__}: {what} — please report it at {ISSUES_URL}", file=sys.stderr)
         return 2
 
 
