@@ -27,6 +27,7 @@ from .policy import build_policies
 from .rules import REGISTRY
 from .rules.base import Fail, Unresolved
 from .rules.key_policy import POLICY_RULE_IDS
+from .tfnames import KEY_ATTRS, enabled_argument
 
 TF_TYPES = {
     "aws_kms_key": "key",
@@ -34,23 +35,6 @@ TF_TYPES = {
     "aws_kms_external_key": "external",
 }
 CFN_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
-TF_ATTRS = {
-    "description": "description",
-    "customer_master_key_spec": "key_spec",
-    "key_usage": "key_usage",
-    "custom_key_store_id": "custom_key_store_id",
-    "multi_region": "multi_region",
-    "is_enabled": "enabled",
-    "enabled": "enabled",
-    "enable_key_rotation": "rotation",
-    "rotation_period_in_days": "rotation_period",
-    "deletion_window_in_days": "deletion_window",
-    "bypass_policy_lockout_safety_check": "bypass_lockout",
-    "tags": "tags",
-    "key_material_base64": "key_material",
-    "valid_to": "valid_to",
-    "primary_key_arn": "primary_key",
-}
 POLICY_DEPENDENT = set(POLICY_RULE_IDS) | {"IKMS201"}
 _REF = re.compile(r"^(var|local|data|module|aws_[a-z0-9_]+)\.[A-Za-z0-9_.\-\[\]\"*]+$")
 _CALLER = re.compile(r"(\$\{)?data\.aws_caller_identity\.[A-Za-z0-9_\-]+(\[[^\]]*\])?\.account_id\}?")
@@ -125,12 +109,8 @@ def tf_key(conf: dict, entity_type: str) -> tuple[Key, set[str]]:
     loc = Location("checkov", start, end)
     key = Key(address, entity_type, loc, "terraform", kind=TF_TYPES.get(entity_type, "key"))
     hidden: set[str] = set()
-    for tf, norm in TF_ATTRS.items():
+    for tf, norm in [*KEY_ATTRS.items(), (enabled_argument(entity_type), "enabled")]:
         if tf not in conf:
-            continue
-        if tf == "enabled" and key.kind == "key":
-            continue
-        if tf == "is_enabled" and key.kind != "key":
             continue
         raw = _unwrap(conf[tf])
         key.attrs[norm] = Attr(_fix(raw), loc, True, tf)

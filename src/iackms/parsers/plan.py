@@ -16,30 +16,13 @@ from .. import jsonload
 from ..context import ScanContext
 from ..model import Alias, Attr, CustomKeyStore, Grant, Key, LDict, Location, Note, ScanUnit, Unknown
 from ..policy import build_policies
+from ..tfnames import KEY_ATTRS, enabled_argument
 
 KEY_KINDS = {
     "aws_kms_key": "key",
     "aws_kms_replica_key": "replica",
     "aws_kms_external_key": "external",
     "aws_kms_replica_external_key": "replica_external",
-}
-KEY_ATTRS = {
-    "description": "description",
-    "customer_master_key_spec": "key_spec",
-    "key_spec": "key_spec",
-    "key_usage": "key_usage",
-    "custom_key_store_id": "custom_key_store_id",
-    "multi_region": "multi_region",
-    "is_enabled": "enabled",
-    "enabled": "enabled",
-    "enable_key_rotation": "rotation",
-    "rotation_period_in_days": "rotation_period",
-    "deletion_window_in_days": "deletion_window",
-    "bypass_policy_lockout_safety_check": "bypass_lockout",
-    "tags": "tags",
-    "key_material_base64": "key_material",
-    "valid_to": "valid_to",
-    "primary_key_arn": "primary_key",
 }
 _INDEX_RE = re.compile(r"\[[^\]]*\]")
 
@@ -207,6 +190,9 @@ def _key(rc: dict, change: dict, rel: str, config: dict[str, list[str]] | None) 
         a = _attr(after, unknown, src, loc)
         if a.present:
             key.attrs[dst] = a
+    en = _attr(after, unknown, enabled_argument(rtype), loc)
+    if en.present:
+        key.attrs["enabled"] = en
     if kind in ("external", "replica_external"):
         key.attrs["origin"] = Attr("EXTERNAL", loc, True, "origin")
     elif key.attr("custom_key_store_id").present:

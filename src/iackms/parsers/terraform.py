@@ -35,26 +35,10 @@ from .tf_hcl import Block, suppressions_in
 from .tf_module import Loader, instance_absent, instantiate, is_local_source, local_target, make_factory, module_source
 from .tf_policydoc import expand_blocks
 from .tf_prescan import Prescan
+from ..tfnames import KEY_ATTRS as _KEY_ATTRS
+from ..tfnames import enabled_argument
 from .tf_values import REF, DocDict, LStr, to_bool, to_number
 
-#: Terraform argument -> normalised attribute name (all key kinds)
-_KEY_ATTRS = {
-    "description": "description",
-    "customer_master_key_spec": "key_spec",
-    "key_spec": "key_spec",
-    "key_usage": "key_usage",
-    "custom_key_store_id": "custom_key_store_id",
-    "multi_region": "multi_region",
-    "enable_key_rotation": "rotation",
-    "rotation_period_in_days": "rotation_period",
-    "deletion_window_in_days": "deletion_window",
-    "bypass_policy_lockout_safety_check": "bypass_lockout",
-    "tags": "tags",
-    "key_material_base64": "key_material",
-    "valid_to": "valid_to",
-    "primary_key_arn": "primary_key",
-    "xks_key_id": "xks_key_id",
-}
 _STORE_ATTRS = (
     "custom_key_store_name",
     "custom_key_store_type",
@@ -368,7 +352,7 @@ def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
         a = _attr(s, blk, tf_name)
         if a is not None:
             key.attrs[norm] = a
-    en = _attr(s, blk, "is_enabled" if rtype == "aws_kms_key" else "enabled")
+    en = _attr(s, blk, enabled_argument(rtype))
     if en is not None:
         key.attrs["enabled"] = en
     if kind in ("external", "replica_external"):
