@@ -191,7 +191,8 @@ def _spec_usage_origin(key: Key) -> tuple[str | None, str | None, str | None]:
     what=(
         "Catches settings that pass `terraform validate` or template validation but fail when applied: "
         "rotation enabled on a key that cannot rotate (asymmetric, HMAC, imported `EXTERNAL` material, "
-        "custom key store), a rotation period outside 90–2560 days, a deletion window outside 7–30 days, "
+        "custom key store), a key usage the key spec does not allow (e.g. SIGN_VERIFY on SYMMETRIC_DEFAULT), "
+        "a rotation period outside 90–2560 days, a deletion window outside 7–30 days, "
         "`multi_region` together with a custom key store, and an alias under the reserved `alias/aws/` prefix."
     ),
     why="A failed apply in the middle of a change leaves infrastructure half-updated. These mistakes can be caught before any deployment is attempted.",
@@ -218,6 +219,12 @@ def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:
             why = f"its key usage is {u}"
         if why:
             yield Fail(f"{key.address} enables automatic rotation but {why}; AWS rejects EnableKeyRotation for such keys", where(rot, key))
+    spec, usage = key.attr("key_spec"), key.attr("key_usage")
+    if spec.present and usage.present:
+        s_val, u_val = as_str(spec.value), as_str(usage.value)
+        allowed = _usages_for(s_val) if s_val else None
+        if allowed is not None and u_val and u_val not in allowed:
+            yield Fail(f"{key.address} has key usage {u_val} with key spec {s_val}; AWS accepts {', '.join(sorted(allowed))} for that spec", where(usage, key))
     per = key.attr("rotation_period")
     if per.present:
         for opt in options(per):
@@ -240,6 +247,23 @@ def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:
         n = as_str(name.value)
         if n and n.startswith("alias/aws/"):
             yield Fail(f"alias {n!r} of {key.address} uses the reserved prefix alias/aws/ (AWS managed keys only)", name.loc or alias.loc, ident=n)
+
+
+def _usages_for(spec: str) -> set[str] | None:
+    """The key usages AWS accepts for a key spec (None: a spec iackms does not know)."""
+    if spec == "SYMMETRIC_DEFAULT":
+        return {"ENCRYPT_DECRYPT"}
+    if spec.startswith("RSA_"):
+        return {"ENCRYPT_DECRYPT", "SIGN_VERIFY"}
+    if spec.startswith("ECC_NIST_P"):
+        return {"SIGN_VERIFY", "KEY_AGREEMENT"}
+    if spec in ("ECC_SECG_P256K1", "ECC_NIST_EDWARDS25519") or spec.startswith("ML_DSA_"):
+        return {"SIGN_VERIFY"}
+    if spec.startswith("HMAC_"):
+        return {"GENERATE_VERIFY_MAC"}
+    if spec == "SM2":
+        return {"ENCRYPT_DECRYPT", "SIGN_VERIFY", "KEY_AGREEMENT"}
+    return None
 
 
 @rule(RuleMeta(
