@@ -49,6 +49,14 @@ def _action_name(a) -> str:
     return display(a)
 
 
+def _written_actions(st: Statement) -> list[str]:
+    """The statement's actions as the user wrote them."""
+    raw = st.raw.get("Action") if isinstance(st.raw, dict) else None
+    items = raw if isinstance(raw, list) else [raw] if raw is not None else []
+    out = [display(a) for a in items if a is not None]
+    return out or [_action_name(a) for a in (st.actions or [])]
+
+
 def _who(st: Statement, prs) -> str:
     return ", ".join(str(p) or "(an empty principal)" for p in prs) or "(no principal)"
 
@@ -149,7 +157,7 @@ def public_principal(key: Key, cfg) -> Iterator[Result]:
             yield Unresolved(f"{st.label} of {key.address} allows a wildcard principal; whether its conditions restrict it depends on unresolved values", st.loc, _ident(st))
             continue
         acts = sem.statement_actions(st)
-        written = [_action_name(a) for a in (st.actions or [])]
+        written = _written_actions(st)
         what = "kms:*" if acts.full else (", ".join(written)[:160] or "every action but " + ", ".join(_action_name(a) for a in st.not_actions or []))
         cond = " (its conditions do not restrict the caller's account)" if st.conditions else ""
         yield Fail(f"{st.label} of {key.address} allows any principal ({_who(st, wild)}) {what}{cond}", st.loc, _ident(st))
