@@ -207,7 +207,8 @@ def full_access_to_non_root(key: Key, cfg) -> Iterator[Result]:
         known = [pr for pr in sem.non_root(st) if not pr.wildcard or sem.constrains(st) is True]
         unknown = sem.maybe_root(st)
         if known:
-            yield Fail(f"{st.label} of {key.address} allows kms:* to {_who(st, known)}", st.loc, _ident(st))
+            scope = " (every principal its conditions admit)" if any(pr.wildcard for pr in known) else ""
+            yield Fail(f"{st.label} of {key.address} allows kms:* to {_who(st, known)}{scope}", st.loc, _ident(st))
         elif unknown:
             yield Unresolved(f"{st.label} of {key.address} allows kms:* to {_who(st, unknown)}, which cannot be resolved (is it the account root?)", st.loc, _ident(st))
 
