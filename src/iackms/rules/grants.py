@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..model import THIS_ACCOUNT, CustomKeyStore, Grant, display
 from ..policy import parse_principal
-from .base import Fail, Result, RuleMeta, Unresolved, as_str, options, rule, shown
+from .base import Fail, Result, RuleMeta, Unresolved, options, rule, shown
 from .key_config import CKS_DOC, IMPORT_DOC, KMS_BP, store_secrets
 from .key_policy import GRANTS_DOC
 
@@ -34,19 +34,26 @@ def grant_hygiene(grant: Grant, cfg) -> Iterator[Result]:
     g = grant.attr("grantee_principal")
     if g.present:
         for v in options(g):
-            s = as_str(v)
-            if s is None:
+            if not isinstance(v, str):
                 yield Unresolved(f"cannot tell the grantee of {grant.address}: {shown(g)}", g.loc or grant.loc)
                 break
-            pr = parse_principal("AWS" if s.startswith("arn:") or s.isdigit() or s == "*" else "Service", s)
+            kind = "AWS" if v.startswith("arn:") or v.isdigit() or v.strip() == "*" else "Service"
+            pr = parse_principal(kind, v)
             if pr.wildcard:
-                yield Fail(f"{grant.address} grants to a wildcard principal ({display(s)})", g.loc or grant.loc, "grantee")
-            elif pr.account and pr.account != THIS_ACCOUNT and pr.account not in cfg.trusted_accounts:
-                if cfg.trusted_accounts:
-                    yield Fail(f"{grant.address} grants to {display(s)} in account {pr.account}, outside the trusted accounts", g.loc or grant.loc, "grantee")
+                yield Fail(f"{grant.address} grants to a wildcard principal ({display(v)})", g.loc or grant.loc, "grantee")
+                break
+            if pr.ptype == "unknown" or (kind == "AWS" and pr.account is None):
+                yield Unresolved(f"cannot tell the grantee of {grant.address}: {shown(g)}", g.loc or grant.loc)
+                break
+            acct = pr.account
+            if acct and acct != THIS_ACCOUNT and acct not in cfg.trusted_accounts:
+                if "\ue000" in acct:
+                    yield Unresolved(f"cannot tell the account of the grantee of {grant.address}: {display(v)}", g.loc or grant.loc, "grantee")
+                elif cfg.trusted_accounts:
+                    yield Fail(f"{grant.address} grants to {display(v)} in account {acct}, outside the trusted accounts", g.loc or grant.loc, "grantee")
                 else:
-                    yield Unresolved(f"{grant.address} grants to account {pr.account}, which cannot be compared with this account (set `trusted_accounts`)", g.loc or grant.loc, "grantee")
-            break
+                    yield Unresolved(f"{grant.address} grants to account {acct}, which cannot be compared with this account (list your accounts in `trusted_accounts`)", g.loc or grant.loc, "grantee")
+                break
     ops = grant.attr("operations")
     if ops.present:
         for v in options(ops):
