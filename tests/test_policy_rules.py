@@ -216,3 +216,20 @@ def test_unresolved_principal_is_never_a_separation_of_duties_failure():
     k, f = key_with([ROOT, {"Sid": "Owner", "Effect": "Allow", "Principal": who, "Action": ["kms:PutKeyPolicy", "kms:Decrypt", "kms:CreateGrant"], "Resource": "*"}])
     assert not fired(f, "IKMS204") and not fired(f, "IKMS207") and not fired(f, "IKMS203")
     assert {x.about for x in f if x.rule_id == "IKMS002"} >= {"IKMS204", "IKMS207"}
+
+
+def test_every_branch_of_a_statement_is_checked():
+    from iackms.model import Choice
+
+    k = Key("aws_kms_key.k", "aws_kms_key", Location("main.tf", 1, 30), "terraform")
+    root = {**ROOT}
+    maybe = {"Sid": "Maybe", "Effect": "Allow", "Principal": {"AWS": Choice((f"arn:aws:iam::{THIS_ACCOUNT}:role/App", "*"), "var.open ? ... : ...")},
+             "Action": "kms:Decrypt", "Resource": "*"}
+    from iackms.model import LDict
+    raw = LDict({"Version": "2012-10-17", "Statement": [LDict(root, loc=Location("main.tf", 12, 18)), LDict(maybe, loc=Location("main.tf", 19, 25))]},
+                loc=Location("main.tf", 9, 26))
+    k.policy = Attr(raw, Location("main.tf", 9, 26), True, "policy")
+    k.policies = build_policies(raw, Location("main.tf", 9, 26))
+    f = evaluate(ScanUnit(keys=[k]), Config(), enabled_rules(Config()))
+    hits = fired(f, "IKMS202")
+    assert [(h.line, h.message.endswith("(in one branch of a condition)")) for h in hits] == [(19, True)]

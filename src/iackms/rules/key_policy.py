@@ -101,17 +101,43 @@ def no_explicit_key_policy(key: Key, cfg) -> Iterator[Result]:
     yield Fail(f"{key.address} has no key policy; AWS applies the default policy (account root gets kms:*)", key.loc)
 
 
+def _content(st: Statement) -> str:
+    """The statement's content (every branch of a condition differs here,
+    even when its Sid and location are the same)."""
+    import hashlib
+
+    import orjson
+
+    try:
+        raw = orjson.dumps(st.raw, default=display, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        raw = repr(st.raw).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
 def _each_statement(key: Key, effect: str = "Allow") -> Iterator[tuple[Policy, Statement]]:
+    """Every distinct statement of every variant of the key policy (a
+    condition that cannot be decided gives one variant per branch)."""
     seen: set[tuple] = set()
     for p in key.policies:
         for st in p.statements:
             if st.effect != effect:
                 continue
-            k = (st.loc, _ident(st))
+            k = (st.loc, _content(st))
             if k in seen:
                 continue
             seen.add(k)
             yield p, st
+
+
+def _in_branch(key: Key, st: Statement) -> str:
+    """' (in one branch of a condition)' when the statement is written this
+    way only in some variants of the policy."""
+    if len(key.policies) < 2:
+        return ""
+    c = _content(st)
+    n = sum(1 for p in key.policies if any(o.loc == st.loc and _content(o) == c for o in p.statements))
+    return " (in one branch of a condition)" if n < len(key.policies) else ""
 
 
 @rule(RuleMeta(
@@ -160,7 +186,7 @@ def public_principal(key: Key, cfg) -> Iterator[Result]:
         written = _written_actions(st)
         what = "kms:*" if acts.full else (", ".join(written)[:160] or "every action but " + ", ".join(_action_name(a) for a in st.not_actions or []))
         cond = " (its conditions do not restrict the caller's account)" if st.conditions else ""
-        yield Fail(f"{st.label} of {key.address} allows any principal ({_who(st, wild)}) {what}{cond}", st.loc, _ident(st))
+        yield Fail(f"{st.label} of {key.address} allows any principal ({_who(st, wild)}) {what}{cond}" + _in_branch(key, st), st.loc, _ident(st))
 
 
 def _denied_elsewhere(p: Policy, st: Statement) -> bool:
@@ -208,7 +234,7 @@ def full_access_to_non_root(key: Key, cfg) -> Iterator[Result]:
         unknown = sem.maybe_root(st)
         if known:
             scope = " (every principal its conditions admit)" if any(pr.wildcard for pr in known) else ""
-            yield Fail(f"{st.label} of {key.address} allows kms:* to {_who(st, known)}{scope}", st.loc, _ident(st))
+            yield Fail(f"{st.label} of {key.address} allows kms:* to {_who(st, known)}{scope}" + _in_branch(key, st), st.loc, _ident(st))
         elif unknown:
             yield Unresolved(f"{st.label} of {key.address} allows kms:* to {_who(st, unknown)}, which cannot be resolved (is it the account root?)", st.loc, _ident(st))
 
@@ -288,9 +314,9 @@ def admin_and_usage_combined(key: Key, cfg) -> Iterator[Result]:
 def allow_with_not(key: Key, cfg) -> Iterator[Result]:
     for p, st in _each_statement(key):
         if st.not_principals is not None:
-            yield Fail(f"{st.label} of {key.address} allows with NotPrincipal (everyone except {_who(st, st.not_principals)})", st.loc, _ident(st))
+            yield Fail(f"{st.label} of {key.address} allows with NotPrincipal (everyone except {_who(st, st.not_principals)})" + _in_branch(key, st), st.loc, _ident(st))
         if st.not_actions is not None:
-            yield Fail(f"{st.label} of {key.address} allows with NotAction (every action except {', '.join(_action_name(a) for a in st.not_actions)})", st.loc, _ident(st))
+            yield Fail(f"{st.label} of {key.address} allows with NotAction (every action except {', '.join(_action_name(a) for a in st.not_actions)})" + _in_branch(key, st), st.loc, _ident(st))
 
 
 @rule(RuleMeta(
@@ -357,7 +383,7 @@ def create_grant_unrestricted(key: Key, cfg) -> Iterator[Result]:
             continue
         prs = sem.non_root(st)
         if prs:
-            yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} create grants without kms:GrantIsForAWSResource", st.loc, _ident(st))
+            yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} create grants without kms:GrantIsForAWSResource" + _in_branch(key, st), st.loc, _ident(st))
         elif sem.maybe_root(st):
             yield Unresolved(f"{st.label} of {key.address} lets {_who(st, sem.maybe_root(st))} create grants without kms:GrantIsForAWSResource; the principal cannot be resolved", st.loc, _ident(st))
 
@@ -387,7 +413,7 @@ def usage_without_context(key: Key, cfg) -> Iterator[Result]:
         prs = [pr for pr in sem.non_root(st) if pr.ptype != "service"]
         acts = f"{', '.join(sorted(u)[:3])}{'...' if len(u) > 3 else ''}"
         if prs:
-            yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} use the key ({acts}) without an encryption-context or kms:ViaService condition", st.loc, _ident(st))
+            yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} use the key ({acts}) without an encryption-context or kms:ViaService condition" + _in_branch(key, st), st.loc, _ident(st))
         elif sem.maybe_root(st):
             yield Unresolved(f"{st.label} of {key.address} lets {_who(st, sem.maybe_root(st))} use the key ({acts}) without a context condition; the principal cannot be resolved", st.loc, _ident(st))
 
@@ -423,7 +449,7 @@ def critical_without_mfa(key: Key, cfg) -> Iterator[Result]:
                 continue
             prs = [pr for pr in sem.non_root(st) if pr.ptype != "service"]
             if prs:
-                yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} call {', '.join(crit)} without MFA", st.loc, _ident(st))
+                yield Fail(f"{st.label} of {key.address} lets {_who(st, prs)} call {', '.join(crit)} without MFA" + _in_branch(key, st), st.loc, _ident(st))
             elif sem.maybe_root(st):
                 yield Unresolved(f"{st.label} of {key.address} lets {_who(st, sem.maybe_root(st))} call {', '.join(crit)} without MFA; the principal cannot be resolved", st.loc, _ident(st))
 
