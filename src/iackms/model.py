@@ -308,7 +308,7 @@ class Statement:
 
     @property
     def label(self) -> str:
-        return f"statement {self.sid!r}" if self.sid else f"statement #{self.index + 1}"
+        return f"statement '{display(self.sid)}'" if self.sid else f"statement #{self.index + 1}"
 
 
 @dataclass

@@ -59,7 +59,7 @@ def parse_principal(kind: str, value: Any) -> Principal:
             return Principal(kind, value, "unknown")
         return Principal(kind, value, "other" if UNK_OPEN not in v else "unknown")
     service, account, rest = m.group(2), m.group(3), m.group(4)
-    if "*" in account:
+    if "*" in _known_text(account):  # a `*` inside an unresolved expression (a splat) is no wildcard
         return Principal(kind, value, "wildcard")
     if _ACCOUNT_RE.match(account):
         acct: str | None = account
@@ -81,6 +81,11 @@ def parse_principal(kind: str, value: Any) -> Principal:
     else:
         ptype = "assumed-role" if rest.startswith("assumed-role/") else "other"
     return Principal(kind, value, ptype, acct)
+
+
+def _known_text(s: str) -> str:
+    """``s`` without its unresolved pieces."""
+    return re.sub("\ue000[^\ue001]*\ue001", "", s)
 
 
 def _json_type(v: Any) -> str:
@@ -182,12 +187,12 @@ def build_statement(raw: Any, index: int, fallback: Location, errors: list) -> S
     # keys are case-sensitive in IAM, but people write "effect"; accept the usual spelling only
     g = raw.get
     sid = g("Sid")
-    name = f"statement {sid!r}" if isinstance(sid, str) and sid else f"statement #{index + 1}"
+    name = f"statement '{display(sid)}'" if isinstance(sid, str) and sid else f"statement #{index + 1}"
     effect = g("Effect")
     if effect is None:
         errors.append((f"{name} has no Effect", loc))
     elif isinstance(effect, str) and effect not in ("Allow", "Deny"):
-        errors.append((f"{name} has Effect {effect!r} (must be Allow or Deny)", loc))
+        errors.append((f"{name} has Effect '{display(effect)}' (must be Allow or Deny)", loc))
     principals = _principals(g("Principal"), errors, loc, "Principal") if "Principal" in raw else None
     not_principals = _principals(g("NotPrincipal"), errors, loc, "NotPrincipal") if "NotPrincipal" in raw else None
     if principals is None and not_principals is None:
@@ -256,7 +261,7 @@ def build_policy(raw: Any, loc: Location, source: str = "inline", text: str | No
         errors.append(("the key policy has no Version (use \"2012-10-17\")", ploc))
     elif isinstance(version, str) and UNK_OPEN not in version and version not in VALID_VERSIONS:
         kl = raw.key_locs.get("Version", ploc) if isinstance(raw, LDict) else ploc
-        errors.append((f"the key policy Version is {version!r}, not \"2012-10-17\"", kl))
+        errors.append((f"the key policy Version is '{display(version)}', not \"2012-10-17\"", kl))
     elif not isinstance(version, (str, Unknown, Choice)):
         errors.append((f"the key policy Version is {display(version)}, not \"2012-10-17\"", ploc))
     stmts = raw.get("Statement")

@@ -220,11 +220,15 @@ def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:
         if why:
             yield Fail(f"{key.address} enables automatic rotation but {why}; AWS rejects EnableKeyRotation for such keys", where(rot, key))
     spec, usage = key.attr("key_spec"), key.attr("key_usage")
-    if spec.present and usage.present:
-        s_val, u_val = as_str(spec.value), as_str(usage.value)
+    if spec.present and not key.is_replica:
+        # an unset key usage is ENCRYPT_DECRYPT (the default both Terraform and CloudFormation send)
+        s_val = as_str(spec.value)
+        u_val = as_str(usage.value) if usage.present else "ENCRYPT_DECRYPT"
         allowed = _usages_for(s_val) if s_val else None
         if allowed is not None and u_val and u_val not in allowed:
-            yield Fail(f"{key.address} has key usage {u_val} with key spec {s_val}; AWS accepts {', '.join(sorted(allowed))} for that spec", where(usage, key))
+            said = f"key usage {u_val}" if usage.present else f"no key usage (so {u_val})"
+            yield Fail(f"{key.address} has {said} with key spec {s_val}; AWS accepts {', '.join(sorted(allowed))} for that spec",
+                       where(usage, key) if usage.present else where(spec, key))
     per = key.attr("rotation_period")
     if per.present:
         for opt in options(per):
@@ -243,10 +247,13 @@ def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:
     if mr.present and any(as_bool(o) is True for o in options(mr)) and key.attr("custom_key_store_id").present:
         yield Fail(f"{key.address} is multi-Region and in a custom key store; AWS does not support multi-Region keys in custom key stores", where(mr, key))
     for alias in key.aliases:
-        name = alias.attr("name")
-        n = as_str(name.value)
-        if n and n.startswith("alias/aws/"):
-            yield Fail(f"alias {n!r} of {key.address} uses the reserved prefix alias/aws/ (AWS managed keys only)", name.loc or alias.loc, ident=n)
+        for attr_name in ("name", "name_prefix"):
+            a = alias.attr(attr_name)
+            for v in options(a) if a.present else []:
+                known = known_prefix(v)
+                if known is not None and known.startswith("alias/aws/"):
+                    yield Fail(f"alias '{display(v)}' of {key.address} uses the reserved prefix alias/aws/ (AWS managed keys only)", a.loc or alias.loc, ident=display(v))
+                    break
 
 
 def _usages_for(spec: str) -> set[str] | None:
@@ -264,6 +271,13 @@ def _usages_for(spec: str) -> set[str] | None:
     if spec == "SM2":
         return {"ENCRYPT_DECRYPT", "SIGN_VERIFY", "KEY_AGREEMENT"}
     return None
+
+
+def known_prefix(v) -> str | None:
+    """The part of a string value written before anything unresolved."""
+    if not isinstance(v, str):
+        return None
+    return v.split("\ue000", 1)[0].split("\ue003", 1)[0]
 
 
 @rule(RuleMeta(
@@ -495,20 +509,20 @@ def alias_naming(key: Key, cfg) -> Iterator[Result]:
         return
     rx = re.compile(pat)
     for alias in key.aliases:
-        name = alias.attr("name")
-        if not name.present:
-            prefix = alias.attr("name_prefix")
-            if prefix.present and isinstance(prefix.value, str) and is_known(prefix.value) and not rx.search(prefix.value):
-                yield Fail(f"alias prefix {prefix.value!r} of {key.address} does not match {pat}", prefix.loc or alias.loc, ident=prefix.value)
+        attr = alias.attr("name") if alias.attr("name").present else alias.attr("name_prefix")
+        if not attr.present:
             continue
-        for o in options(name):
-            n = as_str(o)
-            if n is None:
-                yield Unresolved(f"cannot tell the alias name of {alias.address}: {shown(name)}", name.loc or alias.loc)
-                break
-            if not rx.search(n):
-                yield Fail(f"alias {n!r} of {key.address} does not match {pat}", name.loc or alias.loc, ident=n)
-                break
+        for o in options(attr):
+            if isinstance(o, str) and is_known(o):
+                if not rx.search(o):
+                    yield Fail(f"alias '{o}' of {key.address} does not match {pat}", attr.loc or alias.loc, ident=o)
+                    break
+                continue
+            prefix = known_prefix(o)
+            if prefix and rx.match(prefix):
+                continue  # the part that is written already satisfies the pattern
+            yield Unresolved(f"cannot tell the alias name of {alias.address}: {shown(attr)}", attr.loc or alias.loc)
+            break
 
 
 @rule(RuleMeta(
