@@ -187,3 +187,27 @@ def test_given_files_report_module_findings_at_the_module_block(tmp_path):
     assert all(f[1] == "main.tf" for f in got)
     msg = [f["message"] for f in doc["findings"] if f["rule_id"] == "IKMS101"][0]
     assert msg.endswith("(in the module, at modules/kms/main.tf:6)")
+
+
+def test_custom_key_store_secret_reported_once_on_the_store(tmp_path):
+    (tmp_path / "main.tf").write_text('''resource "aws_kms_custom_key_store" "hsm" {
+  custom_key_store_name = "hsm"
+  cloud_hsm_cluster_id  = "cluster-1"
+  key_store_password    = "kmsuser-Passw0rd!"
+}
+
+resource "aws_kms_key" "a" {
+  custom_key_store_id = aws_kms_custom_key_store.hsm.id
+}
+
+resource "aws_kms_key" "b" {
+  custom_key_store_id = aws_kms_custom_key_store.hsm.id
+}
+''')
+    doc = json.loads(run("scan", "--format", "json", cwd=tmp_path).stdout)
+    hits = [(f["resource"], f["line"]) for f in doc["findings"] if f["rule_id"] == "IKMS112"]
+    assert hits == [("aws_kms_custom_key_store.hsm", 4)]
+    text = (tmp_path / "main.tf").read_text().replace('  custom_key_store_name = "hsm"\n', '  # iackms:skip=IKMS112 sandbox password, rotated daily\n  custom_key_store_name = "hsm"\n')
+    (tmp_path / "main.tf").write_text(text)
+    doc = json.loads(run("scan", "--format", "json", cwd=tmp_path).stdout)
+    assert not [f for f in doc["findings"] if f["rule_id"] == "IKMS112"] and doc["summary"]["suppressed"] == 1

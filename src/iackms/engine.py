@@ -152,9 +152,14 @@ def _note_finding(n: Note, sev: dict[str, str]) -> Finding:
 def _targets(unit: ScanUnit) -> list[tuple[str, Resource]]:
     out: list[tuple[str, Resource]] = [("key", k) for k in unit.keys]
     out += [("grant", g) for g in unit.grants]
-    linked = {id(k.custom_key_store) for k in unit.keys if k.custom_key_store is not None}
-    out += [("store", s) for s in unit.stores if id(s) not in linked]
+    out += [("store", s) for s in unit.stores]
     return out
+
+
+#: the rules that apply to a key policy managed for a key outside the scan
+#: (an `aws_kms_key_policy` whose key is not defined here)
+POLICY_ONLY_RULES = frozenset({"IKMS202", "IKMS203", "IKMS204", "IKMS205", "IKMS206", "IKMS207", "IKMS208",
+                               "IKMS209", "IKMS210", "IKMS211", "IKMS212"})
 
 
 def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> list[Finding]:
@@ -163,6 +168,10 @@ def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> li
         enabled = enabled_rules(cfg)
     sev = cfg.severity
     out: list[Finding] = []
+    by_address = {k.address: k for k in unit.keys}
+    for g in unit.grants:
+        if g.key is None and g.target in by_address:
+            g.key = by_address[g.target]
     for n in unit.notes:
         if n.rule_id in enabled:
             out.append(_note_finding(n, sev))
@@ -175,6 +184,8 @@ def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> li
                     continue
                 results = check_store(res, cfg)  # type: ignore[arg-type]
             elif r.meta.scope != scope:
+                continue
+            elif scope == "key" and getattr(res, "kind", "") == "policy_only" and rid not in POLICY_ONLY_RULES:
                 continue
             else:
                 results = r.check(res, cfg)

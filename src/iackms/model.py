@@ -362,6 +362,8 @@ class Alias(Resource):
 @dataclass
 class Grant(Resource):
     target: str | None = None
+    #: the Key it targets, when that key is in the same scan (set by the engine)
+    key: Any = None
 
 
 @dataclass

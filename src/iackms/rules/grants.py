@@ -21,7 +21,9 @@ from .key_policy import GRANTS_DOC
     what=(
         "Checks each `aws_kms_grant`: the grantee must not be a wildcard or in another account (outside "
         "`trusted_accounts`), `CreateGrant` must not be among its operations (the grantee could pass the key "
-        "on), and it must have `constraints` binding it to an encryption context."
+        "on), and a grant of symmetric cryptographic operations (Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*) "
+        "must have `constraints` binding it to an encryption context (AWS supports none for asymmetric and HMAC "
+        "keys, or for operations such as Sign or DescribeKey)."
     ),
     why="Grants bypass the key policy once created; a broad grant is a permanent hole that key-policy reviews do not see.",
     sources=(GRANTS_DOC, KMS_BP),
@@ -61,7 +63,39 @@ def grant_hygiene(grant: Grant, cfg) -> Iterator[Result]:
                 yield Fail(f"{grant.address} includes CreateGrant among its operations: the grantee can pass the key on", ops.loc or grant.loc, "operations")
                 break
     if not grant.attr("constraints").present:
-        yield Fail(f"{grant.address} has no constraints: it is not bound to an encryption context", grant.loc, "constraints")
+        crypto = _symmetric_crypto(ops)
+        if crypto is None:
+            yield Unresolved(f"cannot tell the operations of {grant.address}: {shown(ops)}", ops.loc or grant.loc, "constraints")
+        elif crypto and not _asymmetric_or_hmac(grant):
+            yield Fail(f"{grant.address} allows {', '.join(crypto)} with no constraints: it is not bound to an encryption context",
+                       grant.loc, "constraints")
+
+
+#: grant operations that take an encryption context (constraints only apply to these)
+_CONTEXT_OPS = {"encrypt", "decrypt", "reencryptfrom", "reencryptto", "generatedatakey", "generatedatakeywithoutplaintext",
+                "generatedatakeypair", "generatedatakeypairwithoutplaintext"}
+
+
+def _symmetric_crypto(ops) -> list[str] | None:
+    """The grant's operations that an encryption-context constraint can bind
+    (None when the operations are unknown)."""
+    if not ops.present:
+        return None
+    out: list[str] = []
+    for v in options(ops):
+        if not isinstance(v, list) or not all(isinstance(o, str) for o in v):
+            return None
+        out += [o for o in v if o.lower() in _CONTEXT_OPS and o not in out]
+    return out
+
+
+def _asymmetric_or_hmac(grant: Grant) -> bool:
+    """Encryption-context constraints are not supported for asymmetric and HMAC keys."""
+    key = getattr(grant, "key", None)
+    if key is None:
+        return False
+    spec = key.attr("key_spec")
+    return spec.present and isinstance(spec.value, str) and spec.value != "SYMMETRIC_DEFAULT"
 
 
 def check_store(store: CustomKeyStore, cfg) -> Iterator[Result]:

@@ -350,7 +350,7 @@ def replica_key(key: Key, cfg) -> Iterator[Result]:
 def custom_key_store_required(key: Key, cfg) -> Iterator[Result]:
     allowed = cfg.custom_key_store_types
     if key.source == "cloudformation":
-        yield Fail(f"{key.address} is not in a custom key store; AWS::KMS::Key cannot create keys in one, so create this key outside CloudFormation", key.loc)
+        yield Fail(f"{key.address} is not in a custom key store; {key.resource_type} cannot create keys in one, so create this key outside CloudFormation", key.loc)
         return
     cks = key.attr("custom_key_store_id")
     if not cks.present:
@@ -548,9 +548,7 @@ def key_material_in_source(key: Key, cfg) -> Iterator[Result]:
     km = key.attr("key_material")
     if km.present and _literal_secret(km.value):
         yield Fail(f"{key.address} has its key material (key_material_base64) written in the code", where(km, key), ident="key_material_base64")
-    store = key.custom_key_store
-    if store is not None:
-        yield from store_secrets(store)
+    # the custom key store's own secrets are reported once, on the store
 
 
 def store_secrets(store) -> Iterator[Result]:
