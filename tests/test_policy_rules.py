@@ -233,3 +233,24 @@ def test_every_branch_of_a_statement_is_checked():
     f = evaluate(ScanUnit(keys=[k]), Config(), enabled_rules(Config()))
     hits = fired(f, "IKMS202")
     assert [(h.line, h.message.endswith("(in one branch of a condition)")) for h in hits] == [(19, True)]
+
+
+def test_allow_with_not_principal_is_public():
+    k, f = key_with([ROOT, {"Sid": "AllBut", "Effect": "Allow", "NotPrincipal": {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:role/Blocked"},
+                            "Action": "kms:Decrypt", "Resource": "*"}], cfg=Config(profile="cis"))
+    assert [h.line for h in fired(f, "IKMS202")] == [stmt_line(k, 1)]
+
+
+def test_create_grant_through_a_named_service_is_restricted():
+    k, f = key_with([ROOT, {"Sid": "EBS", "Effect": "Allow", "Principal": {"AWS": "*"}, "Resource": "*",
+                            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"],
+                            "Condition": {"StringEquals": {"kms:ViaService": "ec2.us-east-1.amazonaws.com", "kms:CallerAccount": "111122223333"}}}])
+    assert not fired(f, "IKMS207") and not fired(f, "IKMS202")
+
+
+def test_wildcard_pinned_to_a_foreign_account_is_cross_account():
+    k, f = key_with([{**ROOT, "Principal": {"AWS": "arn:aws:iam::123456789012:root"}},
+                     {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
+                      "Condition": {"StringEquals": {"kms:CallerAccount": "999988887777"}}}])
+    hits = fired(f, "IKMS206")
+    assert [h.line for h in hits] == [stmt_line(k, 1)] and "999988887777" in hits[0].message

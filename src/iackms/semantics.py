@@ -41,6 +41,11 @@ USAGE_ACTIONS = frozenset({
     "GenerateMac", "VerifyMac", "DeriveSharedSecret",
 })
 GRANT_ACTIONS = frozenset({"CreateGrant", "RevokeGrant", "ListGrants"})
+#: cryptographic actions that take an encryption context (symmetric keys)
+CONTEXT_ACTIONS = frozenset({
+    "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext", "GenerateDataKeyWithoutPlaintext",
+})
 MFA_ACTIONS = ("PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey", "DeleteAlias", "DeleteImportedKeyMaterial")
 
 CONSTRAINING_KEYS = frozenset({
@@ -228,6 +233,39 @@ def denies_without_mfa(st: Statement) -> bool:
         if op == "null" and _bool_true(body.get("aws:multifactorauthage", [])):
             return True
     return False
+
+
+def via_service(st: Statement) -> bool:
+    """A positive `kms:ViaService` condition naming specific services."""
+    for op, body in st.conditions.items():
+        q, base = _base_op(op)
+        if base not in _POSITIVE_OPS:
+            continue
+        vals = body.get("kms:viaservice")
+        if vals and all(isinstance(v, str) and v.strip() not in ("", "*") for v in vals):
+            return True
+    return False
+
+
+_ACCOUNT_KEYS = ("kms:calleraccount", "aws:principalaccount", "aws:sourceaccount")
+
+
+def pinned_accounts(st: Statement) -> list[str]:
+    """The accounts a statement's conditions pin the caller to
+    (`kms:CallerAccount`, `aws:PrincipalAccount`, `aws:SourceAccount` with
+    positive, exact operators)."""
+    out: list[str] = []
+    for op, body in st.conditions.items():
+        q, base = _base_op(op)
+        if base not in ("stringequals", "stringequalsignorecase", "stringlike"):
+            continue
+        for k in _ACCOUNT_KEYS:
+            for v in body.get(k, []):
+                if isinstance(v, (str, int)) and not isinstance(v, bool):
+                    sv = str(v).strip()
+                    if sv and "*" not in sv and "?" not in sv and sv not in out:
+                        out.append(sv)
+    return out
 
 
 def has_context_condition(st: Statement) -> bool:

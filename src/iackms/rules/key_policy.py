@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from .. import semantics as sem
-from ..model import Key, Policy, Statement, display, is_known
+from ..model import THIS_ACCOUNT, Key, Policy, Statement, display, is_known
 from .base import Fail, Result, RuleMeta, Source, Unresolved, as_bool, describe, options, rule, shown, where
 from .key_config import KMS_BP
 
@@ -172,6 +172,10 @@ def _in_branch(key: Key, st: Statement) -> str:
 def public_principal(key: Key, cfg) -> Iterator[Result]:
     for p, st in _each_statement(key):
         wild = [pr for pr in (st.principals or []) if pr.wildcard]
+        if st.not_principals is not None and sem.constrains(st) is not True and not _denied_elsewhere(p, st):
+            # "everyone except ..." is every other AWS account too
+            yield Fail(f"{st.label} of {key.address} allows every principal except {_who(st, st.not_principals)} (NotPrincipal)" + _in_branch(key, st), st.loc, _ident(st))
+            continue
         if not wild:
             continue
         c = sem.constrains(st)
@@ -220,7 +224,7 @@ def _denied_elsewhere(p: Policy, st: Statement) -> bool:
         "without any IAM policy having to allow it. Give administrators admin actions and users usage actions."
     ),
     sources=(POLICY_DOC, DEFAULT_POLICY, KMS_BP, NIST_AC_5),
-    fix_tf="List the actions the principal needs (for administrators the Create*/Describe*/Enable*/List*/Put*/Update*/Revoke*/Disable*/Get*/Delete*/TagResource/UntagResource/ScheduleKeyDeletion/CancelKeyDeletion set; for users Encrypt/Decrypt/ReEncrypt*/GenerateDataKey*/DescribeKey).",
+    fix_tf="List the actions the principal needs: for administrators CreateAlias, Describe*, Enable*, List*, Put*, Update*, Revoke*, Disable*, Get*, Delete*, TagResource, UntagResource, ScheduleKeyDeletion, CancelKeyDeletion (CreateGrant only with `kms:GrantIsForAWSResource`); for users Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, DescribeKey.",
     fix_cfn="List the actions the principal needs instead of `kms:*`.",
     checkov=True,
 ))
@@ -345,6 +349,15 @@ def cross_account_principal(key: Key, cfg) -> Iterator[Result]:
     for p in key.policies:
         home = sem.home_accounts(p, cfg.trusted_accounts)
         for st in sem.allow_statements(p):
+            if any(pr.wildcard for pr in st.principals or []):
+                for acct in sem.pinned_accounts(st):
+                    verdict = home.classify(acct)
+                    if verdict is False:
+                        yield Fail(f"{st.label} of {key.address} lets any principal of account {acct} in (through its conditions), outside the home account(s) {', '.join(sorted(a for a in home.literal if chr(0xE000) not in a))}",
+                                   st.loc, _ident(st) + acct)
+                    elif verdict is None and acct != THIS_ACCOUNT and chr(0xE000) not in acct:
+                        yield Unresolved(f"{st.label} of {key.address}: its conditions admit account {acct}, which cannot be compared with this account (list your accounts in `trusted_accounts`)",
+                                         st.loc, _ident(st) + acct)
             for pr in st.principals or []:
                 ident = _ident(st) + str(pr)
                 if pr.ptype == "unknown":
@@ -370,7 +383,12 @@ def cross_account_principal(key: Key, cfg) -> Iterator[Result]:
     severity="medium",
     profiles=DEFAULT_ON,
     scope="key",
-    what="Flags a principal other than the account root allowed `kms:CreateGrant` without the condition `kms:GrantIsForAWSResource: true`.",
+    what=(
+        "Flags a principal other than the account root allowed `kms:CreateGrant` without the condition "
+        "`kms:GrantIsForAWSResource: true`. A `kms:ViaService` condition with specific services counts as the "
+        "same restriction: the grants can then only be created by those AWS services on the caller's behalf "
+        "(AWS's own key policies for EBS or Secrets Manager use this pattern)."
+    ),
     why="A grant delegates use of the key; an unrestricted CreateGrant lets the principal hand the key to anyone, outside the key policy's control.",
     sources=(GRANTS_DOC, CONDITIONS, KMS_BP),
     fix_tf='Move CreateGrant to a statement with `condition { test = "Bool" variable = "kms:GrantIsForAWSResource" values = ["true"] }`.',
@@ -379,7 +397,7 @@ def cross_account_principal(key: Key, cfg) -> Iterator[Result]:
 ))
 def create_grant_unrestricted(key: Key, cfg) -> Iterator[Result]:
     for p, st in _each_statement(key):
-        if "CreateGrant" not in sem.statement_actions(st).actions or sem.grant_for_aws_resource(st):
+        if "CreateGrant" not in sem.statement_actions(st).actions or sem.grant_for_aws_resource(st) or sem.via_service(st):
             continue
         prs = sem.non_root(st)
         if prs:
@@ -407,7 +425,7 @@ def create_grant_unrestricted(key: Key, cfg) -> Iterator[Result]:
 ))
 def usage_without_context(key: Key, cfg) -> Iterator[Result]:
     for p, st in _each_statement(key):
-        u = sem.statement_actions(st).actions & sem.USAGE_ACTIONS
+        u = sem.statement_actions(st).actions & sem.CONTEXT_ACTIONS
         if not u or sem.has_context_condition(st):
             continue
         prs = [pr for pr in sem.non_root(st) if pr.ptype != "service"]
@@ -529,6 +547,7 @@ def lockout_risk(key: Key, cfg) -> Iterator[Result]:
         unknown = not p.complete
         # an unconditional Deny of PutKeyPolicy to everyone overrides every Allow
         blanket_deny = False
+        deny_st = None
         denied_principals: set[str] = set()
         for st in p.statements:
             if st.effect != "Deny" or st.conditions:
@@ -536,8 +555,9 @@ def lockout_risk(key: Key, cfg) -> Iterator[Result]:
             if "PutKeyPolicy" not in sem.statement_actions(st).actions:
                 continue
             for pr in st.principals or []:
-                if pr.wildcard:
+                if pr.wildcard and not blanket_deny:
                     blanket_deny = True
+                    deny_st = st
                 denied_principals.add(sem.principal_key(pr))
         ok = False
         for st in sem.allow_statements(p):
@@ -551,9 +571,11 @@ def lockout_risk(key: Key, cfg) -> Iterator[Result]:
                 break
         if ok:
             continue
+        where_ = key.policy.loc or p.loc
         if unknown:
-            yield Unresolved(f"cannot tell whether anyone may change the key policy of {key.address}: parts of it are unresolved", p.loc)
+            yield Unresolved(f"cannot tell whether anyone may change the key policy of {key.address}: parts of it are unresolved", where_)
         elif blanket_deny:
-            yield Fail(f"the key policy of {key.address} denies kms:PutKeyPolicy to everyone; nobody could change it again", p.loc, ident="lockout")
+            yield Fail(f"{deny_st.label} of the key policy of {key.address} denies kms:PutKeyPolicy to everyone; nobody could change it again",
+                       deny_st.loc, ident="lockout")
         else:
-            yield Fail(f"no statement of the key policy of {key.address} allows kms:PutKeyPolicy; nobody could change it again", p.loc, ident="lockout")
+            yield Fail(f"no statement of the key policy of {key.address} allows kms:PutKeyPolicy; nobody could change it again", where_, ident="lockout")
