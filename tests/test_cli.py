@@ -211,3 +211,10 @@ resource "aws_kms_key" "b" {
     (tmp_path / "main.tf").write_text(text)
     doc = json.loads(run("scan", "--format", "json", cwd=tmp_path).stdout)
     assert not [f for f in doc["findings"] if f["rule_id"] == "IKMS112"] and doc["summary"]["suppressed"] == 1
+
+
+def test_two_formats_on_stdout_or_one_file_are_usage_errors(repo):
+    r = run("scan", "--format", "sarif", "--format", "json", cwd=repo)
+    assert r.returncode == 2 and "standard output" in r.stderr
+    r = run("scan", "--format", "json", "--output", "x.json", "--format", "sarif", "--output", "x.json", cwd=repo)
+    assert r.returncode == 2 and "same --output" in r.stderr

@@ -24,6 +24,7 @@ def test_yaml_config_is_validated(tmp_path):
     f.write_text("profile: cis\nenable: [ikms104]\ndisable: [IKMS101]\nseverity: {IKMS202: high}\nrotation_max_days: 180\n"
                  "trusted_accounts: ['111122223333']\nrequired_tags: [Owner]\nexclude: ['test/**']\n")
     cfg = c.load_file(f)
+    cfg.base_dir = None  # patterns relative to the current directory for this check
     assert cfg.profile == "cis" and cfg.rotation_max_days == 180 and cfg.trusted_accounts == ("111122223333",)
     assert enabled_rules(cfg) == {"IKMS001", "IKMS002", "IKMS104", "IKMS202"}
     assert cfg.severity == {"IKMS202": "high"} and cfg.tags() == ("Owner",)
@@ -34,7 +35,8 @@ def test_yaml_config_is_validated(tmp_path):
     ("profil: cis\n", "unknown key `profil`"),
     ("profile: paranoid\n", "`profile` must be one of"),
     ("disable: [IKMS999]\n", "unknown rule(s): IKMS999"),
-    ("rotation_max_days: -3\n", "positive whole number"),
+    ("rotation_max_days: -3\n", "from 90 to 2560"),
+    ("deletion_window_min_days: 45\n", "from 7 to 30"),
     ("trusted_accounts: ['12345']\n", "12-digit"),
     ("alias_pattern: '(['\n", "not a valid regular expression"),
     ("severity: {IKMS101: urgent}\n", "must be one of"),
@@ -65,3 +67,12 @@ def test_search_stops_at_repository_root(tmp_path):
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
     assert c.find_config(repo) is None
+
+
+def test_exclude_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    proj = tmp_path / "proj"
+    (proj / "test").mkdir(parents=True)
+    (proj / ".iackms.yaml").write_text("exclude: ['test/**']\n")
+    cfg = c.load_file(proj / ".iackms.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert cfg.excluded("proj/test/keys.tf") and not cfg.excluded("proj/main.tf") and not cfg.excluded("test/x.tf")

@@ -104,7 +104,7 @@ def test_summary_written_and_appended(tmp_path, monkeypatch):
     assert "| critical | 1 |" in text and "| medium | 1 |" in text
     assert f"[IKMS202]({rule_url('IKMS202')}) public-principal | critical | 1 |" in text
     row = next(ln for ln in text.splitlines() if ln.startswith("| infra/main.tf:9 "))
-    assert row == (f"| infra/main.tf:9 | [IKMS202]({rule_url('IKMS202')}) public-principal | critical | aws_kms_key.pub | "
+    assert row == (f"| infra/main.tf:9 | [IKMS202]({rule_url('IKMS202')}) public-principal | critical | aws\\_kms\\_key.pub | "
                    "a \\| pipe &lt;b&gt;and&lt;/b&gt; newline |")
     # the table has the same number of columns on every row
     table = [ln for ln in text.splitlines() if ln.startswith("| infra/")]
@@ -151,3 +151,10 @@ def test_unwritable_summary_warns(tmp_path, monkeypatch, capsys):
     out = render("github", Report(findings=[finding()]))
     assert out.startswith("::warning ")
     assert "cannot write the job summary" in capsys.readouterr().err
+
+
+def test_summary_cells_show_markdown_as_written():
+    from iackms.reporters.github import cell
+
+    assert cell("allows any principal (*) kms:* _x_ [l](http://e) `c`") == \
+        "allows any principal \\(\\*\\) kms:\\* \\_x\\_ \\[l\\]\\(http://e\\) \\`c\\`"

@@ -148,6 +148,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
     for w in report.warnings:
         print(f"iackms: warning: {w}", file=sys.stderr)
     outputs = getattr(args, "outputs", None) or [["text", None]]
+    to_stdout = [fmt for fmt, out in outputs if out is None]
+    if len(to_stdout) > 1:
+        print(f"iackms: --format {' and '.join(to_stdout)} would both go to standard output; give all but one an --output FILE", file=sys.stderr)
+        return 2
+    files = [os.path.abspath(out) for _, out in outputs if out is not None]
+    if len(set(files)) != len(files):
+        print("iackms: two formats would be written to the same --output file", file=sys.stderr)
+        return 2
     for fmt, out in outputs:
         colour = fmt == "text" and out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not args.no_color
         text = render(fmt, report, colour=colour, show_suppressed=args.show_suppressed, sarif_category=args.sarif_category, fail_on=fail_on)

@@ -54,6 +54,8 @@ class Config:
     custom_key_store_types: tuple[str, ...] = ("AWS_CLOUDHSM",)
     #: where the configuration came from (for messages)
     origin: str = ""
+    #: `exclude` patterns are relative to this directory (the config file's), else to the current one
+    base_dir: str | None = None
 
     # --- derived -----------------------------------------------------------
     def tags(self) -> tuple[str, ...]:
@@ -71,7 +73,16 @@ class Config:
         return None
 
     def excluded(self, rel_path: str) -> bool:
-        return any(fnmatch.fnmatch(rel_path, pat) or fnmatch.fnmatch(rel_path, pat.rstrip("/") + "/*") for pat in self.exclude)
+        """``rel_path`` (relative to the current directory) matches an `exclude`
+        pattern; patterns are relative to the configuration file's directory."""
+        if not self.exclude:
+            return False
+        path = rel_path
+        if self.base_dir is not None:
+            import os
+
+            path = os.path.relpath(os.path.abspath(rel_path), self.base_dir).replace(os.sep, "/")
+        return any(fnmatch.fnmatch(path, pat) or fnmatch.fnmatch(path, pat.rstrip("/") + "/*") for pat in self.exclude)
 
 
 def _list_of_str(name: str, v: Any) -> tuple[str, ...]:
@@ -126,8 +137,9 @@ def from_mapping(data: Any, origin: str, base: Config | None = None) -> Config:
                     sev[rid_u] = str(s).lower()
                 cfg.severity = sev
             elif key in ("rotation_max_days", "deletion_window_min_days"):
-                if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                    raise ConfigError(f"`{key}` must be a positive whole number of days")
+                lo, hi = (90, 2560) if key == "rotation_max_days" else (7, 30)
+                if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                    raise ConfigError(f"`{key}` must be a whole number of days from {lo} to {hi} (the range AWS accepts)")
                 setattr(cfg, key, v)
             elif key == "required_tags":
                 cfg.required_tags = _list_of_str(key, v)
@@ -180,7 +192,9 @@ def load_file(path: Path) -> Config:
             data = yaml.safe_load(text)
         except yaml.YAMLError as e:
             raise ConfigError(f"{path}: not valid YAML: {e}") from None
-    return from_mapping(data, str(path))
+    cfg = from_mapping(data, str(path))
+    cfg.base_dir = str(path.resolve().parent)
+    return cfg
 
 
 def _pyproject_section(text: str, path: Path) -> Any:

@@ -8,6 +8,8 @@ each level per step).
 
 from __future__ import annotations
 
+import re
+
 import os
 import sys
 from pathlib import Path
@@ -65,8 +67,10 @@ def render(report: Report, **_: object) -> str:
 
 def cell(text: str) -> str:
     """Text made safe for one Markdown table cell."""
-    return (text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    text = (text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
             .replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|"))
+    # Markdown emphasis, links and code spans in user text must render as written
+    return re.sub(r"([\\`*_\[\]()#!~])", r"\\\1", text.replace("\\|", "\x00")).replace("\x00", "\\|")
 
 
 def _row(f: Finding) -> str:

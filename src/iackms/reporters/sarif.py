@@ -71,7 +71,8 @@ def fingerprint(f: Finding) -> str:
     """Stable across line moves: the rule, the file, the resource and the
     statement identity (or the message without its numbers)."""
     what = f.ident or re.sub(r"\d+", "", f.message)
-    return hashlib.sha256("|".join((f.rule_id, f.file, f.resource, what)).encode()).hexdigest()
+    # an IKMS002 note names the rule that could not decide: notes of two rules on one statement differ
+    return hashlib.sha256("|".join((f.rule_id, f.about, f.file, f.resource, what)).encode()).hexdigest()
 
 
 def _clip(text: str) -> str:

@@ -19,9 +19,10 @@ def line(f: Finding, colour: bool = False) -> str:
 
 
 def render(report: Report, colour: bool = False, show_suppressed: bool = False, **_: object) -> str:
-    out = [line(f, colour) for f in report.findings]
+    shown = list(report.findings)
     if show_suppressed:
-        out += [line(f, colour) for f in report.suppressed]
+        shown = sorted(shown + list(report.suppressed), key=lambda f: f.sort_key())
+    out = [line(f, colour) for f in shown]
     counts = report.counts()
     total = len(report.findings)
     parts = [f"{n} {s}" for s, n in counts.items() if n]
