@@ -184,7 +184,8 @@ def public_principal(key: Key, cfg) -> Iterator[Result]:
         if _denied_elsewhere(p, st):
             continue
         if c is None:
-            yield Unresolved(f"{st.label} of {key.address} allows a wildcard principal; whether its conditions restrict it depends on unresolved values", st.loc, _ident(st))
+            what = ", ".join(dict.fromkeys(" ".join(u.split()) for u in st.unknowns[:3])) or "unresolved values"
+            yield Unresolved(f"{st.label} of {key.address} allows a wildcard principal; whether its conditions restrict it depends on {what}", st.loc, _ident(st))
             continue
         acts = sem.statement_actions(st)
         written = _written_actions(st)
