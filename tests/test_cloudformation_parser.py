@@ -430,6 +430,148 @@ def test_condition_on_param_without_default_is_choice(tmp_path):
     assert k.attrs["rotation"].value.options == (True, False)
 
 
+def test_condition_false_only_by_parameter_defaults_is_noted(tmp_path):
+    u = parse(
+        tmp_path,
+        """
+        AWSTemplateFormatVersion: "2010-09-09"
+        Parameters:
+          Env: {Type: String, Default: dev, AllowedValues: [dev, prod]}
+          Region: {Type: String, Default: eu}
+          Fixed: {Type: String, Default: dev, AllowedValues: [dev]}
+        Conditions:
+          IsProd: !Equals [!Ref Env, prod]
+          ProdInUs: !And [!Condition IsProd, !Equals [!Sub "${Region}", us]]
+          Never: !Equals [a, b]
+          FixedProd: !Equals [!Ref Fixed, prod]
+        Resources:
+          ProdOnlyKey:
+            Type: AWS::KMS::Key
+            Condition: IsProd
+            Properties: {EnableKeyRotation: false}
+          ProdAlias:
+            Type: AWS::KMS::Alias
+            Condition: ProdInUs
+            Properties: {AliasName: alias/prod, TargetKeyId: !Ref ProdOnlyKey}
+          NeverKey:
+            Type: AWS::KMS::Key
+            Condition: Never
+          FixedKey:
+            Type: AWS::KMS::Key
+            Condition: FixedProd
+          Key:
+            Type: AWS::KMS::Key
+        """,
+    )
+    assert [k.address for k in u.keys] == ["Key"] and u.aliases == []
+    assert [(n.rule_id, n.message, n.loc.line, n.loc.end_line, n.resource, n.resource_type) for n in u.notes] == [
+        ("IKMS002", "ProdOnlyKey is not checked: its condition IsProd is false with the parameters' defaults (Env = dev)",
+         12, 15, "ProdOnlyKey", "AWS::KMS::Key"),
+        ("IKMS002", "ProdAlias is not checked: its condition ProdInUs is false with the parameters' defaults (Env = dev, Region = eu)",
+         16, 19, "ProdAlias", "AWS::KMS::Alias"),
+    ]  # Never (constants) and FixedProd (no allowed value makes it true) stay silent
+
+
+def test_include_in_key_properties_skips_the_key(tmp_path):
+    from iackms.config import Config
+    from iackms.engine import scan
+
+    u = parse(
+        tmp_path,
+        """
+        AWSTemplateFormatVersion: "2010-09-09"
+        Resources:
+          Included:
+            Type: AWS::KMS::Key
+            Properties:
+              Fn::Transform:
+                Name: AWS::Include
+                Parameters:
+                  Location: s3://bucket/key-props.yaml
+          Partly:
+            Type: AWS::KMS::Key
+            Properties:
+              Description: x
+              Fn::Transform: {Name: MyMacro}
+          Alias:
+            Type: AWS::KMS::Alias
+            Properties:
+              Fn::Transform: {Name: AWS::Include, Parameters: {Location: s3://b/alias.yaml}}
+        """,
+    )
+    assert u.keys == [] and u.aliases == []
+    assert [(n.rule_id, n.message, n.loc.line, n.resource, n.resource_type) for n in u.notes] == [
+        ("IKMS002", "Included is not checked: its Properties come from Fn::Transform (AWS::Include of s3://bucket/key-props.yaml) at deployment",
+         5, "Included", "AWS::KMS::Key"),
+        ("IKMS002", "Partly is not checked: its Properties come from Fn::Transform (MyMacro) at deployment", 12, "Partly", "AWS::KMS::Key"),
+        ("IKMS002", "Alias is not checked: its Properties come from Fn::Transform (AWS::Include of s3://b/alias.yaml) at deployment",
+         17, "Alias", "AWS::KMS::Alias"),
+    ]
+    r = scan([str(tmp_path / "t.yaml")], Config(), cwd=tmp_path)
+    assert sorted({f.rule_id for f in r.findings}) == ["IKMS002"]  # no IKMS101/IKMS201 for settings the include may make
+
+
+def test_sam_implicit_function_role_is_a_role_of_this_account(tmp_path):
+    u = parse(
+        tmp_path,
+        """
+        Transform: AWS::Serverless-2016-10-31
+        Globals:
+          Function: {RolePath: /apps/}
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties: {Handler: x, Runtime: python3.12}
+          Own:
+            Type: AWS::Serverless::Function
+            Properties: {Handler: x, Runtime: python3.12, RolePath: /own/}
+          WithRole:
+            Type: AWS::Serverless::Function
+            Properties: {Handler: x, Runtime: python3.12, Role: arn:aws:iam::111122223333:role/r}
+          K:
+            Type: AWS::KMS::Key
+            Properties:
+              KeyPolicy:
+                Version: "2012-10-17"
+                Statement:
+                  - Effect: Allow
+                    Principal: {AWS: [!GetAtt FnRole.Arn, !Sub "${OwnRole.Arn}", !GetAtt WithRoleRole.Arn, !Ref FnRole]}
+                    Action: kms:Decrypt
+                    Resource: "*"
+        """,
+    )
+    k = key(u, "K")
+    fn, own, with_role, ref = (p.value for p in k.policies[0].statements[0].principals)
+    assert fn == f"arn:aws:iam::{THIS_ACCOUNT}:role/apps/" + unknown_piece("FnRole.RoleName")
+    assert own == f"arn:aws:iam::{THIS_ACCOUNT}:role/own/" + unknown_piece("OwnRole.RoleName")
+    assert isinstance(with_role, Unknown) and "not defined" in with_role.reason  # a function with a Role gets none
+    assert ref == Unknown("FnRole", "the name of the role SAM creates for Fn")
+    assert k.policies[0].statements[0].principals[0].ptype == "role"
+    assert {fn, "FnRole", own, "OwnRole"} <= k.local_principals and "WithRoleRole" not in k.local_principals
+
+
+def test_sam_implicit_role_needs_the_transform(tmp_path):
+    u = parse(
+        tmp_path,
+        """
+        Resources:
+          Fn: {Type: AWS::Serverless::Function, Properties: {Handler: x}}
+          K:
+            Type: AWS::KMS::Key
+            Properties: {Description: !GetAtt FnRole.Arn}
+        """,
+    )
+    d = key(u, "K").attrs["description"].value
+    assert isinstance(d, Unknown) and d.reason == "FnRole is not defined in the template"
+
+
+def test_unknown_short_tag_is_not_an_intrinsic(tmp_path):
+    u = parse(tmp_path, "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  K:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: !Bogus true\n      Description: !GetAZs ''\n")
+    k = key(u, "K")
+    assert k.attrs["rotation"].value == Unknown("!Bogus true", "Fn::Bogus is not a CloudFormation intrinsic function")
+    assert k.attrs["description"].value.reason == "Fn::GetAZs is only known at deployment"
+
+
 # --- aliases, replicas, kinds ----------------------------------------------------------
 
 
@@ -619,6 +761,22 @@ def test_syntax_error_with_marker(tmp_path):
     assert n.rule_id == "IKMS001" and n.loc.file == "t.yaml"
     assert n.loc.line == 5
     assert u.keys == []
+
+
+@pytest.mark.parametrize(
+    "name,text,line,column",
+    [
+        # the parsers put an error at the end of the input on the line after the last
+        ("t.yaml", "Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy: [unclosed\n", 5, 27),
+        ("t.yaml", "Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy: [unclosed\n\n  \n", 5, 27),
+        ("t.yaml", "Resources:\r\n  Key:\r\n    Type: AWS::KMS::Key\r\n    Properties: [x\r\n", 4, 19),
+        ("t.json", '{\n  "Resources": {\n    "K": {"Type": "AWS::KMS::Key"}\n', 3, 35),
+    ],
+)
+def test_syntax_error_at_end_of_file_is_on_the_last_line(tmp_path, name, text, line, column):
+    u = parse(tmp_path, text.encode(), name)
+    (n,) = u.notes
+    assert n.rule_id == "IKMS001" and (n.loc.line, n.loc.end_line, n.loc.column) == (line, line, column)
 
 
 def test_json_syntax_error_with_marker(tmp_path):
@@ -835,7 +993,9 @@ def test_foreach_expanded(tmp_path):
     assert tuple(k.loc)[1:3] == (9, 13)
     assert [(a.address, a.target) for a in u.aliases] == [("Aliasapp-a", "Keyappa"), ("Aliasdb", "Keydb")]
     (n,) = u.notes
-    assert n.rule_id == "IKMS002" and "Fn::ForEach::Later" in n.message and n.loc.line == 19
+    assert n.rule_id == "IKMS002" and n.resource == "Fn::ForEach::Later" and n.loc.line == 19
+    # reporters show the resource before the message: the loop's name is not repeated
+    assert n.message == "the Fn::ForEach collection !Ref Unknown is not known statically; the resources this loop creates are not checked"
 
 
 def test_merge_keys_explicit_wins_and_lines():

@@ -46,7 +46,8 @@ def expand_resources(resources: dict, tpl: Template, file: str, unit: ScanUnit) 
 
 def _loop(name: str, spec: Any, tpl: Template, loc: Location, out: LDict, unit: ScanUnit, count: list, depth: int) -> None:
     def note(why: str) -> None:
-        unit.notes.append(Note("IKMS002", f"{name}: {why}; the resources it creates are not checked", loc, name))
+        # the loop's name is the note's resource (reporters show it): not repeated here
+        unit.notes.append(Note("IKMS002", f"{why}; the resources this loop creates are not checked", loc, name))
 
     if depth > 10:
         return note("Fn::ForEach nested too deeply")

@@ -42,6 +42,17 @@ _OPAQUE_PSEUDO = ("AWS::Region", "AWS::URLSuffix", "AWS::StackName", "AWS::Stack
 _SUB_RE = re.compile(r"\$\{([^}]*)\}")
 _DYNAMIC_RE = re.compile(r"\{\{resolve:.*?\}\}", re.S)
 _LIST_TYPES = ("CommaDelimitedList", "List<")
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+#: SAM resources that get a role ``<LogicalId>Role`` when they name none
+_SAM_ROLE_TYPES = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
+#: every intrinsic function CloudFormation (and its transforms) knows; an
+#: other ``Fn::`` name (``!Bogus``) is a mistake, not a deployment-time value
+INTRINSICS = frozenset((
+    "Fn::And", "Fn::Base64", "Fn::Cidr", "Fn::Contains", "Fn::EachMemberEquals", "Fn::EachMemberIn",
+    "Fn::Equals", "Fn::FindInMap", "Fn::ForEach", "Fn::GetAtt", "Fn::GetAZs", "Fn::If",
+    "Fn::ImportValue", "Fn::Join", "Fn::Length", "Fn::Not", "Fn::Or", "Fn::RefAll", "Fn::Select",
+    "Fn::Split", "Fn::Sub", "Fn::ToJsonString", "Fn::Transform", "Fn::ValueOf", "Fn::ValueOfAll",
+))
 
 
 def opaque(name: str) -> str:
@@ -57,6 +68,10 @@ class Template:
     mappings: dict = field(default_factory=dict)
     conditions: dict = field(default_factory=dict)
     resources: dict = field(default_factory=dict)
+    #: the names of the template's transforms (``Transform``), strings only
+    transforms: tuple = ()
+    #: ``Globals`` (SAM)
+    globals: dict = field(default_factory=dict)
     _cond_cache: dict = field(default_factory=dict)
     _busy: set = field(default_factory=set)
 
@@ -66,7 +81,32 @@ class Template:
             v = data.get(name)
             return v if isinstance(v, dict) else {}
 
-        return cls(section("Parameters"), section("Mappings"), section("Conditions"), section("Resources"))
+        tr = data.get("Transform")
+        transforms = tuple(t for t in (tr if isinstance(tr, list) else [tr]) if isinstance(t, str))
+        return cls(section("Parameters"), section("Mappings"), section("Conditions"), section("Resources"), transforms, section("Globals"))
+
+    @property
+    def is_sam(self) -> bool:
+        return SAM_TRANSFORM in self.transforms
+
+    def sam_role_owner(self, name: Any) -> str | None:
+        """The SAM function (or state machine) whose implicit role is the
+        logical ID ``name`` (``FnRole`` for a function ``Fn`` with no
+        ``Role``), else None."""
+        if not self.is_sam or not isinstance(name, str) or not name.endswith("Role") or name in self.resources:
+            return None
+        owner = name[: -len("Role")]
+        r = self.resources.get(owner)
+        if not isinstance(r, dict) or r.get("Type") not in _SAM_ROLE_TYPES:
+            return None
+        props = r.get("Properties")
+        if props is None:
+            return owner
+        if not isinstance(props, dict):
+            return None
+        if "Role" in props and resolve(props["Role"], self) is not REMOVE:
+            return None
+        return owner
 
     def resource_type(self, name: Any) -> str | None:
         r = self.resources.get(name) if isinstance(name, str) else None
@@ -227,6 +267,65 @@ def condition(tpl: Template, name: Any) -> bool | None:
     return v
 
 
+def condition_parameters(tpl: Template, name: Any) -> list[str]:
+    """The parameters a named condition refers to, directly or through the
+    conditions it uses, in the order they are written."""
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def add(p: str) -> None:
+        if p in tpl.params and p not in out:
+            out.append(p)
+
+    def walk(raw: Any, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            return
+        if isinstance(raw, dict):
+            if len(raw) == 1:
+                (k, v), = raw.items()
+                if k == "Ref" and isinstance(v, str):
+                    return add(v)
+                if k == "Condition" and isinstance(v, str):
+                    return cond(v)
+                if k == "Fn::Sub":
+                    text = v if isinstance(v, str) else v[0] if isinstance(v, list) and v and isinstance(v[0], str) else None
+                    if text is not None:
+                        for m in _SUB_RE.finditer(text):
+                            add(m.group(1).strip())
+            for v in raw.values():
+                walk(v, depth + 1)
+        elif isinstance(raw, list):
+            for v in raw:
+                walk(v, depth + 1)
+
+    def cond(n: str) -> None:
+        if n not in seen and n in tpl.conditions:
+            seen.add(n)
+            walk(tpl.conditions[n], 0)
+
+    if isinstance(name, str):
+        cond(name)
+    return out
+
+
+def false_by_defaults(tpl: Template, name: Any) -> list[tuple[str, Any]]:
+    """When the named condition is false only because parameters take their
+    ``Default`` (another allowed value could make it true or undecidable),
+    those parameters and their defaults; else ``[]`` (a condition of constants,
+    or one that no allowed value changes)."""
+    params = [p for p in condition_parameters(tpl, name) if isinstance(tpl.params.get(p), dict) and "Default" in tpl.params[p]]
+    if not params or condition(tpl, name) is not False:
+        return []
+    opened = dict(tpl.params)
+    for p in params:
+        d = tpl.params[p]
+        opened[p] = LDict({k: v for k, v in d.items() if k != "Default"}, loc=getattr(d, "loc", None))
+    without = Template(opened, tpl.mappings, tpl.conditions, tpl.resources, tpl.transforms, tpl.globals)
+    if condition(without, name) is False:
+        return []
+    return [(p, param_value(tpl, p)) for p in params]
+
+
 def eval_condition(tpl: Template, raw: Any, depth: int) -> bool | None:
     if depth > MAX_DEPTH:
         return None
@@ -349,6 +448,8 @@ def _intrinsic(fn: str, arg: Any, raw: Any, tpl: Template, depth: int) -> Any:
         return _if(arg, raw, tpl, depth, loc)
     handler = _HANDLERS.get(fn)
     if handler is None:
+        if fn not in INTRINSICS and not fn.startswith(("Fn::Rain::", "Fn::ForEach::")):
+            return Unknown(source_repr(raw), f"{fn} is not a CloudFormation intrinsic function")
         return Unknown(source_repr(raw), f"{fn} is only known at deployment")
     return handler(arg, raw, tpl, depth, loc)
 
@@ -372,6 +473,8 @@ def ref(tpl: Template, name: Any, depth: int = 0) -> Any:
     if name in tpl.params:
         return param_value(tpl, name)
     rtype = tpl.resource_type(name)
+    if rtype is None and tpl.sam_role_owner(name) is not None:
+        return Unknown(name, f"the name of the role SAM creates for {tpl.sam_role_owner(name)}")
     if rtype is None:
         if name in tpl.resources:
             return Unknown(name, f"the ID of resource {name}")
@@ -430,6 +533,9 @@ def iam_arn(tpl: Template, res: str, depth: int = 0) -> str | None:
     """The ARN of an ``AWS::IAM::Role``/``AWS::IAM::User`` in the template,
     partly unknown when its name or path is not static."""
     rtype = tpl.resource_type(res)
+    owner = tpl.sam_role_owner(res)
+    if owner is not None:
+        return _sam_role_arn(tpl, res, owner, depth)
     if rtype == "AWS::IAM::Role":
         kind, name_prop = "role", "RoleName"
     elif rtype == "AWS::IAM::User":
@@ -445,6 +551,25 @@ def iam_arn(tpl: Template, res: str, depth: int = 0) -> str | None:
     elif not isinstance(path, str):
         path = unknown_piece(f"{res}.Path")
     return f"arn:{PARTITION}:iam::{THIS_ACCOUNT}:{kind}{path}{name}"
+
+
+def _sam_role_arn(tpl: Template, res: str, owner: str, depth: int) -> str:
+    """The ARN of the role SAM creates for ``owner``: CloudFormation names it
+    (``<stack>-<res>-<suffix>``), under the function's ``RolePath`` (or the
+    one in ``Globals``), ``/`` by default."""
+    path: Any = _resource_prop(tpl, owner, "RolePath", depth)
+    if path is None:
+        g = tpl.globals.get("Function") if tpl.resource_type(owner) == "AWS::Serverless::Function" else None
+        path = resolve(g["RolePath"], tpl, depth + 1) if isinstance(g, dict) and "RolePath" in g else "/"
+    if path is REMOVE or path is None:
+        path = "/"
+    if not isinstance(path, str):
+        path = unknown_piece(f"{owner}.RolePath")
+    if not path.endswith("/"):
+        path += "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    return f"arn:{PARTITION}:iam::{THIS_ACCOUNT}:role{path}{unknown_piece(f'{res}.RoleName')}"
 
 
 def get_att(tpl: Template, res: Any, attr: Any, depth: int = 0) -> Any:
@@ -674,7 +799,9 @@ _HANDLERS: dict[str, Callable[..., Any]] = {
 __all__ = [
     "Template",
     "condition",
+    "condition_parameters",
     "expand",
+    "false_by_defaults",
     "get_att",
     "iam_arn",
     "opaque",

@@ -20,6 +20,7 @@ from ..model import (
     ScanUnit,
     Suppression,
     Unknown,
+    display,
     unknown_piece,
     walk,
 )
@@ -29,6 +30,7 @@ from .cfn_intrinsics import (
     choice_of,
     condition,
     expand,
+    false_by_defaults,
     iam_arn,
     resolve,
     source_repr,
@@ -84,7 +86,7 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
     for lid, res in resources.items():
         loc = span(resources, lid, file)
         if isinstance(lid, str) and lid.startswith("Fn::ForEach::"):
-            unit.notes.append(Note("IKMS002", f"{lid}: Fn::ForEach loops are not expanded; the resources they create are not checked", loc, str(lid)))
+            unit.notes.append(Note("IKMS002", "this Fn::ForEach loop is not expanded; the resources it creates are not checked", loc, str(lid)))
             continue
         if not isinstance(res, dict):
             unit.notes.append(Note("IKMS002", f"resource {lid} is not a mapping; it is not checked", loc, str(lid)))
@@ -95,8 +97,29 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             continue
         if rtype not in KEY_TYPES and rtype != ALIAS_TYPE:
             continue
-        if condition(tpl, res.get("Condition")) is False and "Condition" in res:
-            continue  # the condition is statically false: the resource is not created
+        if "Condition" in res and condition(tpl, res.get("Condition")) is False:
+            # the resource is not created; say so when only the parameters'
+            # defaults make it so (a deployment may pass other values)
+            by_defaults = false_by_defaults(tpl, res.get("Condition"))
+            if by_defaults:
+                values = ", ".join(f"{p} = {display(v)}" for p, v in by_defaults)
+                unit.notes.append(Note(
+                    "IKMS002",
+                    f"{lid} is not checked: its condition {res.get('Condition')} is false with the parameters' defaults ({values})",
+                    loc, str(lid), rtype,
+                ))
+            continue
+        transform = _included_properties(res)
+        if transform is not None:
+            # AWS::Include (or a macro) supplies the properties at deployment:
+            # judging the key on what is written here would report settings
+            # the included snippet may well make
+            unit.notes.append(Note(
+                "IKMS002",
+                f"{lid} is not checked: its Properties come from Fn::Transform ({transform}) at deployment",
+                span(res, "Properties", file), str(lid), rtype,
+            ))
+            continue
         if rtype == ALIAS_TYPE:
             alias = Alias(str(lid), rtype, loc, SOURCE)
             props = _properties(res, tpl, file, alias, unit)
@@ -116,6 +139,26 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
         if target is not None:
             keys[target].aliases.append(alias)
         unit.aliases.append(alias)
+
+
+def _included_properties(res: dict) -> str | None:
+    """What an ``Fn::Transform`` at the top of the resource's Properties
+    includes (``AWS::Include of s3://...``), None when there is none."""
+    props = res.get("Properties")
+    if not isinstance(props, dict) or "Fn::Transform" not in props:
+        return None
+    tr = props["Fn::Transform"]
+    specs = tr if isinstance(tr, list) else [tr]
+    labels = []
+    for spec in specs:
+        name = spec.get("Name") if isinstance(spec, dict) else None
+        if not isinstance(name, str):
+            labels.append(source_repr(spec, 60))
+            continue
+        params = spec.get("Parameters")
+        where = params.get("Location") if isinstance(params, dict) else None
+        labels.append(f"{name} of {source_repr(where, 80)}" if where is not None else name)
+    return "; ".join(labels) or "Fn::Transform"
 
 
 def _type_message(lid: Any, res: dict, rtype: Any) -> str:
@@ -196,6 +239,8 @@ def _properties(res: dict, tpl: Template, file: str, resource: Any, unit: ScanUn
         unit.notes.append(Note("IKMS002", f"the Properties of {resource.address} are not a mapping; they are not checked", span(res, "Properties", file), resource.address, resource.resource_type))
         return {}
     if len(props) == 1 and next(iter(props)) in ("Fn::If", "Fn::Transform"):
+        # build_unit skips keys whose Properties are an Fn::Transform; this
+        # is reached for them only from key_from_resource (Checkov)
         resolved = resolve(props, tpl)
         if not isinstance(resolved, LDict):
             unit.notes.append(Note("IKMS002", f"the Properties of {resource.address} are {source_repr(props, 60)}; they are not checked", span(res, "Properties", file), resource.address, resource.resource_type))
@@ -347,6 +392,13 @@ def local_principals(tpl: Template) -> set[str]:
     """ARNs, names and logical IDs of the IAM roles and users of the template."""
     out: set[str] = set()
     for lid, r in tpl.resources.items():
+        if tpl.is_sam and isinstance(lid, str) and tpl.sam_role_owner(lid + "Role") == lid:
+            if not ("Condition" in r and condition(tpl, r.get("Condition")) is False):
+                role = lid + "Role"  # the role SAM creates for the function
+                out.add(role)
+                arn = iam_arn(tpl, role)
+                if arn is not None:
+                    out.add(arn)
         if not isinstance(r, dict) or r.get("Type") not in IAM_TYPES or not isinstance(lid, str):
             continue
         if "Condition" in r and condition(tpl, r.get("Condition")) is False:

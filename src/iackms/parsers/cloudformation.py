@@ -93,6 +93,21 @@ def _error_unit(file: str, message: str, line: int, column: int) -> ScanUnit:
     return ScanUnit(notes=[Note("IKMS001", message, Location(file, line, line, column))])
 
 
+def _within(text: str, line: int, column: int) -> tuple[int, int]:
+    """An error position inside the file: the parsers report an error at the
+    end of the input on the line after the last one; point at the end of the
+    last line that holds something instead."""
+    lines = text.split("\n")
+    if line < 1:
+        return 1, max(column, 1)
+    if line <= len(lines) and (line < len(lines) or lines[-1].strip()):
+        return line, column
+    last = len(lines)
+    while last > 1 and not lines[last - 1].strip():
+        last -= 1
+    return last, len(lines[last - 1].rstrip("\r")) + 1
+
+
 def load_template(text: str, file: str, is_json: bool, duplicates: list) -> Any:
     """Parse a template's text. Raises cfnyaml.YamlError / jsonload.JsonError /
     cfnyaml.MultipleDocuments."""
@@ -145,7 +160,7 @@ def _parse(path: Path, data: bytes, file: str) -> ScanUnit | None:
     except (cfnyaml.YamlError, jsonload.JsonError) as e:
         if not _has_marker(text):
             return None
-        return _error_unit(file, e.message, e.line, e.column)
+        return _error_unit(file, e.message, *_within(text, e.line, e.column))
     if not is_template(tpl_data):
         return None
     assert isinstance(tpl_data, dict)
