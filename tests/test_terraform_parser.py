@@ -1086,3 +1086,318 @@ def test_remote_module_noted_once_per_source(tmp_path: Path) -> None:
         ("a/main.tf", 1, "module vpc uses remote source 'terraform-aws-modules/vpc/aws' (and 1 other module block); its keys are not scanned"),
         ("b/main.tf", 4, "module kms uses remote source 'terraform-aws-modules/kms/aws'; its keys are not scanned"),
     ]
+
+
+POLICY_ONLY = """
+    data "aws_kms_key" "existing" {
+      key_id = "alias/shared"
+    }
+    resource "aws_kms_key_policy" "existing" {
+      key_id = data.aws_kms_key.existing.id
+      bypass_policy_lockout_safety_check = false
+      policy = jsonencode({
+        Version = "2012-10-17"
+        Statement = [{ Sid = "Everyone", Effect = "Allow", Principal = { AWS = "*" }, Action = "kms:Decrypt", Resource = "*" }]
+      })
+    }
+    resource "aws_kms_key_policy" "arn" {
+      # iackms:skip=IKMS202 reviewed
+      key_id = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+      policy = <<EOF
+    {"Version": "2012-10-17", "Statement": [{"Sid": "Arn", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]}
+    EOF
+    }
+    resource "aws_kms_key_policy" "unresolved" {
+      key_id = var.key_id
+      policy = jsonencode({ Version = "2012-10-17", Statement = [] })
+    }
+    variable "key_id" {}
+    resource "aws_kms_key" "gone" {
+      count = 0
+    }
+    resource "aws_kms_key_policy" "gone" {
+      key_id = aws_kms_key.gone[0].id
+      policy = jsonencode({ Version = "2012-10-17", Statement = [] })
+    }
+    resource "aws_kms_key" "k" {}
+    resource "aws_kms_alias" "k" {
+      name          = "alias/k"
+      target_key_id = aws_kms_key.k.key_id
+    }
+    resource "aws_kms_key_policy" "via_alias" {
+      key_id = aws_kms_alias.k.target_key_id
+      policy = jsonencode({ Version = "2012-10-17", Statement = [{ Sid = "ViaAlias", Effect = "Allow", Principal = { AWS = "arn:aws:iam::111122223333:root" }, Action = "kms:*", Resource = "*" }] })
+    }
+"""
+
+
+def test_key_policy_for_a_key_outside_the_scan_is_a_policy_only_key(tmp_path: Path) -> None:
+    u = scan(tmp_path, {"main.tf": POLICY_ONLY})
+    assert sorted(k.address for k in u.keys) == [
+        "aws_kms_key.k", "aws_kms_key_policy.arn", "aws_kms_key_policy.existing", "aws_kms_key_policy.unresolved",
+    ]
+    e = key(u, "aws_kms_key_policy.existing")
+    assert (e.kind, e.resource_type, e.source) == ("policy_only", "aws_kms_key_policy", "terraform")
+    assert (e.loc.file, e.loc.line, e.loc.end_line) == ("main.tf", 4, 11)
+    assert sorted(e.attrs) == ["bypass_lockout"]
+    assert e.attrs["bypass_lockout"].value is False and e.attrs["bypass_lockout"].loc.line == 6
+    assert e.policy.present and e.policy.loc.line == 7
+    [p] = e.policies
+    assert p.source == "aws_kms_key_policy"
+    [s] = p.statements
+    assert (s.sid, s.loc.line) == ("Everyone", 9) and s.principals[0].wildcard
+    a = key(u, "aws_kms_key_policy.arn")
+    assert a.kind == "policy_only" and a.attrs == {}
+    assert [(x.rule_id, x.loc.line) for x in a.suppressions] == [("IKMS202", 13)]
+    [p] = a.policies
+    assert p.source == "aws_kms_key_policy" and [(s.sid, s.loc.line) for s in p.statements] == [("Arn", 16)]
+    un = key(u, "aws_kms_key_policy.unresolved")
+    assert un.kind == "policy_only" and un.policies[0].statements == []
+    # a policy attached through the alias's target_key_id is the key's own
+    k = key(u, "aws_kms_key.k")
+    assert k.kind == "key" and [s.sid for s in k.policies[0].statements] == ["ViaAlias"]
+    assert k.policies[0].source == "aws_kms_key_policy"
+
+
+def test_key_policy_for_each_over_keys_is_linked_to_them(tmp_path: Path) -> None:
+    u = scan(tmp_path, {"main.tf": """
+        resource "aws_kms_key" "each" {
+          for_each            = toset(["a", "b"])
+          description         = each.key
+          enable_key_rotation = true
+        }
+        resource "aws_kms_key_policy" "each" {
+          for_each = aws_kms_key.each
+          key_id   = each.value.key_id
+          policy = jsonencode({
+            Version = "2012-10-17"
+            Statement = [{ Sid = "Everyone", Effect = "Allow", Principal = "*", Action = "kms:Decrypt", Resource = "*" }]
+          })
+        }
+        resource "aws_kms_alias" "each" {
+          for_each      = aws_kms_key.each
+          name          = "alias/${each.key}"
+          target_key_id = each.value.id
+        }
+    """})
+    assert [k.address for k in u.keys] == ["aws_kms_key.each"]
+    k = key(u, "aws_kms_key.each")
+    assert k.policy.loc.line == 9
+    [p] = k.policies
+    assert p.source == "aws_kms_key_policy"
+    assert [(s.sid, s.loc.line) for s in p.statements] == [("Everyone", 11)]
+    assert [a.address for a in k.aliases] == ["aws_kms_alias.each"]
+
+
+def test_caller_identity_splat_is_this_account(tmp_path: Path) -> None:
+    u = scan(tmp_path, {"main.tf": """
+        variable "enabled" { default = true }
+        data "aws_caller_identity" "current" {
+          count = var.enabled ? 1 : 0
+        }
+        data "aws_caller_identity" "plain" {}
+        data "aws_caller_identity" "dyn" {
+          count = var.unknown ? 1 : 0
+        }
+        variable "unknown" {}
+        resource "aws_iam_role" "app" {
+          count = 1
+          name  = "app"
+        }
+        resource "aws_kms_key" "k" {
+          tags = {
+            join   = "arn:aws:iam::${join("", data.aws_caller_identity.current[*].account_id)}:root"
+            one    = one(data.aws_caller_identity.current[*].account_id)
+            plain  = one(data.aws_caller_identity.plain[*].account_id)
+            attr   = data.aws_caller_identity.current.*.account_id
+            role   = one(aws_iam_role.app[*].arn)
+          }
+          description = join("", data.aws_caller_identity.dyn[*].account_id)
+        }
+    """})
+    k = key(u, "aws_kms_key.k")
+    t = k.attrs["tags"].value
+    assert t["join"] == f"arn:aws:iam::{THIS_ACCOUNT}:root"
+    assert t["one"] == THIS_ACCOUNT and t["plain"] == THIS_ACCOUNT
+    assert t["attr"] == [THIS_ACCOUNT]
+    assert t["role"] == f"arn:aws:iam::{THIS_ACCOUNT}:role/app"
+    d = k.attrs["description"].value
+    assert isinstance(d, Unknown) and d.expr == 'join("", data.aws_caller_identity.dyn[*].account_id)'
+
+
+def test_filebase64_reads_only_inside_the_roots(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (tmp_path / "outside.bin").write_bytes(b"\x00\x01secret")
+    write(root, {"key.bin": b"\xff\x00\x10material"})
+    u = scan(root, {"main.tf": """
+        resource "aws_kms_external_key" "in" {
+          key_material_base64 = filebase64("${path.module}/key.bin")
+        }
+        resource "aws_kms_external_key" "out" {
+          key_material_base64 = filebase64("../outside.bin")
+        }
+        resource "aws_kms_external_key" "missing" {
+          key_material_base64 = filebase64("nope.bin")
+        }
+    """})
+    km = key(u, "aws_kms_external_key.in").attrs["key_material"]
+    assert km.value == "/wAQbWF0ZXJpYWw=" and km.loc.line == 2
+    out = key(u, "aws_kms_external_key.out").attrs["key_material"].value
+    assert isinstance(out, Unknown) and "outside the scan root" in out.reason
+    missing = key(u, "aws_kms_external_key.missing").attrs["key_material"].value
+    assert isinstance(missing, Unknown) and missing.reason == "nope.bin does not exist"
+
+
+def test_heredoc_directives_keep_source_lines(tmp_path: Path) -> None:
+    u = scan(tmp_path, {"main.tf": """
+        variable "allow_public" { default = false }
+        variable "environment" { default = "dev" }
+        resource "aws_kms_key" "k" {
+          policy = <<EOF
+        {
+          "Version": "2012-10-17",
+          "Statement": [
+            {
+              "Sid": "Root",
+              "Effect": "Allow",
+              "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+              "Action": "kms:*",
+              "Resource": "*"
+            }%{ if var.allow_public },
+            {
+              "Sid": "Public",
+              "Effect": "Allow",
+              "Principal": "*",
+              "Action": "kms:Decrypt",
+              "Resource": "*"
+            }%{ endif }%{ if var.environment != "prod" },
+            {
+              "Sid": "Dev",
+              "Effect": "Allow",
+              "Principal": {"AWS": "*"},
+              "Action": "kms:Encrypt",
+              "Resource": "*"
+            }%{ endif }
+          ]
+        }
+        EOF
+        }
+        resource "aws_kms_key" "loop" {
+          policy = <<-EOT
+            {"Version": "2012-10-17", "Statement": [
+            %{~ for i, a in ["111122223333", "444455556666"] ~}
+            %{ if i > 0 },%{ endif }
+              {"Sid": "A${i}", "Effect": "Allow",
+               "Principal": {"AWS": "arn:aws:iam::${a}:root"}, "Action": "kms:*", "Resource": "*"}
+            %{~ endfor ~}
+            ]}
+          EOT
+        }
+    """})
+    [p] = key(u, "aws_kms_key.k").policies
+    assert p.errors == []
+    assert [(s.sid, s.loc.line, s.loc.end_line) for s in p.statements] == [("Root", 8, 14), ("Dev", 22, 28)]
+    assert p.loc.line == 5
+    [p] = key(u, "aws_kms_key.loop").policies
+    assert p.errors == []
+    assert [(s.sid, s.loc.line, s.loc.end_line) for s in p.statements] == [("A0", 38, 39), ("A1", 38, 39)]
+
+
+def test_templatefile_and_jsondecode_statement_lines(tmp_path: Path) -> None:
+    u = scan(tmp_path, {
+        "main.tf": """
+            resource "aws_kms_key" "enc" {
+              policy = templatefile("enc.tpl", { acct = "111122223333" })
+            }
+            resource "aws_kms_key" "dir" {
+              policy = templatefile("dir.tpl", { public = false })
+            }
+            resource "aws_kms_key" "dec" {
+              policy = jsonencode(jsondecode(<<EOF
+            {"Version": "2012-10-17", "Statement": [
+            %{ if false }
+            {"Sid": "No", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"},
+            %{ endif }
+            {"Sid": "Yes", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}
+            ]}
+            EOF
+              ))
+            }
+        """,
+        "enc.tpl": '${jsonencode({\n  Version = "2012-10-17"\n  Statement = [\n    { Sid = "E", Effect = "Allow", Principal = { AWS = "arn:aws:iam::${acct}:root" }, Action = "kms:*", Resource = "*" },\n  ]\n})}',
+        "dir.tpl": '{"Version": "2012-10-17", "Statement": [\n%{ if public }\n{"Sid": "P", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"},\n%{ endif }\n{"Sid": "Q", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}\n]}\n',
+    })
+    [p] = key(u, "aws_kms_key.enc").policies
+    assert [(s.sid, s.loc.file, s.loc.line) for s in p.statements] == [("E", "enc.tpl", 4)]
+    [p] = key(u, "aws_kms_key.dir").policies
+    assert [(s.sid, s.loc.file, s.loc.line) for s in p.statements] == [("Q", "dir.tpl", 5)]
+    [p] = key(u, "aws_kms_key.dec").policies
+    assert [(s.sid, s.loc.file, s.loc.line) for s in p.statements] == [("Yes", "main.tf", 13)]
+
+
+def test_tf_json_interpolated_policy_is_located_at_its_attribute(tmp_path: Path) -> None:
+    u = scan(tmp_path, {"kms.tf.json": (
+        '{\n'
+        '  "resource": {\n'
+        '    "aws_kms_key": {\n'
+        '      "shared": {\n'
+        '        "description": "shared key",\n'
+        '        "tags": {"Name": "${jsonencode({a = 1})}"},\n'
+        '        "policy": "${jsonencode({Version = \\"2012-10-17\\", Statement = [{Sid = \\"Any\\", Effect = \\"Allow\\", Principal = {AWS = \\"*\\"}, Action = \\"kms:*\\", Resource = \\"*\\"}]})}"\n'
+        '      }\n'
+        '    }\n'
+        '  }\n'
+        '}\n'
+    )})
+    k = key(u, "aws_kms_key.shared")
+    assert k.policy.loc.line == 7
+    [p] = k.policies
+    assert p.loc.file == "kms.tf.json" and p.loc.line == 7
+    assert [(s.sid, s.loc.file, s.loc.line, s.loc.end_line) for s in p.statements] == [("Any", "kms.tf.json", 7, 7)]
+    tags = k.attrs["tags"].value
+    assert tags["Name"].loc == p.loc.__class__("kms.tf.json", 6, 6, tags["Name"].loc.column)
+
+
+def test_module_for_each_and_count_bind_each_and_count_index(tmp_path: Path) -> None:
+    u = scan(tmp_path, {
+        "main.tf": """
+            locals {
+              tenants = {
+                alpha = { rotate = true }
+                beta  = { rotate = false }
+              }
+            }
+            module "tenant_key" {
+              source   = "./modules/key"
+              for_each = local.tenants
+              name     = "tenant-${each.key}"
+              rotate   = each.value.rotate
+            }
+            module "counted" {
+              source = "./modules/key"
+              count  = 2
+              name   = "counted"
+              rotate = count.index == 0
+            }
+            module "single" {
+              source   = "./modules/key"
+              for_each = { only = { rotate = false } }
+              name     = each.key
+              rotate   = each.value.rotate
+            }
+        """,
+        "modules/key/main.tf": """
+            variable "name" {}
+            variable "rotate" { default = true }
+            resource "aws_kms_key" "this" {
+              description         = var.name
+              enable_key_rotation = var.rotate
+            }
+        """,
+    })
+    rot = key(u, "module.tenant_key.aws_kms_key.this").attrs["rotation"]
+    assert isinstance(rot.value, Choice) and set(rot.value.options) == {True, False}
+    assert (rot.loc.file, rot.loc.line) == ("modules/key/main.tf", 5)
+    assert set(key(u, "module.counted.aws_kms_key.this").attrs["rotation"].value.options) == {True, False}
+    single = key(u, "module.single.aws_kms_key.this")
+    assert single.attrs["rotation"].value is False and single.attrs["description"].value == "only"

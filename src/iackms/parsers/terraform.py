@@ -26,6 +26,7 @@ from ..model import (
     LDict,
     Location,
     Note,
+    Policy,
     ScanUnit,
     Unknown,
 )
@@ -37,7 +38,7 @@ from .tf_policydoc import expand_blocks
 from .tf_prescan import Prescan
 from ..tfnames import KEY_ATTRS as _KEY_ATTRS
 from ..tfnames import enabled_argument
-from .tf_values import REF, DocDict, LStr, to_bool, to_number
+from .tf_values import REF, DocDict, LStr, is_err, relocate, source_lines, to_bool, to_number
 
 _STORE_ATTRS = (
     "custom_key_store_name",
@@ -214,7 +215,9 @@ def _ref(v: Any) -> str | None:
 class _Pending:
     def __init__(self) -> None:
         self.keys: list[tuple[Key, Scope, Block]] = []
-        self.key_policies: list[tuple[str | None, Attr | None, Attr | None, Block]] = []
+        self.key_policies: list[tuple[str | None, Attr | None, Attr | None, Block, Scope, str]] = []
+        #: addresses of every key block, with or without instances
+        self.key_blocks: set[str] = set()
         self.sources: dict[str, str] = {}
         self.principals: list[tuple[Scope, str, str, Block]] = []
 
@@ -244,9 +247,22 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
             except Exception as e:  # noqa: BLE001
                 _internal(unit, ctx, s.mod.dir, e, blk.loc)
     # aws_kms_key_policy wins over the inline policy
-    for target, pol, bypass, blk in pend.key_policies:
+    for target, pol, bypass, blk, s, addr in pend.key_policies:
+        al = next((a for a in aliases if a.address == target), None) if target else None
+        if al is not None:  # key_id = aws_kms_alias.x.target_key_id
+            target = al.target
         key = keys.get(target or "")
         if key is None:
+            if target in pend.key_blocks or target == _BROKEN or pol is None or (isinstance(pol.value, str) and pol.value.strip() == ""):
+                continue  # the policy of a key with no instances; no policy written
+            try:
+                key = _policy_only_key(s, addr, blk, pol, bypass)
+            except Exception as e:  # noqa: BLE001
+                _internal(unit, ctx, s.mod.dir, e, blk.loc)
+                continue
+            keys[addr] = key
+            pend.keys.append((key, s, blk))
+            pend.sources[addr] = "aws_kms_key_policy"
             continue
         if pol is not None and not (isinstance(pol.value, str) and pol.value.strip() == ""):
             key.policy = pol
@@ -290,6 +306,8 @@ def _one(
         return
     if rtype not in KEY_TYPES and rtype not in ("aws_kms_alias", "aws_kms_grant", "aws_kms_custom_key_store", "aws_kms_key_policy"):
         return
+    if rtype in KEY_TYPES:
+        pend.key_blocks.add(addr)
     if instance_absent(blk, s):
         return
     if rtype in KEY_TYPES:
@@ -342,7 +360,24 @@ def _one(
     elif rtype == "aws_kms_key_policy":
         kid = _attr(s, blk, "key_id")
         target = _ref(kid.value) if kid is not None else None
-        pend.key_policies.append((target, _attr(s, blk, "policy"), _attr(s, blk, "bypass_policy_lockout_safety_check"), blk))
+        if kid is not None and is_err(kid.value):
+            target = _BROKEN  # e.g. an instance of a key with no instances: Terraform rejects it
+        pend.key_policies.append((target, _attr(s, blk, "policy"), _attr(s, blk, "bypass_policy_lockout_safety_check"), blk, s, addr))
+
+
+_BROKEN = "\0error"
+
+
+def _policy_only_key(s: Scope, addr: str, blk: Block, pol: Attr | None, bypass: Attr | None) -> Key:
+    """An ``aws_kms_key_policy`` whose key is not in the scan (a data source,
+    a literal ARN, an unresolved expression): a key of kind ``policy_only``
+    that carries only the policy, so the key-policy rules still judge it."""
+    key = Key(addr, "aws_kms_key_policy", blk.loc, "terraform", kind="policy_only", suppressions=suppressions_in(blk), report_loc=s.report_loc)
+    if pol is not None:
+        key.policy = pol
+    if bypass is not None:
+        key.attrs["bypass_lockout"] = bypass
+    return key
 
 
 def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
@@ -417,7 +452,25 @@ def _finish_key(key: Key, stores: dict[str, CustomKeyStore], default_source: str
     if key.policy.present:
         v = key.policy.value
         source = _policy_source(v, default_source)
-        key.policies = build_policies(_prepare(v), key.policy.loc or key.loc, source)
+        key.policies = _build(v, key.policy.loc or key.loc, source)
+
+
+def _build(v: Any, loc: Location, source: str) -> list[Policy]:
+    """The policies of a policy value, located where each statement is
+    written (a heredoc with directives is mapped back to its source lines)."""
+    if isinstance(v, Choice) and any(getattr(o, "line_map", None) for o in v.options):
+        return [p for o in v.options for p in _build(o, loc, source)]
+    pols = build_policies(_prepare(v), loc, source)
+    fn = source_lines(v)
+    if fn is not None:
+        seen: set[int] = set()
+        for p in pols:
+            p.loc = fn(p.loc)
+            p.errors = [(m, fn(el)) for m, el in p.errors]
+            for st in p.statements:
+                st.loc = fn(st.loc)
+            relocate(p.raw, fn, None, seen)
+    return pols
 
 
 def _policy_source(v: Any, default: str) -> str:

@@ -5,6 +5,7 @@ guessed."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from .tf_values import (
     err,
     is_err,
     known_deep,
+    relocate,
     tf_equal,
     to_bool,
     to_number,
@@ -55,6 +57,9 @@ KEY_TYPES = {
 LINKABLE = set(KEY_TYPES) | {"aws_kms_custom_key_store", "aws_kms_alias", "aws_kms_grant", "aws_kms_key_policy"}
 _BINOPS = {"+", "-", "*", "/", "%", "==", "!=", "<", ">", "<=", ">=", "&&", "||"}
 _TPL_MARK = "__IACKMS_TPL__"
+#: appended to the file name of a template while it is evaluated (its rows
+#: are the wrapper's); template_string() puts the locations right
+_TPL_FILE = "\ue006tpl"
 
 
 @dataclass
@@ -225,6 +230,10 @@ class Scope:
                 expr = f"each.value over {src[:80]}" if src else "each.value"
                 env["each"] = {"key": mk_choice([a for a, _ in items], "each.key", blk.loc),
                                "value": mk_choice([b for _, b in items], expr, blk.loc)}
+            elif isinstance(v, Unknown) and v.reason.startswith(REF):
+                # for_each = aws_kms_key.x: each.value is an instance of that
+                # resource, so each.value.key_id still links to it
+                env["each"] = {"key": Unknown("each.key"), "value": Unknown("each.value", v.reason)}
         elif "count" in blk.attrs:
             c = to_number(self.ev.attr(blk.attrs["count"], {}))
             if c is not None and c == int(c) and 1 <= c <= limit:
@@ -367,25 +376,49 @@ class Ev:
     # --- JSON (.tf.json) -------------------------------------------------------------
 
     def json_value(self, v: Any, f: SrcFile, env: dict[str, Any], loc: Location, depth: int = 0) -> Any:
+        """A .tf.json value; ``loc`` is where it is written (for a string,
+        the line of its key)."""
         if depth > MAX_DEPTH:
             return Unknown("...", TOO_DEEP)
         if isinstance(v, str):
             if "${" in v or "%{" in v:
-                return self.template_string(v, f, env, LStr(v, None).loc)
+                return self.template_string(v, f, env, None, at=loc)
             return v
         if isinstance(v, dict):
-            out = LDict(loc=getattr(v, "loc", None) or loc, key_locs=dict(getattr(v, "key_locs", {}) or {}))
+            kls = getattr(v, "key_locs", {}) or {}
+            out = LDict(loc=getattr(v, "loc", None) or loc, key_locs=dict(kls))
             for k, x in v.items():
-                kk = self.json_value(k, f, env, loc, depth + 1) if isinstance(k, str) and "${" in k else k
-                out[kk if isinstance(kk, str) else str(k)] = self.json_value(x, f, env, loc, depth + 1)
+                kl = kls.get(k) or loc
+                kk = self.json_value(k, f, env, kl, depth + 1) if isinstance(k, str) and "${" in k else k
+                out[kk if isinstance(kk, str) else str(k)] = self.json_value(x, f, env, kl, depth + 1)
             return out
         if isinstance(v, list):
             return LList((self.json_value(x, f, env, loc, depth + 1) for x in v), loc=getattr(v, "loc", None) or loc)
         return v
 
-    def template_string(self, s: str, f: SrcFile, env: dict[str, Any], loc: Location | None, tpl_file: SrcFile | None = None) -> Any:
-        """Evaluate ``s`` as a Terraform string template (a .tf.json string or
-        a templatefile() template)."""
+    def template_string(self, s: str, f: SrcFile, env: dict[str, Any], loc: Location | None, tpl_file: SrcFile | None = None, at: Location | None = None) -> Any:
+        """Evaluate ``s`` as a Terraform string template (a .tf.json string
+        written at ``at``, or a templatefile() template whose text is
+        ``loc``). Whatever the template builds is located where it is
+        written, not in the wrapper it is parsed in."""
+        src_file = tpl_file or SrcFile(f.path, f.rel)
+        inner = SrcFile(src_file.path, src_file.rel + _TPL_FILE)
+        v = self._template_string(s, inner, env, loc)
+        if at is not None:
+            def fn(x: Location) -> Location:
+                return Location(src_file.rel, at.line, at.line, at.column) if x.file == inner.rel else x
+        else:
+            def fn(x: Location) -> Location:
+                if x.file != inner.rel:
+                    return x
+                return Location(src_file.rel, max(1, x.line - 1), max(1, x.end_line - 1), x.column)
+        for n in self.scope.notes:
+            if n.loc.file == inner.rel:
+                n.loc = fn(n.loc)
+                n.message = n.message.replace(inner.rel, src_file.rel)
+        return relocate(v, fn, inner.rel)
+
+    def _template_string(self, s: str, f: SrcFile, env: dict[str, Any], loc: Location | None) -> Any:
         tree = self._tpl_cache.get(s)
         if tree is None:
             src = f"t = <<{_TPL_MARK}\n{s}\n{_TPL_MARK}\n".encode("utf-8", "surrogatepass")
@@ -402,9 +435,13 @@ class Ev:
         hd = expr.children[0].children[0] if expr.child_count and expr.children[0].child_count else None
         if hd is None or hd.type != "heredoc_template":
             return Unknown(s[:200])
-        v = self.heredoc(hd, tpl_file or SrcFile(f.path, f.rel), env, drop_last_newline=True)
+        v = self.heredoc(hd, f, env, drop_last_newline=True)
         if type(v) is LStr:
-            return LStr(str(v), loc, "file") if loc is not None else str(v)
+            if loc is None:
+                return str(v)
+            out = LStr(str(v), loc, "file")
+            out.line_map = v.line_map
+            return out
         return v
 
     # --- expressions -----------------------------------------------------------------
@@ -522,11 +559,17 @@ class Ev:
             i = 2
             while i < len(steps) and steps[i].type == "index":
                 i += 1
+            if i == 2 and i < len(steps) and steps[i].type == "splat":
+                blk = sc.mod.data.get((a0, a1))
+                return self._splat(blk, steps[i], whole, f, env, _join(nodes[:4]), lambda at, ex: self._data_ref(a0, a1, at, ex)), steps[3:]
             attr = _attr_name(steps[i]) if i < len(steps) else None
             expr = _join(nodes[: i + 2])
             return self._data_ref(a0, a1, attr, expr), steps[i + 1 :]
         if not a0:
             return Unknown(_join(nodes)), []
+        if name in ("aws_iam_role", "aws_iam_user") and len(steps) > 1 and steps[1].type == "splat":
+            blk = sc.mod.resources.get((name, a0))
+            return self._splat(blk, steps[1], whole, f, env, _join(nodes[:3]), lambda at, ex: self._resource_ref(name, a0, at, ex, True)), steps[2:]
         i = 1
         while i < len(steps) and steps[i].type == "index":
             i += 1
@@ -534,6 +577,30 @@ class Ev:
         expr = _join(nodes[: i + 2]) if attr else _join(nodes[: i + 1])
         rest = steps[i + 1 :] if attr else steps[i:]
         return self._resource_ref(name, a0, attr, expr, i > 1), rest
+
+    def _splat(self, blk: Block | None, step: Any, whole: Any, f: SrcFile, env: dict[str, Any], expr: str, one: Callable[[str | None, str], Any]) -> Any:
+        """``data.x.y[*].attr`` / ``aws_iam_role.r[*].arn``: one value per
+        instance when the block's ``count`` is static (a block without
+        ``count`` is one instance); otherwise Unknown."""
+        if blk is None or "for_each" in blk.attrs:
+            return Unknown(text(whole))
+        n = 1
+        if "count" in blk.attrs:
+            c = to_number(self.attr(blk.attrs["count"], {}))
+            if c is None or c != int(c) or not 0 <= c <= 64:
+                return Unknown(text(whole))
+            n = int(c)
+        subs = [c for c in step.children[0].children if c.type in ("get_attr", "index")]
+        at = _attr_name(subs[0]) if subs else None
+        if at is None:
+            return Unknown(text(whole))
+        out = LList(loc=node_loc(whole, f.rel))
+        for _ in range(n):
+            v = one(at, expr)
+            for sub in subs[1:]:
+                v = self.postfix(v, sub, whole, f, env)
+            out.append(v)
+        return out
 
     def _data_ref(self, dtype: str, dname: str, attr: str | None, expr: str) -> Any:
         if dtype == "aws_caller_identity" and attr == "account_id":
@@ -621,11 +688,19 @@ class Ev:
         if dash:
             strip = _min_indent(base[start - b0 : end - b0])
         body = [c for c in kids if c.type not in ("heredoc_start", "heredoc_identifier")]
-        v = self.template(n, body, start, end, f, env, heredoc=True, strip=strip)
-        if type(v) is str:
-            first = idents[0].start_point[0] + 2
-            return LStr(v, Location(f.rel, first, max(first, close.start_point[0]), 1 + strip))
-        return v
+        items: list[Any] = []
+        r = self._tpl_parts(n, body, start, end, f, env, True, strip, items)
+        if r is not None:
+            return r
+        if len(items) == 1 and isinstance(items[0], tuple) and items[0][0] == "V":
+            return items[0][2]
+        row0 = idents[0].start_point[0] + 1  # the body's first row
+        v, rows = _assemble(items, row0)
+        first = row0 + 1
+        out = LStr(v, Location(f.rel, first, max(first, close.start_point[0]), 1 + strip))
+        if any(x != i for i, x in enumerate(rows)):
+            out.line_map = rows  # directives or strip markers moved lines
+        return out
 
     def template(self, base: Any, kids: list[Any], start: int, end: int, f: SrcFile, env: dict[str, Any], heredoc: bool, strip: int) -> Any:
         items: list[Any] = []
@@ -635,7 +710,7 @@ class Ev:
         # a template that is exactly one interpolation yields the value itself
         if len(items) == 1 and isinstance(items[0], tuple) and items[0][0] == "V":
             return items[0][2]
-        return _assemble(items)
+        return _assemble(items, 0, False)[0]
 
     def _tpl_parts(self, base: Any, kids: list[Any], start: int, end: int, f: SrcFile, env: dict[str, Any], heredoc: bool, strip: int, items: list[Any]) -> Any:
         """Append literal/value pieces to ``items``; return a value (Unknown)
@@ -650,7 +725,7 @@ class Ev:
             if c.start_byte < pos or c.end_byte > end:
                 continue
             if c.start_byte > pos:
-                items.append(("L", _literal(src[pos - b0 : c.start_byte - b0], heredoc, strip, _at_line_start(src, pos - b0, start - b0)), None))
+                items.append(("L", _literal(src[pos - b0 : c.start_byte - b0], heredoc, strip, _at_line_start(src, pos - b0, start - b0)), None, _row(base, src, pos)))
             if t == "template_interpolation":
                 lead, trail = _strip_marks(c)
                 ex = next((x for x in c.children if x.type == "expression"), None)
@@ -662,7 +737,7 @@ class Ev:
                     return s if s.reason in (ERROR, TOO_DEEP) else Unknown(text(base))
                 if lead:
                     items.append(_STRIP_L)
-                items.append(("V", s, v))
+                items.append(("V", s, v, c.start_point[0]))
                 if trail:
                     items.append(_STRIP_R)
             else:
@@ -671,7 +746,7 @@ class Ev:
                     return r
             pos = c.end_byte
         if end > pos:
-            items.append(("L", _literal(src[pos - b0 : end - b0], heredoc, strip, _at_line_start(src, pos - b0, start - b0)), None))
+            items.append(("L", _literal(src[pos - b0 : end - b0], heredoc, strip, _at_line_start(src, pos - b0, start - b0)), None, _row(base, src, pos)))
         return None
 
     def _directive(self, base: Any, d: Any, f: SrcFile, env: dict[str, Any], heredoc: bool, strip: int, items: list[Any], start: int) -> Any:
@@ -915,7 +990,7 @@ class Ev:
         for a in args:
             if is_err(a):
                 return a
-        if name in ("file", "templatefile", "fileexists"):
+        if name in ("file", "templatefile", "fileexists", "filebase64"):
             return _lift_args(lambda xs: self._file_fn(name, xs, whole), args, whole, node_loc(n, f.rel))
         fn = FUNCTIONS.get(name)
         if fn is None:
@@ -956,6 +1031,8 @@ class Ev:
         rel = sc.ctx.rel(path)
         if not path.is_file():
             return Unknown(whole, f"{rel} does not exist")
+        if name == "filebase64":
+            return self._filebase64(path, rel, whole)
         content = sc.ctx.read_text(path)
         if content is None:
             return Unknown(whole, f"{rel} cannot be read as UTF-8 text within the size limit")
@@ -969,6 +1046,20 @@ class Ev:
         env["__tpl__"] = True
         tf = SrcFile(path, rel)
         return self.template_string(content, tf, env, loc, tf)
+
+    def _filebase64(self, path: Path, rel: str, whole: str) -> Any:
+        """filebase64(): the file's bytes (inside the scan roots, within the
+        size limit) as base64 text."""
+        ctx = self.scope.ctx
+        try:
+            if path.stat().st_size > ctx.max_file_size:
+                return Unknown(whole, f"{rel} is over the size limit and is not read")
+            data = path.read_bytes()
+        except OSError:
+            return Unknown(whole, f"{rel} cannot be read")
+        if len(data) > ctx.max_file_size:
+            return Unknown(whole, f"{rel} is over the size limit and is not read")
+        return base64.b64encode(data).decode("ascii")
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -1103,7 +1194,16 @@ def _mark(items: list[Any], tag: Any, lead: bool) -> None:
         items.append(_STRIP_R)
 
 
-def _assemble(items: list[Any]) -> str:
+def _row(base: Any, src: bytes, pos: int) -> int:
+    """The 0-based source row of byte ``pos`` inside node ``base`` (whose
+    text is ``src``)."""
+    return base.start_point[0] + src.count(b"\n", 0, pos - base.start_byte)
+
+
+def _assemble(items: list[Any], row0: int, want_rows: bool = True) -> tuple[str, list[int]]:
+    """The text of a template and, for each of its lines, the source line it
+    comes from (relative to row ``row0``): directives and strip markers
+    remove lines, so the text's lines are not the source's."""
     out: list[list[Any]] = []
     strip_next = False
     for it in items:
@@ -1114,13 +1214,33 @@ def _assemble(items: list[Any]) -> str:
         if it == _STRIP_R:
             strip_next = True
             continue
-        kind, s, _ = it
+        kind, s, row = it[0], it[1], it[3]
         lit = kind == "L"
         if lit and strip_next:
-            s = s.lstrip()
+            t = s.lstrip()
+            row += s[: len(s) - len(t)].count("\n")
+            s = t
         strip_next = False
-        out.append([s, lit])
-    return "".join(x[0] for x in out)
+        out.append([s, lit, row])
+    rows: list[int] = []
+    if not want_rows:
+        return "".join(x[0] for x in out), rows
+    need = True
+    last = row0
+    for s, lit, row in out:
+        if not s:
+            continue
+        parts = s.split("\n")
+        for j, part in enumerate(parts):
+            if j > 0:
+                need = True
+            last = row + j if lit else row
+            if need and (part or j < len(parts) - 1):
+                rows.append(last - row0)
+                need = False
+    if need:
+        rows.append(last - row0 + (1 if rows else 0))
+    return "".join(x[0] for x in out), rows
 
 
 def _lift1(fn: Callable[[Any], Any], v: Any, whole: Any, f: SrcFile) -> Any:

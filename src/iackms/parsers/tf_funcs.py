@@ -18,6 +18,8 @@ from .tf_values import (
     json_text,
     known_deep,
     partial,
+    relocate,
+    source_lines,
     tf_equal,
     to_bool,
     to_number,
@@ -105,7 +107,11 @@ def f_jsondecode(args: list[Any]) -> Any:
     s = _s(v)
     try:
         if isinstance(v, LStr) and v.loc is not None:
-            return jsonload.load(s, v.loc.file, v.loc.line - 1)
+            out = jsonload.load(s, v.loc.file, v.loc.line - 1)
+            fn = source_lines(v)
+            if fn is not None:
+                relocate(out, fn, v.loc.file)
+            return out
         return jsonload.load(s, "")
     except jsonload.JsonError:
         raise FnError from None
@@ -468,6 +474,18 @@ def f_one(args: list[Any]) -> Any:
     raise FnError
 
 
+def f_index(args: list[Any]) -> Any:
+    """index(list, value): the first position of ``value``."""
+    lst, v = _list(args[0]), args[1]
+    for i, x in enumerate(lst):
+        e = tf_equal(x, v)
+        if e is None:
+            raise Unresolved
+        if e:
+            return i
+    raise FnError
+
+
 def f_setunion(args: list[Any]) -> Any:
     out: list[Any] = []
     for a in args:
@@ -524,6 +542,7 @@ FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "slice": f_slice,
     "reverse": f_reverse,
     "one": f_one,
+    "index": f_index,
     "setunion": f_setunion,
 }
 

@@ -283,7 +283,7 @@ def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: i
         inputs: dict[str, Callable[[], Any]] = {}
         for aname, a in blk.attrs.items():
             if aname not in MODULE_META:
-                inputs[aname] = _thunk(scope, a)
+                inputs[aname] = _thunk(scope, a, blk)
         child = Scope(mod, scope.ctx, scope.root_dir, f"{scope.prefix}module.{name}.", inputs, scope.report_loc or blk.loc)
         child.parent = scope
         child.provider_map = provider_map(blk)
@@ -293,8 +293,10 @@ def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: i
     return factory
 
 
-def _thunk(scope: Scope, a: AttrNode) -> Callable[[], Any]:
-    return lambda: scope.ev.attr(a, {})
+def _thunk(scope: Scope, a: AttrNode, blk: Block) -> Callable[[], Any]:
+    """A module argument, evaluated in the caller with the module block's
+    `each` / `count.index` bound (a Choice over its static instances)."""
+    return lambda: scope.ev.attr(a, dict(scope.instance_env(blk)))
 
 
 def static_reach(roots: list[Path], loader: Loader) -> set[Path]:

@@ -21,12 +21,75 @@ class LStr(str):
 
     loc: Location | None
     origin: str
+    #: for each line of the text, its source line relative to ``loc.line``
+    #: when they differ (a heredoc with directives); None: line i is
+    #: ``loc.line + i``
+    line_map: list[int] | None
 
     def __new__(cls, value: str, loc: Location | None = None, origin: str = "") -> "LStr":
         s = super().__new__(cls, value)
         s.loc = loc
         s.origin = origin
+        s.line_map = None
         return s
+
+
+def source_lines(s: Any) -> Any:
+    """A function mapping a Location inside the JSON text ``s`` (parsed with
+    ``s.loc.line`` as its first line) to where it is written, or None when
+    the text's lines are the source's."""
+    mp = getattr(s, "line_map", None)
+    loc = getattr(s, "loc", None)
+    if not mp or loc is None:
+        return None
+    base = loc.line
+
+    def line(n: int) -> int:
+        i = n - base
+        return base + mp[i] if 0 <= i < len(mp) else n
+
+    def fn(x: Location) -> Location:
+        if x.file != loc.file:
+            return x
+        return Location(x.file, line(x.line), max(line(x.line), line(x.end_line)), x.column)
+
+    return fn
+
+
+def relocate(value: Any, fn: Any, only_file: str | None = None, seen: set[int] | None = None, depth: int = 0) -> Any:
+    """Apply ``fn`` to every location in ``value`` (in place where the value
+    is mutable); returns the value (a Choice is rebuilt). With
+    ``only_file``, a collection written in another file is left alone (it
+    was built elsewhere)."""
+    seen = set() if seen is None else seen
+    if depth > 200:
+        return value
+    loc = getattr(value, "loc", None)
+    if only_file is not None and loc is not None and loc.file != only_file:
+        return value
+    if isinstance(value, Choice):
+        return Choice(tuple(relocate(o, fn, only_file, seen, depth + 1) for o in value.options), value.expr, fn(loc) if loc is not None else None)
+    if isinstance(value, LStr):
+        if loc is not None:
+            value.loc = fn(loc)
+        return value
+    if id(value) in seen:
+        return value
+    if isinstance(value, dict):
+        seen.add(id(value))
+        if isinstance(value, LDict):
+            if loc is not None:
+                value.loc = fn(loc)
+            value.key_locs = {k: fn(v) for k, v in value.key_locs.items()}
+        for k in list(value.keys()):
+            value[k] = relocate(value[k], fn, only_file, seen, depth + 1)
+    elif isinstance(value, list):
+        seen.add(id(value))
+        if isinstance(value, LList) and loc is not None:
+            value.loc = fn(loc)
+        for i, v in enumerate(value):
+            value[i] = relocate(v, fn, only_file, seen, depth + 1)
+    return value
 
 
 class JDict(LDict):
