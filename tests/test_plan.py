@@ -49,3 +49,82 @@ def test_policy_unknown_at_plan_time_is_unresolved(tmp_path):
     (tmp_path / "plan.json").write_text(json.dumps(plan, indent=2))
     r = run(tmp_path, tmp_path)
     assert [(x.rule_id, x.about) for x in r.findings] == [("IKMS002", "IKMS201")]
+
+
+def _parse_plan(tmp_path, plan):
+    from iackms.context import ScanContext
+    from iackms.parsers import plan as plan_parser
+
+    p = tmp_path / "plan.json"
+    data = json.dumps(plan, indent=2).encode()
+    p.write_bytes(data)
+    return plan_parser.parse_file(p, data, ScanContext([tmp_path], cwd=tmp_path))
+
+
+def _key_change(address, after, after_unknown=None, **extra):
+    rc = {"mode": "managed", "type": "aws_kms_key", "name": "k",
+          "change": {"actions": ["create"], "after": after, "after_unknown": after_unknown or {}}, **extra}
+    if address is not None:
+        rc["address"] = address
+    return rc
+
+
+def test_plan_values_have_no_source_expression(tmp_path):
+    from iackms.model import Unknown
+
+    plan = {"format_version": "1.2", "resource_changes": [
+        _key_change("aws_kms_key.k", {"enable_key_rotation": False, "deletion_window_in_days": 7}, {"policy": True})]}
+    u = _parse_plan(tmp_path, plan)
+    (k,) = u.keys
+    rot = k.attrs["rotation"]
+    assert (rot.value, rot.expr, rot.present) == (False, "", True)
+    assert k.policy.value == Unknown("policy", "known after apply") and k.policy.expr == ""
+    dp = k.attrs["deletion_protection"]
+    assert dp.value == Unknown("lifecycle.prevent_destroy", "not recorded in plan JSON") and dp.expr == ""
+    r = run(tmp_path / "plan.json", tmp_path)
+    msgs = {(f.rule_id, f.about): f.message for f in r.findings}
+    assert msgs[("IKMS101", "")] == "aws_kms_key.k has automatic rotation disabled: enable_key_rotation = false"
+    assert msgs[("IKMS107", "")].endswith("(deletion_window_in_days = 7)")
+    assert "(${policy}: known after apply)" in msgs[("IKMS002", "IKMS201")]
+    r = run(tmp_path / "plan.json", tmp_path, profile="strict")
+    (dp_msg,) = [f.message for f in r.findings if f.about == "IKMS113"]
+    assert dp_msg.endswith("${lifecycle.prevent_destroy}: not recorded in plan JSON")
+
+
+def test_plan_entry_without_address_is_named_by_type_and_name(tmp_path):
+    plan = {"format_version": "1.2", "resource_changes": [
+        _key_change(None, {"enable_key_rotation": False}),
+        _key_change(None, {"enable_key_rotation": False}, module_address="module.m", index="a\"b"),
+        _key_change(None, {"enable_key_rotation": False}, index=2),
+    ]}
+    u = _parse_plan(tmp_path, plan)
+    assert [k.address for k in u.keys] == ["aws_kms_key.k", 'module.m.aws_kms_key.k["a\\"b"]', "aws_kms_key.k[2]"]
+    assert all(k.loc.line > 1 for k in u.keys)
+
+
+def test_plan_with_odd_configuration_or_entry_keeps_the_rest(tmp_path):
+    good = _key_change("aws_kms_key.k", {"enable_key_rotation": False})
+    for config in (
+        {"root_module": {"module_calls": ["not", "a", "map"], "resources": [{"address": "aws_kms_key.k", "expressions": ["x"]}]}},
+        {"root_module": {"resources": {"aws_kms_key.k": {}}, "module_calls": {"m": "x", "n": {"module": []}}}},
+        {"root_module": {"resources": [{"address": 5}, {"address": "aws_kms_key.k", "expressions": {"policy": {"references": [1, None]}}}]}},
+        ["not", "a", "map"],
+    ):
+        plan = {"format_version": "1.2", "resource_changes": [good], "configuration": config}
+        u = _parse_plan(tmp_path, plan)
+        assert [k.address for k in u.keys] == ["aws_kms_key.k"] and u.notes == [], config
+        assert u.keys[0].attrs["rotation"].value is False
+    # an entry of unexpected shape is reported where it is (not read as a key
+    # with every setting missing); the others are still checked
+    plan = {"format_version": "1.2", "resource_changes": [
+        {"address": "aws_kms_key.odd", "type": "aws_kms_key", "change": "x"},
+        {"address": "aws_kms_alias.a", "type": "aws_kms_alias", "change": {"after": [1]}},
+        good,
+        {"address": "aws_s3_bucket.b", "type": "aws_s3_bucket", "change": 5},
+    ]}
+    u = _parse_plan(tmp_path, plan)
+    assert [k.address for k in u.keys] == ["aws_kms_key.k"] and u.aliases == []
+    assert [(n.rule_id, n.resource, n.loc.line, n.message) for n in u.notes] == [
+        ("IKMS001", "aws_kms_key.odd", 5, "the plan entry for aws_kms_key.odd has an unexpected shape (its change is not an object); it is not checked"),
+        ("IKMS001", "aws_kms_alias.a", 10, "the plan entry for aws_kms_alias.a has an unexpected shape (its change.after is not an object); it is not checked"),
+    ]

@@ -24,6 +24,7 @@ KEY_KINDS = {
     "aws_kms_external_key": "external",
     "aws_kms_replica_external_key": "replica_external",
 }
+_OTHER_TYPES = ("aws_kms_key_policy", "aws_kms_alias", "aws_kms_grant", "aws_kms_custom_key_store")
 _INDEX_RE = re.compile(r"\[[^\]]*\]")
 
 
@@ -59,31 +60,63 @@ def parse_file(path: Path, data: bytes, ctx: ScanContext) -> ScanUnit | None:
 
 def _refs(config: Any) -> dict[str, dict[str, list[str]]]:
     """address (no index) → attribute → referenced addresses, from the
-    `configuration` section (modules included)."""
+    `configuration` section (modules included). A part of unexpected shape
+    is left out; the rest is still read."""
     out: dict[str, dict[str, list[str]]] = {}
+
+    def resource(r: Any, prefix: str) -> None:
+        if not isinstance(r, dict):
+            return
+        addr = r.get("address")
+        if not isinstance(addr, str) or not addr:
+            return
+        exprs = r.get("expressions")
+        entry = out.setdefault(prefix + addr, {})
+        if isinstance(exprs, dict):
+            for k, v in exprs.items():
+                refs = v.get("references") if isinstance(v, dict) else None
+                entry[str(k)] = [prefix + x for x in refs if isinstance(x, str)] if isinstance(refs, list) else []
 
     def walk(mod: Any, prefix: str, depth: int) -> None:
         if not isinstance(mod, dict) or depth > 20:
             return
-        for r in mod.get("resources") or []:
-            if not isinstance(r, dict):
+        resources = mod.get("resources")
+        for r in resources if isinstance(resources, list) else []:
+            try:
+                resource(r, prefix)
+            except Exception:  # pragma: no cover - defensive: skip the odd entry
                 continue
-            addr = prefix + str(r.get("address", ""))
-            exprs = r.get("expressions") or {}
-            entry = out.setdefault(addr, {})
-            if isinstance(exprs, dict):
-                for k, v in exprs.items():
-                    if isinstance(v, dict) and isinstance(v.get("references"), list):
-                        entry[k] = [prefix + str(x) for x in v["references"]]
-                    else:
-                        entry[k] = []
-        for name, call in (mod.get("module_calls") or {}).items():
+        calls = mod.get("module_calls")
+        for name, call in calls.items() if isinstance(calls, dict) else []:
             if isinstance(call, dict):
                 walk(call.get("module"), f"{prefix}module.{name}.", depth + 1)
 
     if isinstance(config, dict):
         walk(config.get("root_module"), "", 0)
     return out
+
+
+def _address(rc: dict) -> str:
+    """The entry's address; built from module_address, type, name and index
+    when the plan does not give one."""
+    addr = rc.get("address")
+    if isinstance(addr, str) and addr:
+        return addr
+    rtype, name = rc.get("type"), rc.get("name")
+    out = f"{rtype}.{name}" if isinstance(name, str) and name else str(rtype)
+    mod = rc.get("module_address")
+    if isinstance(mod, str) and mod:
+        out = f"{mod}.{out}"
+    idx = rc.get("index")
+    if isinstance(idx, str):
+        out += '["' + idx.replace("\\", "\\\\").replace('"', '\\"') + '"]'
+    elif isinstance(idx, int) and not isinstance(idx, bool):
+        out += f"[{idx}]"
+    return out
+
+
+def _dict(v: Any) -> dict:
+    return v if isinstance(v, dict) else {}
 
 
 def _target(refs: dict[str, dict[str, list[str]]], addr: str, attr: str, keys: dict[str, Key]) -> str | None:
@@ -98,65 +131,100 @@ def _target(refs: dict[str, dict[str, list[str]]], addr: str, attr: str, keys: d
 def _build(doc: dict, rel: str) -> ScanUnit:
     unit = ScanUnit()
     refs = _refs(doc.get("configuration"))
-    changes = [c for c in doc.get("resource_changes") or [] if isinstance(c, dict)]
+    rcs = doc.get("resource_changes")
+    if rcs is not None and not isinstance(rcs, list):
+        raise ValueError("resource_changes is not a list")
+    changes = [c for c in rcs or [] if isinstance(c, dict)]
     keys: dict[str, Key] = {}
     keys_by_base: dict[str, Key] = {}
     others: list[dict] = []
     for rc in changes:
         if rc.get("mode", "managed") != "managed":
             continue
-        change = rc.get("change") or {}
-        actions = change.get("actions") or []
-        if actions == ["delete"]:
-            continue
         rtype = rc.get("type")
+        if not isinstance(rtype, str) or (rtype not in KEY_KINDS and rtype not in _OTHER_TYPES):
+            continue
+        change = rc.get("change")
+        if isinstance(change, dict) and change.get("actions") == ["delete"]:
+            continue
         if rtype in KEY_KINDS:
-            k = _key(rc, change, rel, refs.get(_strip_index(str(rc.get("address", "")))))
+            try:
+                k = _key(rc, _change(change), rel, refs.get(_strip_index(_address(rc))))
+            except Exception as e:  # one odd entry must not lose the plan
+                unit.notes.append(_odd_entry(rc, rel, e))
+                continue
             keys[k.address] = k
             keys_by_base.setdefault(_strip_index(k.address), k)
             unit.keys.append(k)
-        elif rtype in ("aws_kms_key_policy", "aws_kms_alias", "aws_kms_grant", "aws_kms_custom_key_store"):
+        else:
             others.append(rc)
     lookup = {**keys_by_base, **keys}
     for rc in others:
-        change = rc.get("change") or {}
-        after = change.get("after") or {}
-        unknown = change.get("after_unknown") or {}
-        loc = _loc(rc, rel)
-        addr = str(rc.get("address", ""))
-        rtype = rc["type"]
-        if rtype == "aws_kms_key_policy":
-            tgt = _target(refs, addr, "key_id", lookup)
-            if tgt:
-                key = lookup[tgt]
-                key.policy = _attr(after, unknown, "policy", loc)
-                key.policies = build_policies(key.policy.value, loc, "aws_kms_key_policy") if key.policy.present else []
-                if "bypass_policy_lockout_safety_check" in after:
-                    key.attrs["bypass_lockout"] = _attr(after, unknown, "bypass_policy_lockout_safety_check", loc)
-        elif rtype == "aws_kms_alias":
-            a = Alias(addr, rtype, loc, "plan", {"name": _attr(after, unknown, "name", loc)})
-            a.target = _target(refs, addr, "target_key_id", lookup)
-            unit.aliases.append(a)
-            if a.target:
-                lookup[a.target].aliases.append(a)
-        elif rtype == "aws_kms_grant":
-            attrs = {n: _attr(after, unknown, n, loc) for n in ("grantee_principal", "retiring_principal", "operations", "name")}
-            cons = after.get("constraints")
-            if cons:
-                attrs["constraints"] = Attr(cons, loc, True, "constraints")
-            g = Grant(addr, rtype, loc, "plan", attrs)
-            g.target = _target(refs, addr, "key_id", lookup)
-            unit.grants.append(g)
-            if g.target:
-                lookup[g.target].grants.append(g)
-        else:
-            attrs = {n: _attr(after, unknown, n, loc) for n in ("custom_key_store_type", "key_store_password", "cloud_hsm_cluster_id", "xks_proxy_connectivity")}
-            if "xks_proxy_authentication_credential" in after:
-                attrs["xks_proxy_authentication_credential"] = _attr(after, unknown, "xks_proxy_authentication_credential", loc)
-            if not after.get("custom_key_store_type"):
-                attrs["custom_key_store_type"] = Attr("AWS_CLOUDHSM", loc, False)
-            unit.stores.append(CustomKeyStore(addr, rtype, loc, "plan", attrs))
+        try:
+            _other(rc, rel, refs, lookup, unit)
+        except Exception as e:
+            unit.notes.append(_odd_entry(rc, rel, e))
     return unit
+
+
+def _change(change: Any) -> dict:
+    """The entry's ``change``, checked: a malformed one is not read as a
+    resource with every setting missing."""
+    if not isinstance(change, dict):
+        raise ValueError("its change is not an object")
+    for part in ("after", "after_unknown"):
+        if change.get(part) is not None and not isinstance(change[part], dict):
+            raise ValueError(f"its change.{part} is not an object")
+    return change
+
+
+def _odd_entry(rc: dict, rel: str, e: Exception) -> Note:
+    """One entry the parser cannot read: reported where it is; the rest of
+    the plan is still checked."""
+    addr = _address(rc)
+    why = str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"
+    return Note("IKMS001", f"the plan entry for {addr} has an unexpected shape ({why}); it is not checked", _loc(rc, rel), addr, str(rc.get("type", "")))
+
+
+def _other(rc: dict, rel: str, refs: dict, lookup: dict[str, Key], unit: ScanUnit) -> None:
+    """A key policy, alias, grant or custom key store entry."""
+    change = _change(rc.get("change"))
+    after = _dict(change.get("after"))
+    unknown = _dict(change.get("after_unknown"))
+    loc = _loc(rc, rel)
+    addr = _address(rc)
+    rtype = rc["type"]
+    if rtype == "aws_kms_key_policy":
+        tgt = _target(refs, addr, "key_id", lookup)
+        if tgt:
+            key = lookup[tgt]
+            key.policy = _attr(after, unknown, "policy", loc)
+            key.policies = build_policies(key.policy.value, loc, "aws_kms_key_policy") if key.policy.present else []
+            if "bypass_policy_lockout_safety_check" in after:
+                key.attrs["bypass_lockout"] = _attr(after, unknown, "bypass_policy_lockout_safety_check", loc)
+    elif rtype == "aws_kms_alias":
+        a = Alias(addr, rtype, loc, "plan", {"name": _attr(after, unknown, "name", loc)})
+        a.target = _target(refs, addr, "target_key_id", lookup)
+        unit.aliases.append(a)
+        if a.target:
+            lookup[a.target].aliases.append(a)
+    elif rtype == "aws_kms_grant":
+        attrs = {n: _attr(after, unknown, n, loc) for n in ("grantee_principal", "retiring_principal", "operations", "name")}
+        cons = after.get("constraints")
+        if cons:
+            attrs["constraints"] = Attr(cons, loc, True)
+        g = Grant(addr, rtype, loc, "plan", attrs)
+        g.target = _target(refs, addr, "key_id", lookup)
+        unit.grants.append(g)
+        if g.target:
+            lookup[g.target].grants.append(g)
+    else:
+        attrs = {n: _attr(after, unknown, n, loc) for n in ("custom_key_store_type", "key_store_password", "cloud_hsm_cluster_id", "xks_proxy_connectivity")}
+        if "xks_proxy_authentication_credential" in after:
+            attrs["xks_proxy_authentication_credential"] = _attr(after, unknown, "xks_proxy_authentication_credential", loc)
+        if not after.get("custom_key_store_type"):
+            attrs["custom_key_store_type"] = Attr("AWS_CLOUDHSM", loc, False)
+        unit.stores.append(CustomKeyStore(addr, rtype, loc, "plan", attrs))
 
 
 def _loc(rc: Any, rel: str) -> Location:
@@ -169,23 +237,26 @@ def _loc(rc: Any, rel: str) -> Location:
 
 
 def _attr(after: dict, unknown: dict, name: str, loc: Location) -> Attr:
+    """A planned value. ``expr`` stays empty: a plan holds values, not the
+    expressions that produced them; an unknown names the attribute and says
+    why it is unknown."""
     if isinstance(unknown, dict) and unknown.get(name) is True:
-        return Attr(Unknown(f"{name} (known after apply)"), loc, True, name)
+        return Attr(Unknown(name, "known after apply"), loc, True)
     if name in after and after[name] is not None:
         v = after[name]
         if name == "tags" and isinstance(v, dict) and not v:
             return Attr()
-        return Attr(v, loc, True, name)
+        return Attr(v, loc, True)
     return Attr()
 
 
 def _key(rc: dict, change: dict, rel: str, config: dict[str, list[str]] | None) -> Key:
-    after = change.get("after") or {}
-    unknown = change.get("after_unknown") or {}
+    after = _dict(change.get("after"))
+    unknown = _dict(change.get("after_unknown"))
     loc = _loc(rc, rel)
     rtype = rc["type"]
     kind = KEY_KINDS[rtype]
-    key = Key(str(rc.get("address", "")), rtype, loc, "plan", kind=kind)
+    key = Key(_address(rc), rtype, loc, "plan", kind=kind)
     for src, dst in KEY_ATTRS.items():
         a = _attr(after, unknown, src, loc)
         if a.present:
@@ -194,10 +265,10 @@ def _key(rc: dict, change: dict, rel: str, config: dict[str, list[str]] | None) 
     if en.present:
         key.attrs["enabled"] = en
     if kind in ("external", "replica_external"):
-        key.attrs["origin"] = Attr("EXTERNAL", loc, True, "origin")
+        key.attrs["origin"] = Attr("EXTERNAL", loc, True)
     elif key.attr("custom_key_store_id").present:
-        key.attrs["origin"] = Attr(Unknown("custom key store type"), loc, True, "custom_key_store_id")
-    key.attrs["deletion_protection"] = Attr(Unknown("lifecycle.prevent_destroy is not recorded in plan JSON"), loc, True, "lifecycle")
+        key.attrs["origin"] = Attr(Unknown("custom_key_store_id", "the type of the custom key store is not recorded on the key in plan JSON"), loc, True)
+    key.attrs["deletion_protection"] = Attr(Unknown("lifecycle.prevent_destroy", "not recorded in plan JSON"), loc, True)
     key.policy = _attr(after, unknown, "policy", loc)
     if config is not None and "policy" not in config and isinstance(key.policy.value, Unknown):
         # no policy configured: the provider computes AWS's default one at apply
