@@ -145,7 +145,7 @@ def _note_finding(n: Note, sev: dict[str, str]) -> Finding:
         column=max(1, n.loc.column),
         resource=n.resource,
         resource_type=n.resource_type,
-        message=n.message,
+        message=_one_line(n.message),
     )
 
 
@@ -220,10 +220,15 @@ def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, 
         column=max(1, loc.column),
         resource=res.address,
         resource_type=res.resource_type,
-        message=message,
+        message=_one_line(message),
         ident=ident,
         about=about,
     )
+
+
+def _one_line(text: str) -> str:
+    """Messages are one line in every format (a Sid or value may hold line breaks)."""
+    return " ".join(text.split()) if ("\n" in text or "\r" in text) else text
 
 
 def enabled_rules(cfg: Config) -> set[str]:
