@@ -1211,6 +1211,7 @@ def test_caller_identity_splat_is_this_account(tmp_path: Path) -> None:
             plain  = one(data.aws_caller_identity.plain[*].account_id)
             attr   = data.aws_caller_identity.current.*.account_id
             role   = one(aws_iam_role.app[*].arn)
+            trim   = trimspace(" ${data.aws_caller_identity.plain.account_id}\n")
           }
           description = join("", data.aws_caller_identity.dyn[*].account_id)
         }
@@ -1221,6 +1222,7 @@ def test_caller_identity_splat_is_this_account(tmp_path: Path) -> None:
     assert t["one"] == THIS_ACCOUNT and t["plain"] == THIS_ACCOUNT
     assert t["attr"] == [THIS_ACCOUNT]
     assert t["role"] == f"arn:aws:iam::{THIS_ACCOUNT}:role/app"
+    assert t["trim"] == THIS_ACCOUNT
     d = k.attrs["description"].value
     assert isinstance(d, Unknown) and d.expr == 'join("", data.aws_caller_identity.dyn[*].account_id)'
 

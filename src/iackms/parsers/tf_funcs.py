@@ -523,7 +523,8 @@ FUNCTIONS: dict[str, Callable[[list[Any]], Any]] = {
     "keys": f_keys,
     "values": f_values,
     "contains": f_contains,
-    "trimspace": _str_fn(str.strip),
+    # surrounding whitespace is never part of an unresolved piece
+    "trimspace": lambda args: _s(args[0], True).strip(),
     "trimprefix": _str_fn(lambda s, p: s[len(p):] if p and s.startswith(p) else s),
     "trimsuffix": _str_fn(lambda s, p: s[: -len(p)] if p and s.endswith(p) else s),
     "trim": f_trim,
