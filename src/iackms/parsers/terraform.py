@@ -33,7 +33,7 @@ from ..model import (
 from ..policy import build_policies
 from .tf_eval import KEY_TYPES, Scope
 from .tf_hcl import Block, suppressions_in
-from .tf_module import Loader, instance_absent, instantiate, is_local_source, local_target, make_factory, module_source
+from .tf_module import Loader, instance_absent, instantiate, make_factory
 from .tf_policydoc import expand_blocks
 from .tf_prescan import Prescan
 from ..tfnames import KEY_ATTRS as _KEY_ATTRS

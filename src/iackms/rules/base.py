@@ -5,7 +5,7 @@ model. The metadata is the single source for the CLI (`iackms rules`,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..model import Attr, Choice, Key, Location, Unknown, display, is_known, variants
 
@@ -206,8 +206,17 @@ def describe(key: Key, name: str, value: Any = None) -> str:
     return f"{label} = {shown_v}"
 
 
-def branch_note(attr: Attr) -> str:
-    return f" (in one branch of `{attr.expr}`)" if isinstance(attr.value, Choice) else ""
+def check_flag(key: Key, name: str, bad: bool, failure: str, question: str) -> Iterator[Fail | Unresolved]:
+    """The usual test of a boolean setting: Fail when any branch of it is
+    ``bad``, Unresolved when it cannot be known, nothing when it is unset."""
+    attr = key.attr(name)
+    if not attr.present:
+        return
+    vals = options(attr)
+    if any(as_bool(o) is bad for o in vals):
+        yield Fail(f"{key.address} {failure} ({describe(key, name, bad)})", where(attr, key))
+    elif any(as_bool(o) is None for o in vals):
+        yield Unresolved(f"cannot tell {question}: {shown(attr)}", where(attr, key))
 
 
 @dataclass

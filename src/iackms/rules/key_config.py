@@ -16,7 +16,7 @@ from .base import (
     as_bool,
     as_int,
     as_str,
-    branch_note,
+    check_flag,
     describe,
     is_unknown,
     options,
@@ -299,14 +299,7 @@ def known_prefix(v) -> str | None:
     checkov=True,
 ))
 def multi_region_key(key: Key, cfg) -> Iterator[Result]:
-    mr = key.attr("multi_region")
-    if not mr.present:
-        return
-    vals = options(mr)
-    if any(as_bool(o) is True for o in vals):
-        yield Fail(f"{key.address} is a multi-Region key ({describe(key, 'multi_region', True)})", where(mr, key))
-    elif any(as_bool(o) is None and o is not None for o in vals):
-        yield Unresolved(f"cannot tell whether the key is multi-Region: {shown(mr)}", where(mr, key))
+    yield from check_flag(key, "multi_region", True, "is a multi-Region key", "whether the key is multi-Region")
 
 
 @rule(RuleMeta(
@@ -417,14 +410,7 @@ def deletion_window_below_min(key: Key, cfg) -> Iterator[Result]:
     checkov=True,
 ))
 def key_disabled(key: Key, cfg) -> Iterator[Result]:
-    en = key.attr("enabled")
-    if not en.present:
-        return
-    vals = options(en)
-    if any(as_bool(o) is False for o in vals):
-        yield Fail(f"{key.address} is disabled ({describe(key, 'enabled', False)})", where(en, key))
-    elif any(as_bool(o) is None for o in vals):
-        yield Unresolved(f"cannot tell whether the key is enabled: {shown(en)}", where(en, key))
+    yield from check_flag(key, "enabled", False, "is disabled", "whether the key is enabled")
 
 
 @rule(RuleMeta(

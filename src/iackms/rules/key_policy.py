@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from .. import semantics as sem
-from ..model import THIS_ACCOUNT, Key, Policy, Statement, display, is_known
-from .base import Fail, Result, RuleMeta, Source, Unresolved, as_bool, describe, options, rule, shown, where
+from ..model import THIS_ACCOUNT, Key, Policy, Statement, display
+from .base import Fail, Result, RuleMeta, Source, Unresolved, check_flag, rule, shown
 from .key_config import KMS_BP
 
 POLICY_DOC = Source("AWS KMS: key policies", "https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html")
@@ -517,14 +517,8 @@ def invalid_key_policy(key: Key, cfg) -> Iterator[Result]:
     checkov=True,
 ))
 def lockout_bypass(key: Key, cfg) -> Iterator[Result]:
-    b = key.attr("bypass_lockout")
-    if not b.present:
-        return
-    vals = options(b)
-    if any(as_bool(o) is True for o in vals):
-        yield Fail(f"{key.address} bypasses the policy lockout safety check ({describe(key, 'bypass_lockout', True)})", where(b, key))
-    elif any(as_bool(o) is None for o in vals):
-        yield Unresolved(f"cannot tell whether the lockout safety check is bypassed: {shown(b)}", where(b, key))
+    yield from check_flag(key, "bypass_lockout", True, "bypasses the policy lockout safety check",
+                          "whether the lockout safety check is bypassed")
 
 
 @rule(RuleMeta(
