@@ -254,3 +254,15 @@ def test_wildcard_pinned_to_a_foreign_account_is_cross_account():
                       "Condition": {"StringEquals": {"kms:CallerAccount": "999988887777"}}}])
     hits = fired(f, "IKMS206")
     assert [h.line for h in hits] == [stmt_line(k, 1)] and "999988887777" in hits[0].message
+
+
+def test_caller_arn_is_a_principal_of_this_account():
+    me = f"arn:aws:iam::{THIS_ACCOUNT}:\ue000data.aws_caller_identity.current.arn\ue001"
+    k, f = key_with([ROOT, {"Sid": "Me", "Effect": "Allow", "Principal": {"AWS": me}, "Action": "kms:Decrypt", "Resource": "*"}])
+    assert not fired(f, "IKMS206") and not [x for x in f if x.about == "IKMS206"]
+    assert "${data.aws_caller_identity.current.arn}" in str(k.policies[0].statements[1].principals[0])
+
+
+def test_usage_without_spec_is_checked_against_the_default_spec():
+    k, f = key_with([ROOT], key_usage="SIGN_VERIFY")
+    assert [h.line for h in fired(f, "IKMS103")] == [12]

@@ -1071,7 +1071,7 @@ def test_static_for_each_and_count_give_every_instance(tmp_path: Path) -> None:
     k = key(unit, "aws_kms_key.k")
     rot = k.attrs["rotation"]
     assert isinstance(rot.value, Choice) and set(rot.value.options) == {True, False} and rot.loc.line == 9
-    assert isinstance(k.attrs["description"].value, str)  # a template over a Choice stays partly unknown
+    assert set(k.attrs["description"].value.options) == {"key a", "key b"}  # a template over instances
     assert key(unit, "aws_kms_key.one").attrs["rotation"].value is True
     assert isinstance(key(unit, "aws_kms_key.dyn").attrs["rotation"].value, Unknown)
 
@@ -1403,3 +1403,23 @@ def test_module_for_each_and_count_bind_each_and_count_index(tmp_path: Path) -> 
     assert set(key(u, "module.counted.aws_kms_key.this").attrs["rotation"].value.options) == {True, False}
     single = key(u, "module.single.aws_kms_key.this")
     assert single.attrs["rotation"].value is False and single.attrs["description"].value == "only"
+
+
+def test_duplicate_key_blocks_are_both_kept(tmp_path: Path) -> None:
+    unit = scan(tmp_path, {"main.tf": 'resource "aws_kms_key" "a" {\n  description = "one"\n}\nresource "aws_kms_key" "a" {\n  description = "two"\n}\n'})
+    assert sorted((k.address, k.loc.line) for k in unit.keys) == [("aws_kms_key.a", 1), ("aws_kms_key.a", 4)]
+    assert [(n.rule_id, n.loc.line) for n in unit.notes] == [("IKMS001", 4)]
+
+
+def test_template_over_instances_is_a_choice_of_strings(tmp_path: Path) -> None:
+    unit = scan(tmp_path, {"main.tf": """
+        resource "aws_kms_key" "k" {}
+        resource "aws_kms_alias" "x" {
+          for_each      = { a = "payments", b = "ledger" }
+          name          = "alias/${each.value}"
+          target_key_id = aws_kms_key.k.key_id
+        }
+        data "aws_caller_identity" "me" {}
+    """})
+    name = unit.aliases[0].attrs["name"].value
+    assert isinstance(name, Choice) and set(name.options) == {"alias/payments", "alias/ledger"}

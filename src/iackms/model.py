@@ -284,7 +284,12 @@ class Principal:
         return self.ptype == "root"
 
     def __str__(self) -> str:
-        return display(self.value)
+        v = self.value
+        # `data.aws_caller_identity.x.arn` is kept as "an ARN of this account"; show what was written
+        if isinstance(v, str) and v.startswith("arn:aws:iam::" + THIS_ACCOUNT + ":" + UNK_OPEN) and v.endswith(UNK_CLOSE) \
+                and v.count(UNK_OPEN) == 1:
+            return "${" + v.split(UNK_OPEN, 1)[1][:-1] + "}"
+        return display(v)
 
 
 @dataclass

@@ -282,7 +282,12 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
     for g in grants:
         if g.target in keys:
             keys[g.target].grants.append(g)
-    unit.keys.extend(keys.values())
+    # every key block, also a second one with an address already taken (IKMS001 says both are checked)
+    seen_keys: set[int] = set()
+    for key, _s, _b in pend.keys:
+        if id(key) not in seen_keys:
+            seen_keys.add(id(key))
+            unit.keys.append(key)
     unit.aliases.extend(aliases)
     unit.grants.extend(grants)
     unit.stores.extend(stores.values())

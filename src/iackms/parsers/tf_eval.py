@@ -605,6 +605,9 @@ class Ev:
     def _data_ref(self, dtype: str, dname: str, attr: str | None, expr: str) -> Any:
         if dtype == "aws_caller_identity" and attr == "account_id":
             return THIS_ACCOUNT
+        if dtype == "aws_caller_identity" and attr == "arn":
+            # whoever runs Terraform: a principal of this account, of a kind known only at apply
+            return f"arn:aws:iam::{THIS_ACCOUNT}:" + unknown_piece(expr)
         if dtype == "aws_partition" and attr == "partition":
             return "aws"
         if dtype == "aws_partition" and attr == "dns_suffix":
@@ -710,7 +713,30 @@ class Ev:
         # a template that is exactly one interpolation yields the value itself
         if len(items) == 1 and isinstance(items[0], tuple) and items[0][0] == "V":
             return items[0][2]
+        choices = [i for i, it in enumerate(items) if isinstance(it, tuple) and it[0] == "V" and isinstance(it[2], Choice)]
+        if choices:
+            return self._template_choice(items, choices, base)
         return _assemble(items, 0, False)[0]
+
+    def _template_choice(self, items: list[Any], choices: list[int], base: Any) -> Any:
+        """A template over Choices (e.g. `alias/${each.value}` with several
+        instances) is a Choice of the strings it can produce (at most 16)."""
+        combos: list[list[Any]] = [list(items)]
+        for i in choices:
+            opts = items[i][2].options
+            nxt = []
+            for c in combos:
+                for o in opts:
+                    so = to_str(o)
+                    if isinstance(so, Unknown):
+                        so = unknown_piece(text(base))
+                    cc = list(c)
+                    cc[i] = ("V", so, o, items[i][3])
+                    nxt.append(cc)
+            combos = nxt
+            if len(combos) > 16:
+                return _assemble(items, 0, False)[0]
+        return mk_choice([_assemble(c, 0, False)[0] for c in combos], text(base), None)
 
     def _tpl_parts(self, base: Any, kids: list[Any], start: int, end: int, f: SrcFile, env: dict[str, Any], heredoc: bool, strip: int, items: list[Any]) -> Any:
         """Append literal/value pieces to ``items``; return a value (Unknown)

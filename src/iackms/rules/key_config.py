@@ -220,14 +220,16 @@ def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:
         if why:
             yield Fail(f"{key.address} enables automatic rotation but {why}; AWS rejects EnableKeyRotation for such keys", where(rot, key))
     spec, usage = key.attr("key_spec"), key.attr("key_usage")
-    if spec.present and not key.is_replica:
-        # an unset key usage is ENCRYPT_DECRYPT (the default both Terraform and CloudFormation send)
-        s_val = as_str(spec.value)
+    if (spec.present or usage.present) and not key.is_replica:
+        # unset, the key spec is SYMMETRIC_DEFAULT and the key usage ENCRYPT_DECRYPT (what both Terraform
+        # and CloudFormation send)
+        s_val = as_str(spec.value) if spec.present else "SYMMETRIC_DEFAULT"
         u_val = as_str(usage.value) if usage.present else "ENCRYPT_DECRYPT"
         allowed = _usages_for(s_val) if s_val else None
         if allowed is not None and u_val and u_val not in allowed:
             said = f"key usage {u_val}" if usage.present else f"no key usage (so {u_val})"
-            yield Fail(f"{key.address} has {said} with key spec {s_val}; AWS accepts {', '.join(sorted(allowed))} for that spec",
+            spec_said = f"key spec {s_val}" if spec.present else f"no key spec (so {s_val})"
+            yield Fail(f"{key.address} has {said} with {spec_said}; AWS accepts {', '.join(sorted(allowed))} for that spec",
                        where(usage, key) if usage.present else where(spec, key))
     per = key.attr("rotation_period")
     if per.present:

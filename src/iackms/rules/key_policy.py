@@ -361,10 +361,10 @@ def cross_account_principal(key: Key, cfg) -> Iterator[Result]:
                                          st.loc, _ident(st) + acct)
             for pr in st.principals or []:
                 ident = _ident(st) + str(pr)
-                if pr.ptype == "unknown":
+                if pr.ptype == "unknown" and pr.account is None:
                     yield Unresolved(f"{st.label} of {key.address}: cannot tell which account principal {pr} belongs to", st.loc, ident)
                     continue
-                if pr.ptype not in ("root", "role", "user", "assumed-role"):
+                if pr.ptype not in ("root", "role", "user", "assumed-role", "unknown"):
                     continue
                 verdict = home.classify(pr.account)
                 if verdict is False:
