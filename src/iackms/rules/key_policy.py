@@ -27,17 +27,7 @@ POLICY_RULE_IDS = ("IKMS202", "IKMS203", "IKMS204", "IKMS205", "IKMS206", "IKMS2
 
 def _ident(st: Statement) -> str:
     """A stable identity for a statement: its Sid, else its content."""
-    if st.sid:
-        return "sid:" + st.sid
-    import hashlib
-
-    import orjson
-
-    try:
-        raw = orjson.dumps(st.raw, default=display, option=orjson.OPT_SORT_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        raw = repr(st.raw).encode()
-    return "sha:" + hashlib.sha256(raw).hexdigest()[:16]
+    return "sid:" + st.sid if st.sid else "sha:" + _content(st)
 
 
 def _action_name(a) -> str:
