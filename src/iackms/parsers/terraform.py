@@ -182,6 +182,18 @@ _BOOLS = {"enable_key_rotation", "is_enabled", "enabled", "multi_region", "bypas
 _NUMBERS = {"deletion_window_in_days", "rotation_period_in_days"}
 
 
+def _attrs(scope: Scope, blk: Block, names: Any) -> dict[str, Attr]:
+    """The arguments written in ``blk``: ``names`` is a tuple of argument names,
+    or a mapping from argument name to the model's attribute name."""
+    pairs = names.items() if isinstance(names, dict) else ((n, n) for n in names)
+    out: dict[str, Attr] = {}
+    for tf_name, norm in pairs:
+        a = _attr(scope, blk, tf_name)
+        if a is not None:
+            out[norm] = a
+    return out
+
+
 def _attr(scope: Scope, blk: Block, tf_name: str) -> Attr | None:
     a = blk.attrs.get(tf_name)
     if a is None:
@@ -321,18 +333,12 @@ def _one(
         pend.keys.append((key, s, blk))
     elif rtype == "aws_kms_alias":
         al = Alias(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
-        for n in ("name", "name_prefix", "target_key_id"):
-            a = _attr(s, blk, n)
-            if a is not None:
-                al.attrs[n] = a
+        al.attrs.update(_attrs(s, blk, ("name", "name_prefix", "target_key_id")))
         al.target = _ref(al.attrs["target_key_id"].value) if "target_key_id" in al.attrs else None
         aliases.append(al)
     elif rtype == "aws_kms_grant":
         g = Grant(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
-        for n in _GRANT_ATTRS:
-            a = _attr(s, blk, n)
-            if a is not None:
-                g.attrs[n] = a
+        g.attrs.update(_attrs(s, blk, _GRANT_ATTRS))
         cons = expand_blocks(blk, "constraints", s.ev, {})
         if cons:
             vals: list[Any] = []
@@ -351,10 +357,7 @@ def _one(
         grants.append(g)
     elif rtype == "aws_kms_custom_key_store":
         st = CustomKeyStore(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
-        for n in _STORE_ATTRS:
-            a = _attr(s, blk, n)
-            if a is not None:
-                st.attrs[n] = a
+        st.attrs.update(_attrs(s, blk, _STORE_ATTRS))
         if "custom_key_store_type" not in st.attrs:
             st.attrs["custom_key_store_type"] = Attr("AWS_CLOUDHSM", blk.loc, False, "")
         creds = blk.get_blocks("xks_proxy_authentication_credential")
@@ -388,10 +391,7 @@ def _policy_only_key(s: Scope, addr: str, blk: Block, pol: Attr | None, bypass: 
 def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
     kind = KEY_TYPES[rtype]
     key = Key(addr, rtype, blk.loc, "terraform", kind=kind, suppressions=suppressions_in(blk), report_loc=s.report_loc)
-    for tf_name, norm in _KEY_ATTRS.items():
-        a = _attr(s, blk, tf_name)
-        if a is not None:
-            key.attrs[norm] = a
+    key.attrs.update(_attrs(s, blk, _KEY_ATTRS))
     en = _attr(s, blk, enabled_argument(rtype))
     if en is not None:
         key.attrs["enabled"] = en

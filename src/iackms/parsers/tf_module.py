@@ -115,6 +115,16 @@ class Loader:
             if isinstance(src, str) and not is_local_source(src):
                 self.note(Note("IKMS002", f"module {name} uses remote source {src!r}; its keys are not scanned", blk.loc, f"module.{name}", "module"))
 
+    def _parse(self, p: Path) -> Any:
+        """One .tf/.tf.json/.tfvars file parsed, its notes recorded; None when unreadable."""
+        data = self._read(p)
+        if data is None:
+            return None
+        pf = parse_bytes(data, SrcFile(p, self.ctx.rel(p), p.name.endswith(".json")))
+        for n in pf.notes:
+            self.note(n)
+        return pf
+
     def load(self, d: Path) -> ModuleDef | None:
         if d in self.cache:
             return self.cache[d]
@@ -122,26 +132,18 @@ class Loader:
         regular: list[Block] = []
         overrides: list[Block] = []
         for p in _config_files(d):
-            data = self._read(p)
-            if data is None:
-                continue
-            pf = parse_bytes(data, SrcFile(p, self.ctx.rel(p), p.name.endswith(".json")))
-            for n in pf.notes:
-                self.note(n)
-            (overrides if _is_override(p.name) else regular).extend(pf.blocks)
+            pf = self._parse(p)
+            if pf is not None:
+                (overrides if _is_override(p.name) else regular).extend(pf.blocks)
         for b in regular:
             _add(mod, b)
         for b in overrides:
             _override(mod, b)
         for p in _tfvars_files(d):
-            data = self._read(p)
-            if data is None:
-                continue
-            pf = parse_bytes(data, SrcFile(p, self.ctx.rel(p), p.name.endswith(".json")))
-            for n in pf.notes:
-                self.note(n)
-            for a in pf.attrs:
-                mod.tfvars[a.name] = a
+            pf = self._parse(p)
+            if pf is not None:
+                for a in pf.attrs:
+                    mod.tfvars[a.name] = a
         self.cache[d] = mod
         self.remote_notes(mod)
         return mod
@@ -297,28 +299,6 @@ def _thunk(scope: Scope, a: AttrNode, blk: Block) -> Callable[[], Any]:
     """A module argument, evaluated in the caller with the module block's
     `each` / `count.index` bound (a Choice over its static instances)."""
     return lambda: scope.ev.attr(a, dict(scope.instance_env(blk)))
-
-
-def static_reach(roots: list[Path], loader: Loader) -> set[Path]:
-    """Directories reachable from ``roots`` through local module sources
-    (whatever their count)."""
-    seen: set[Path] = set()
-    todo = list(roots)
-    while todo:
-        d = todo.pop()
-        if d in seen:
-            continue
-        seen.add(d)
-        mod = loader.cache.get(d)
-        if mod is None:
-            continue
-        for blk in mod.modules.values():
-            src = module_source(blk)
-            if isinstance(src, str) and is_local_source(src):
-                t = local_target(mod, src)
-                if t in loader.cache and t not in seen:
-                    todo.append(t)
-    return seen
 
 
 def instantiate(root: Scope, loader: Loader) -> list[Scope]:
