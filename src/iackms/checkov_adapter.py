@@ -26,16 +26,14 @@ from .model import THIS_ACCOUNT, Attr, Key, Location, Unknown, unknown_piece
 from .policy import build_policies
 from .rules import REGISTRY
 from .rules.base import Fail, Unresolved
-from .rules.key_policy import POLICY_RULE_IDS
-from .tfnames import KEY_ATTRS, enabled_argument
+from .vocab import CFN_KEY_TYPES, TARGET_KEY, TARGET_POLICY_ONLY, TF_KEY_ATTRS, TF_KEY_TYPES, tf_enabled_argument
 
-TF_TYPES = {
-    "aws_kms_key": "key",
-    "aws_kms_replica_key": "replica",
-    "aws_kms_external_key": "external",
-}
-CFN_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
-POLICY_DEPENDENT = set(POLICY_RULE_IDS) | {"IKMS201"}
+TF_TYPES = TF_KEY_TYPES
+CFN_TYPES = tuple(CFN_KEY_TYPES)
+#: rules whose verdict depends on the key policy, which a separate resource may set
+POLICY_DEPENDENT = {rid for rid, r in REGISTRY.items() if r.meta.needs_policy}
+#: rules an `aws_kms_key_policy` resource (which a resource check does not see) can change
+KEY_POLICY_RESOURCE = POLICY_DEPENDENT | {rid for rid, r in REGISTRY.items() if TARGET_POLICY_ONLY in r.meta.targets}
 _REF = re.compile(r"^(var|local|data|module|aws_[a-z0-9_]+)\.[A-Za-z0-9_.\-\[\]\"*]+$")
 _CALLER = re.compile(r"(\$\{)?data\.aws_caller_identity\.[A-Za-z0-9_\-]+(\[[^\]]*\])?\.account_id\}?")
 _INTERP = re.compile(r"\$\{([^}]*)\}")
@@ -109,7 +107,7 @@ def tf_key(conf: dict, entity_type: str) -> tuple[Key, set[str]]:
     loc = Location("checkov", start, end)
     key = Key(address, entity_type, loc, "terraform", kind=TF_TYPES.get(entity_type, "key"))
     hidden: set[str] = set()
-    for tf, norm in [*KEY_ATTRS.items(), (enabled_argument(entity_type), "enabled")]:
+    for tf, norm in [*TF_KEY_ATTRS.items(), (tf_enabled_argument(entity_type), "enabled")]:
         if tf not in conf:
             continue
         raw = _unwrap(conf[tf])
@@ -132,7 +130,7 @@ def tf_key(conf: dict, entity_type: str) -> tuple[Key, set[str]]:
             key.policies = build_policies(raw, loc, "inline")
     else:
         # maybe an aws_kms_key_policy resource, which a resource check does not see
-        hidden |= POLICY_DEPENDENT | {"IKMS211"}
+        hidden |= KEY_POLICY_RESOURCE
     return key, hidden
 
 
@@ -216,7 +214,7 @@ def register() -> None:
 
     for rid, rule in sorted(REGISTRY.items()):
         meta = rule.meta
-        if not meta.checkov or meta.scope != "key" or rule.check is None:
+        if not meta.checkov or TARGET_KEY not in meta.targets or rule.check is None:
             continue
         make(TfCheck, rid, tuple(TF_TYPES), "tf")
         if meta.cfn_applicable:

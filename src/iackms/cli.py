@@ -60,7 +60,7 @@ def _jobs(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import PROFILES
+    from .vocab import PROFILES
     from .reporters import FORMATS
 
     p = argparse.ArgumentParser(prog="iackms", description="Check AWS KMS keys in Terraform and CloudFormation before they are deployed.")
@@ -174,7 +174,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def cmd_rules() -> int:
     from .rules import REGISTRY, profile_rules
 
-    profiles = ("default", "cis", "cmmc-l2", "cmmc-l3", "strict")
+    from .vocab import PROFILES as profiles
+
     members = {p: profile_rules(p) for p in profiles}
     print(f"{'ID':<8} {'NAME':<40} {'SEVERITY':<9} PROFILES")
     for rid in sorted(REGISTRY):

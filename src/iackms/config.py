@@ -9,27 +9,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .rules.base import SEVERITIES
+from .vocab import CMMC_ALIAS_PATTERN, CMMC_TAGS, OPTIONS, PROFILES, SEVERITIES
 
-PROFILES = ("default", "cis", "cmmc-l2", "cmmc-l3", "strict")
-CMMC_TAGS = ("DataClassification", "Environment", "Owner")
-CMMC_ALIAS_PATTERN = r"^alias/cmmc-"
-
-CONFIG_KEYS = {
-    "profile",
-    "enable",
-    "disable",
-    "severity",
-    "rotation_max_days",
-    "deletion_window_min_days",
-    "required_tags",
-    "alias_pattern",
-    "require_alias",
-    "trusted_accounts",
-    "exclude",
-    "fail_on",
-    "custom_key_store_types",
-}
+CONFIG_KEYS = set(OPTIONS)
 
 
 class ConfigError(Exception):

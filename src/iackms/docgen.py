@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .rules.base import RuleMeta
+from .vocab import TARGET_FILE
 
 FALLBACK_DOCS = "https://github.com/iackms/iackms/blob/main/docs"
 SUPPRESS_TF = "# iackms:skip={id} <reason>"
@@ -60,7 +61,7 @@ FILE_SCOPE_SUPPRESS = {
 
 
 def _suppress_section(meta: RuleMeta) -> str:
-    if meta.scope == "file":
+    if TARGET_FILE in meta.targets:
         text = FILE_SCOPE_SUPPRESS.get(meta.id, "This rule reports files, not resources: leave the file out of the scan with `exclude:` in `.iackms.yaml`.")
         return "\n".join(["## How to suppress", "", text, ""])
     lines = ["## How to suppress", "", "Terraform, a comment inside the resource block (the reason is required):", "",
@@ -93,13 +94,25 @@ def rule_markdown(meta: RuleMeta, fixtures: Path | None) -> str:
         out += [meta.cfn_note, ""]
     out += ["## Options", ""]
     if meta.options:
-        out += [*[f"- `{o}`" for o in meta.options], "", "Set them in `.iackms.yaml` (or `[tool.iackms]` in `pyproject.toml`).", ""]
+        out += [*[f"- `{o.name}` ({o.type}; default: {_default(o.default)}): {o.doc}" for o in meta.options], "", "Set them in `.iackms.yaml` (or `[tool.iackms]` in `pyproject.toml`).", ""]
     else:
         out += ["None.", ""]
     out += [_suppress_section(meta)]
     if meta.sources:
         out += ["## References", "", *[f"- [{s.label}]({s.url})" for s in meta.sources], ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _default(v) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(str(x) for x in v) + "]" if v else "[]"
+    if isinstance(v, dict):
+        return "{}" if not v else str(v)
+    return f"`{v}`" if isinstance(v, str) else str(v)
 
 
 MARKER = re.compile(r"\s*#\s*(?:expect|profile):.*$")

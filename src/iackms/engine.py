@@ -13,9 +13,9 @@ from .config import Config
 from .context import ScanContext, size_limit_message
 from .findings import Finding, Report
 from .model import CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit
-from .rules import REGISTRY, SEVERITY_RANK, profile_rules
+from .rules import REGISTRY, profile_rules, rules_for
 from .rules.base import Fail, Unresolved
-from .rules.grants import check_store
+from .vocab import PARSE_ERROR, SEVERITY_RANK, UNRESOLVED, TARGET_GRANT, TARGET_KEY, TARGET_POLICY_ONLY, TARGET_STORE
 
 SKIP_DIRS = {".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__", ".venv", "venv"}
 TF_SUFFIXES = (".tf", ".tf.json")
@@ -149,63 +149,65 @@ def _note_finding(n: Note, sev: dict[str, str]) -> Finding:
     )
 
 
-def _targets(unit: ScanUnit) -> list[tuple[str, Resource]]:
-    out: list[tuple[str, Resource]] = [("key", k) for k in unit.keys]
-    out += [("grant", g) for g in unit.grants]
-    out += [("store", s) for s in unit.stores]
-    return out
+def target_of(res: Resource) -> str:
+    """What kind of resource a rule is asked to judge (:data:`iackms.vocab.TARGETS`)."""
+    if isinstance(res, Key):
+        return TARGET_POLICY_ONLY if res.kind == "policy_only" else TARGET_KEY
+    if isinstance(res, Grant):
+        return TARGET_GRANT
+    if isinstance(res, CustomKeyStore):
+        return TARGET_STORE
+    return type(res).__name__.lower()
 
 
-#: the rules that apply to a key policy managed for a key outside the scan
-#: (an `aws_kms_key_policy` whose key is not defined here)
-POLICY_ONLY_RULES = frozenset({"IKMS202", "IKMS203", "IKMS204", "IKMS205", "IKMS206", "IKMS207", "IKMS208",
-                               "IKMS209", "IKMS210", "IKMS211", "IKMS212"})
-
-
-def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> list[Finding]:
-    """Run the enabled rules over a model. Pure: no I/O."""
-    if enabled is None:
-        enabled = enabled_rules(cfg)
-    sev = cfg.severity
-    out: list[Finding] = []
+def link(unit: ScanUnit) -> None:
+    """Grants know their key when it is in the same model."""
     by_address = {k.address: k for k in unit.keys}
     for g in unit.grants:
         if g.key is None and g.target in by_address:
             g.key = by_address[g.target]
+
+
+def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> list[Finding]:
+    """Run the enabled rules over a model: each rule of the catalog on each
+    resource of the kinds it declares. Pure: no I/O."""
+    if enabled is None:
+        enabled = enabled_rules(cfg)
+    out: list[Finding] = []
+    link(unit)
     for n in unit.notes:
         if n.rule_id in enabled:
-            out.append(_note_finding(n, sev))
-    for scope, res in _targets(unit):
-        for rid, r in REGISTRY.items():
-            if r.check is None or rid not in enabled:
-                continue
-            if scope == "store":
-                if rid != "IKMS112":
-                    continue
-                results = check_store(res, cfg)  # type: ignore[arg-type]
-            elif r.meta.scope != scope:
-                continue
-            elif scope == "key" and getattr(res, "kind", "") == "policy_only" and rid not in POLICY_ONLY_RULES:
-                continue
-            else:
-                results = r.check(res, cfg)
-            try:
-                produced = list(results)
-            except Exception as e:  # a rule bug must not hide the other findings
-                produced = [Unresolved(f"rule {rid} could not evaluate {res.address}: internal error {type(e).__name__}: {e}", res.loc)]
-            seen: set[tuple] = set()
-            for item in produced:
-                loc = item.loc or res.loc
-                k = (type(item), loc, item.message)
-                if k in seen:
-                    continue
-                seen.add(k)
-                if isinstance(item, Fail):
-                    out.append(_finding(rid, r.meta.title, sev.get(rid, r.meta.severity), loc, res, item.message, item.ident))
-                elif "IKMS002" in enabled:
-                    m2 = REGISTRY["IKMS002"].meta
-                    out.append(_finding("IKMS002", m2.title, sev.get("IKMS002", m2.severity), loc, res,
-                                        f"{rid} {r.meta.name}: {item.message}", item.ident, about=rid))
+            out.append(_note_finding(n, cfg.severity))
+    for res in [*unit.keys, *unit.grants, *unit.stores]:
+        for r in rules_for(target_of(res), enabled):
+            out.extend(judge(r, res, cfg, enabled))
+    return out
+
+
+def judge(r, res: Resource, cfg: Config, enabled: set[str]) -> list[Finding]:
+    """One rule on one resource: its failures, and its unresolved values as
+    IKMS002 notes (when IKMS002 is on). A rule that raises does not hide the
+    other findings: the error becomes a note."""
+    sev = cfg.severity
+    rid = r.meta.id
+    try:
+        produced = list(r.check(res, cfg))
+    except Exception as e:  # a rule bug must not hide the other findings
+        produced = [Unresolved(f"rule {rid} could not evaluate {res.address}: internal error {type(e).__name__}: {e}", res.loc)]
+    out: list[Finding] = []
+    seen: set[tuple] = set()
+    for item in produced:
+        loc = item.loc or res.loc
+        k = (type(item), loc, item.message)
+        if k in seen:
+            continue
+        seen.add(k)
+        if isinstance(item, Fail):
+            out.append(_finding(rid, r.meta.title, sev.get(rid, r.meta.severity), loc, res, item.message, item.ident))
+        elif UNRESOLVED in enabled:
+            m2 = REGISTRY[UNRESOLVED].meta
+            out.append(_finding(UNRESOLVED, m2.title, sev.get(UNRESOLVED, m2.severity), loc, res,
+                                f"{rid} {r.meta.name}: {item.message}", item.ident, about=rid))
     return out
 
 
@@ -382,7 +384,7 @@ def parse_inputs(inp: Inputs, ctx: ScanContext, jobs: int = 1) -> ScanUnit:
             unit.extend(terraform.parse_modules(sorted(inp.tf_dirs), ctx))
         except Exception as e:  # never a traceback: one note, the rest still scanned
             first = sorted(inp.tf_dirs)[0]
-            unit.notes.append(Note("IKMS001", f"internal error while reading Terraform: {type(e).__name__}: {e} (please report it)",
+            unit.notes.append(Note(PARSE_ERROR, f"internal error while reading Terraform: {type(e).__name__}: {e} (please report it)",
                                    Location(ctx.rel(inp.tf_dirs[first][0]), 1, 1)))
     if docs_wait is not None:
         try:
@@ -408,12 +410,12 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
             head = fh.read(SNIFF_BYTES)
             if size > ctx.max_file_size:
                 if plan.sniff(head) or _cfn().sniff(head):
-                    return ScanUnit(notes=[Note("IKMS001", size_limit_message(size, ctx.max_file_size), Location(rel, 1, 1))])
+                    return ScanUnit(notes=[Note(PARSE_ERROR, size_limit_message(size, ctx.max_file_size), Location(rel, 1, 1))])
                 return ScanUnit()
             data = head + fh.read()
     except OSError as e:
         if any(m in path.name for m in ("template", "cfn", "plan")):
-            return ScanUnit(notes=[Note("IKMS001", f"cannot read file: {e.strerror or e}", Location(rel, 1, 1))])
+            return ScanUnit(notes=[Note(PARSE_ERROR, f"cannot read file: {e.strerror or e}", Location(rel, 1, 1))])
         return ScanUnit()
     try:
         if path.name.endswith(".json") and plan.sniff(data):
@@ -426,7 +428,7 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
             if res is not None:
                 return res
     except Exception as e:  # pragma: no cover - parsers catch their own errors
-        return ScanUnit(notes=[Note("IKMS001", f"internal error while reading this file: {type(e).__name__}: {e} (please report it)", Location(rel, 1, 1))])
+        return ScanUnit(notes=[Note(PARSE_ERROR, f"internal error while reading this file: {type(e).__name__}: {e} (please report it)", Location(rel, 1, 1))])
     return ScanUnit()
 
 
@@ -468,7 +470,7 @@ def _filter_requested(findings: list[Finding], unit: ScanUnit, inp: Inputs) -> l
 def exit_code(report: Report, fail_on: str) -> int:
     threshold = SEVERITY_RANK[fail_on]
     for f in report.findings:
-        if f.rule_id == "IKMS002":
+        if f.rule_id == UNRESOLVED:
             continue  # informational: never fails a run
         if f.rank >= threshold:
             return 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .rules.base import SEVERITY_RANK
+from .vocab import SEVERITY_RANK
 
 
 @dataclass(frozen=True)

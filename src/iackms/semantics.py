@@ -9,11 +9,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import orjson
 
-from .model import THIS_ACCOUNT, UNK_OPEN, Choice, Policy, Principal, Statement, Unknown, is_known
+from .model import THIS_ACCOUNT, UNK_OPEN, Choice, Key, Policy, Principal, Statement, Unknown, display, is_known
 
 
 @lru_cache(maxsize=1)
@@ -341,3 +341,85 @@ def home_accounts(p: Policy, trusted: Iterable[str]) -> Home:
 
 def is_principal_unknown(pr: Principal) -> bool:
     return pr.ptype == "unknown" or (isinstance(pr.value, str) and not is_known(pr.value) and pr.ptype not in ("role", "user", "root", "assumed-role"))
+
+
+# --- statements as the rules report them ------------------------------------------
+
+
+def statement_ident(st: Statement) -> str:
+    """A stable identity for a statement: its Sid, else its content."""
+    return "sid:" + st.sid if st.sid else "sha:" + statement_content(st)
+
+
+def action_name(a) -> str:
+    """`kms:ScheduleKeyDeletion` for a lower-cased action, as AWS spells it."""
+    if isinstance(a, str) and a.startswith("kms:"):
+        canon = {x.lower(): x for x in kms_actions()}.get(a[4:])
+        if canon:
+            return "kms:" + canon
+    return display(a)
+
+
+def written_actions(st: Statement) -> list[str]:
+    """The statement's actions as the user wrote them."""
+    raw = st.raw.get("Action") if isinstance(st.raw, dict) else None
+    items = raw if isinstance(raw, list) else [raw] if raw is not None else []
+    out = [display(a) for a in items if a is not None]
+    return out or [action_name(a) for a in (st.actions or [])]
+
+
+def who(st: Statement, prs) -> str:
+    return ", ".join(str(p) or "(an empty principal)" for p in prs) or "(no principal)"
+
+
+def statement_content(st: Statement) -> str:
+    """The statement's content (every branch of a condition differs here,
+    even when its Sid and location are the same)."""
+    import hashlib
+
+    import orjson
+
+    try:
+        raw = orjson.dumps(st.raw, default=display, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        raw = repr(st.raw).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def each_statement(key: Key, effect: str = "Allow") -> Iterator[tuple[Policy, Statement]]:
+    """Every distinct statement of every variant of the key policy (a
+    condition that cannot be decided gives one variant per branch)."""
+    seen: set[tuple] = set()
+    for p in key.policies:
+        for st in p.statements:
+            if st.effect != effect:
+                continue
+            k = (st.loc, statement_content(st))
+            if k in seen:
+                continue
+            seen.add(k)
+            yield p, st
+
+
+def in_branch(key: Key, st: Statement) -> str:
+    """' (in one branch of a condition)' when the statement is written this
+    way only in some variants of the policy."""
+    if len(key.policies) < 2:
+        return ""
+    c = statement_content(st)
+    n = sum(1 for p in key.policies if any(o.loc == st.loc and statement_content(o) == c for o in p.statements))
+    return " (in one branch of a condition)" if n < len(key.policies) else ""
+
+
+def denied_elsewhere(p: Policy, st: Statement) -> bool:
+    """Another statement denies everyone outside specific accounts for all the
+    actions this one allows."""
+    allowed = statement_actions(st).actions
+    for other in p.statements:
+        if other is st or not deny_constrains(other):
+            continue
+        if not any(pr.wildcard for pr in other.principals or []):
+            continue
+        if allowed <= statement_actions(other).actions:
+            return True
+    return False

@@ -25,6 +25,7 @@ from ..model import (
     walk,
 )
 from ..policy import build_policies
+from ..vocab import CFN_ALIAS, CFN_ALIAS_PROPS, CFN_KEY_PROPS, CFN_KEY_TYPES, CFN_PRINCIPAL_TYPES
 from .cfn_intrinsics import (
     Template,
     choice_of,
@@ -37,26 +38,11 @@ from .cfn_intrinsics import (
 )
 
 SOURCE = "cloudformation"
-KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
-ALIAS_TYPE = "AWS::KMS::Alias"
-IAM_TYPES = ("AWS::IAM::Role", "AWS::IAM::User")
-
-#: CloudFormation property -> normalised attribute name
-KEY_PROPS = {
-    "Description": "description",
-    "KeySpec": "key_spec",
-    "KeyUsage": "key_usage",
-    "Origin": "origin",
-    "MultiRegion": "multi_region",
-    "Enabled": "enabled",
-    "EnableKeyRotation": "rotation",
-    "RotationPeriodInDays": "rotation_period",
-    "PendingWindowInDays": "deletion_window",
-    "BypassPolicyLockoutSafetyCheck": "bypass_lockout",
-    "Tags": "tags",
-    "PrimaryKeyArn": "primary_key",
-}
-ALIAS_PROPS = {"AliasName": "name", "TargetKeyId": "target_key"}
+KEY_TYPES = tuple(CFN_KEY_TYPES)
+ALIAS_TYPE = CFN_ALIAS
+IAM_TYPES = CFN_PRINCIPAL_TYPES
+KEY_PROPS = CFN_KEY_PROPS
+ALIAS_PROPS = CFN_ALIAS_PROPS
 _RETAIN = ("Retain", "RetainExceptOnCreate")
 _KNOWN_TRANSFORMS = ("AWS::Serverless-2016-10-31", "AWS::LanguageExtensions", "AWS::SecretsManager-2020-07-23")
 _LITERAL_BLOCK_RE = re.compile(r"\|[1-9]?[+-]?[1-9]?\s*(?:#.*)?$")

@@ -16,15 +16,12 @@ from .. import jsonload
 from ..context import ScanContext
 from ..model import Alias, Attr, CustomKeyStore, Grant, Key, LDict, Location, Note, ScanUnit, Unknown
 from ..policy import build_policies
-from ..tfnames import KEY_ATTRS, enabled_argument
+from ..vocab import TF_KEY_ATTRS as KEY_ATTRS
+from ..vocab import TF_KEY_TYPES as KEY_KINDS
+from ..vocab import TF_KMS_TYPES
+from ..vocab import tf_enabled_argument as enabled_argument
 
-KEY_KINDS = {
-    "aws_kms_key": "key",
-    "aws_kms_replica_key": "replica",
-    "aws_kms_external_key": "external",
-    "aws_kms_replica_external_key": "replica_external",
-}
-_OTHER_TYPES = ("aws_kms_key_policy", "aws_kms_alias", "aws_kms_grant", "aws_kms_custom_key_store")
+_OTHER_TYPES = tuple(sorted(TF_KMS_TYPES - set(KEY_KINDS)))
 _INDEX_RE = re.compile(r"\[[^\]]*\]")
 
 

@@ -31,13 +31,14 @@ from ..model import (
     Unknown,
 )
 from ..policy import build_policies
-from .tf_eval import KEY_TYPES, Scope
+from .tf_eval import Scope
 from .tf_hcl import Block, suppressions_in
 from .tf_module import Loader, instance_absent, instantiate, make_factory
 from .tf_policydoc import expand_blocks
 from .tf_prescan import Prescan
-from ..tfnames import KEY_ATTRS as _KEY_ATTRS
-from ..tfnames import enabled_argument
+from ..vocab import TF_KEY_ATTRS as _KEY_ATTRS
+from ..vocab import TF_KEY_TYPES as KEY_TYPES
+from ..vocab import tf_enabled_argument as enabled_argument
 from .tf_values import REF, DocDict, LStr, is_err, relocate, source_lines, to_bool, to_number
 
 _STORE_ATTRS = (

@@ -10,11 +10,12 @@ from typing import Any, Callable
 
 from ..context import ScanContext, size_limit_message
 from ..model import Location, Note
+from ..vocab import TF_KMS_TYPES
 from .tf_eval import ModuleDef, Scope
 from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
 
 MAX_MODULE_DEPTH = 10
-KMS_RESOURCES = {"aws_kms_key", "aws_kms_replica_key", "aws_kms_external_key", "aws_kms_replica_external_key", "aws_kms_alias", "aws_kms_grant", "aws_kms_custom_key_store", "aws_kms_key_policy"}
+KMS_RESOURCES = TF_KMS_TYPES
 MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..docgen import rule_url
 from ..findings import Finding, Report
-from ..rules import REGISTRY, SEVERITIES
+from ..rules import REGISTRY
+from ..vocab import SEVERITIES
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "warning", "info": "notice"}
 #: GitHub rejects a step summary over 1 MiB; stay well clear of it

@@ -22,7 +22,8 @@ import orjson
 
 from .. import __version__, docgen
 from ..findings import Finding, Report
-from ..rules import REGISTRY, SEVERITY_RANK
+from ..rules import REGISTRY
+from ..vocab import SEVERITY_RANK
 from ..rules.base import RuleMeta
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -4,13 +4,12 @@ model. The metadata is the single source for the CLI (`iackms rules`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..model import Attr, Choice, Key, Location, Unknown, display, is_known, variants
-
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # info 0 .. critical 4
+from ..vocab import OPTIONS, SEVERITIES, TARGET_FILE, TARGETS, WRITTEN, Option
 
 
 class Source(NamedTuple):
@@ -20,20 +19,29 @@ class Source(NamedTuple):
 
 @dataclass(frozen=True)
 class RuleMeta:
+    """Everything about a rule except its logic: the engine dispatches on it,
+    and the CLI (`iackms rules`, `iackms explain`), the generated docs, SARIF
+    `help` and the Checkov checks are written from it."""
+
     id: str
     name: str  # kebab-case, e.g. rotation-disabled
     title: str  # one line
     severity: str
     #: profiles the rule is on in (besides strict, which holds every rule)
     profiles: tuple[str, ...]
-    #: what the rule checks: "key", "grant", "alias", "store" or "file"
-    scope: str
     what: str  # What it does
     why: str  # Why it matters
+    #: what the rule judges (:data:`iackms.vocab.TARGETS`): the engine calls the
+    #: rule for each resource of these kinds, and never otherwise
+    targets: tuple[str, ...] = ("key",)
+    #: the verdict depends on the key policy (a front end that cannot see the
+    #: policy, such as a Checkov resource check, must not pass or fail it)
+    needs_policy: bool = False
     sources: tuple[Source, ...] = ()
     fix_tf: str = ""  # Terraform remediation (prose or a snippet)
     fix_cfn: str = ""  # CloudFormation remediation
-    options: tuple[str, ...] = ()  # configuration keys the rule reads
+    #: configuration options the rule reads (:data:`iackms.vocab.OPTIONS`)
+    options: tuple[Option, ...] = ()
     #: IDs of other tools whose suppressions count for this rule
     checkov_ids: tuple[str, ...] = ()
     cfn_nag_ids: tuple[str, ...] = ()
@@ -41,6 +49,21 @@ class RuleMeta:
     checkov: bool = False
     cfn_applicable: bool = True
     cfn_note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"{self.id}: unknown severity {self.severity!r}")
+        bad = [t for t in self.targets if t not in TARGETS]
+        if bad:
+            raise ValueError(f"{self.id}: unknown targets {bad}")
+        for o in self.options:
+            if OPTIONS.get(o.name) is not o:
+                raise ValueError(f"{self.id}: option {o.name!r} is not declared in iackms.vocab.OPTIONS")
+
+    @property
+    def scope(self) -> str:
+        """``file`` for the rules the engine emits itself, else ``resource``."""
+        return TARGET_FILE if TARGET_FILE in self.targets else "resource"
 
 
 class Fail(NamedTuple):
@@ -68,6 +91,8 @@ Check = Callable[[Any, Any], Iterable[Result]]
 class Rule:
     meta: RuleMeta
     check: Check | None = None
+    #: the file that defines the rule (for the docs)
+    path: Path | None = None
 
     @property
     def id(self) -> str:
@@ -77,19 +102,29 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
+def _module_path(module: str) -> Path | None:
+    import sys
+
+    mod = sys.modules.get(module)
+    f = getattr(mod, "__file__", None)
+    return Path(f) if f else None
+
+
 def rule(meta: RuleMeta) -> Callable[[Check], Check]:
     def deco(fn: Check) -> Check:
         if meta.id in REGISTRY:
             raise ValueError(f"duplicate rule {meta.id}")
-        REGISTRY[meta.id] = Rule(meta, fn)
+        REGISTRY[meta.id] = Rule(meta, fn, _module_path(fn.__module__))
         return fn
 
     return deco
 
 
-def register_meta(meta: RuleMeta) -> None:
+def register_meta(meta: RuleMeta, module: str) -> None:
     """A rule the engine emits itself (IKMS001, IKMS002)."""
-    REGISTRY[meta.id] = Rule(meta, None)
+    if meta.id in REGISTRY:
+        raise ValueError(f"duplicate rule {meta.id}")
+    REGISTRY[meta.id] = Rule(meta, None, _module_path(module))
 
 
 # --- helpers shared by rules -------------------------------------------------
@@ -163,23 +198,6 @@ def shown(attr: Attr, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-#: normalised attribute → (Terraform name, CloudFormation name)
-WRITTEN = {
-    "key_spec": ("customer_master_key_spec", "KeySpec"),
-    "key_usage": ("key_usage", "KeyUsage"),
-    "origin": ("origin", "Origin"),
-    "custom_key_store_id": ("custom_key_store_id", "CustomKeyStoreId"),
-    "multi_region": ("multi_region", "MultiRegion"),
-    "enabled": ("is_enabled", "Enabled"),
-    "rotation": ("enable_key_rotation", "EnableKeyRotation"),
-    "rotation_period": ("rotation_period_in_days", "RotationPeriodInDays"),
-    "deletion_window": ("deletion_window_in_days", "PendingWindowInDays"),
-    "bypass_lockout": ("bypass_policy_lockout_safety_check", "BypassPolicyLockoutSafetyCheck"),
-    "tags": ("tags", "Tags"),
-    "deletion_protection": ("prevent_destroy", "DeletionPolicy"),
-}
-
-
 def written(key: Key, name: str) -> str:
     """The attribute's name as the user wrote it in this source."""
     tf, cfn = WRITTEN.get(name, (name, name))
@@ -219,11 +237,8 @@ def check_flag(key: Key, name: str, bad: bool, failure: str, question: str) -> I
         yield Unresolved(f"cannot tell {question}: {shown(attr)}", where(attr, key))
 
 
-@dataclass
-class Tri:
-    """Three-valued result for eligibility tests."""
-
-    value: bool | None
-    why: str = ""
-    loc: Location | None = None
-    extra: list[str] = field(default_factory=list)
+def known_prefix(v: Any) -> str | None:
+    """The part of a string value written before anything unresolved."""
+    if not isinstance(v, str):
+        return None
+    return v.split("\ue000", 1)[0].split("\ue003", 1)[0]

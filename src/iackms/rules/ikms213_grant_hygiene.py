@@ -1,14 +1,14 @@
-"""Rules on `aws_kms_grant` resources and on custom key stores."""
+"""IKMS213 grant-hygiene: a KMS grant is too broad."""
 
 from __future__ import annotations
 
 from typing import Iterator
 
-from ..model import THIS_ACCOUNT, CustomKeyStore, Grant, display
+from ..model import THIS_ACCOUNT, Grant, display
 from ..policy import parse_principal
+from ..vocab import DEFAULT_ON, OPTIONS
 from .base import Fail, Result, RuleMeta, Unresolved, options, rule, shown
-from .key_config import CKS_DOC, IMPORT_DOC, KMS_BP, store_secrets
-from .key_policy import GRANTS_DOC
+from .sources import GRANTS_DOC, KMS_BP
 
 
 @rule(RuleMeta(
@@ -16,8 +16,8 @@ from .key_policy import GRANTS_DOC
     name="grant-hygiene",
     title="A KMS grant is too broad",
     severity="medium",
-    profiles=("default", "cmmc-l2", "cmmc-l3"),
-    scope="grant",
+    profiles=DEFAULT_ON,
+    targets=("grant",),
     what=(
         "Checks each `aws_kms_grant`: the grantee must not be a wildcard or in another account (outside "
         "`trusted_accounts`), `CreateGrant` must not be among its operations (the grantee could pass the key "
@@ -29,7 +29,7 @@ from .key_policy import GRANTS_DOC
     sources=(GRANTS_DOC, KMS_BP),
     fix_tf="Name a principal of your account as `grantee_principal`, list only the operations needed (no CreateGrant), and add `constraints { encryption_context_equals = {...} }`.",
     fix_cfn="Not applicable: CloudFormation has no KMS grant resource.",
-    options=("trusted_accounts",),
+    options=(OPTIONS["trusted_accounts"],),
     cfn_applicable=False,
 ))
 def grant_hygiene(grant: Grant, cfg) -> Iterator[Result]:
@@ -97,10 +97,3 @@ def _asymmetric_or_hmac(grant: Grant) -> bool:
     spec = key.attr("key_spec")
     return spec.present and isinstance(spec.value, str) and spec.value != "SYMMETRIC_DEFAULT"
 
-
-def check_store(store: CustomKeyStore, cfg) -> Iterator[Result]:
-    """IKMS112 for custom key stores no key in the scan links to."""
-    yield from store_secrets(store)
-
-
-__all__ = ["CKS_DOC", "IMPORT_DOC", "check_store", "grant_hygiene"]

@@ -1,0 +1,89 @@
+"""IKMS103 invalid-key-configuration: aWS would reject this key configuration at deployment."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..model import Key, display
+from ..vocab import DEFAULT_ON
+from .base import Fail, Result, RuleMeta, Source, as_bool, as_int, as_str, describe, known_prefix, options, rule, where
+from .keyspec import spec_usage_origin, usages_for
+from .sources import ALIAS_DOC, CKS_DOC, DELETE_DOC, ROTATE_DOC
+
+
+@rule(RuleMeta(
+    id="IKMS103",
+    name="invalid-key-configuration",
+    title="AWS would reject this key configuration at deployment",
+    severity="high",
+    profiles=DEFAULT_ON,
+    targets=("key",),
+    what=(
+        "Catches settings that pass `terraform validate` or template validation but fail when applied: "
+        "rotation enabled on a key that cannot rotate (asymmetric, HMAC, imported `EXTERNAL` material, "
+        "custom key store), a key usage the key spec does not allow (e.g. SIGN_VERIFY on SYMMETRIC_DEFAULT), "
+        "a rotation period outside 90–2560 days, a deletion window outside 7–30 days, "
+        "`multi_region` together with a custom key store, and an alias under the reserved `alias/aws/` prefix."
+    ),
+    why="A failed apply in the middle of a change leaves infrastructure half-updated. These mistakes can be caught before any deployment is attempted.",
+    sources=(ROTATE_DOC, DELETE_DOC, CKS_DOC, ALIAS_DOC,
+             Source("terraform-provider-aws#28780 (rotation on HMAC keys fails at apply)", "https://github.com/hashicorp/terraform-provider-aws/issues/28780")),
+    fix_tf="Remove `enable_key_rotation` from keys that cannot rotate; keep periods and windows in range; do not combine `multi_region` with `custom_key_store_id`; choose an alias outside `alias/aws/`.",
+    fix_cfn="Remove `EnableKeyRotation` from keys that cannot rotate; keep `RotationPeriodInDays` in 90–2560 and `PendingWindowInDays` in 7–30; choose an `AliasName` outside `alias/aws/`.",
+    checkov=True,
+))
+def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:
+    rot = key.attr("rotation")
+    if rot.present and any(as_bool(o) is True for o in options(rot)):
+        s, u, o = spec_usage_origin(key)
+        why = None
+        if key.attr("custom_key_store_id").present:
+            why = "it is in a custom key store"
+        elif key.is_imported or o == "EXTERNAL":
+            why = "its key material is imported (EXTERNAL origin)"
+        elif o in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"):
+            why = f"its origin is {o}"
+        elif s is not None and s != "SYMMETRIC_DEFAULT":
+            why = f"its key spec is {s}"
+        elif u is not None and u != "ENCRYPT_DECRYPT":
+            why = f"its key usage is {u}"
+        if why:
+            yield Fail(f"{key.address} enables automatic rotation but {why}; AWS rejects EnableKeyRotation for such keys", where(rot, key))
+    spec, usage = key.attr("key_spec"), key.attr("key_usage")
+    if (spec.present or usage.present) and not key.is_replica:
+        # unset, the key spec is SYMMETRIC_DEFAULT and the key usage ENCRYPT_DECRYPT (what both Terraform
+        # and CloudFormation send)
+        s_val = as_str(spec.value) if spec.present else "SYMMETRIC_DEFAULT"
+        u_val = as_str(usage.value) if usage.present else "ENCRYPT_DECRYPT"
+        allowed = usages_for(s_val) if s_val else None
+        if allowed is not None and u_val and u_val not in allowed:
+            said = f"key usage {u_val}" if usage.present else f"no key usage (so {u_val})"
+            spec_said = f"key spec {s_val}" if spec.present else f"no key spec (so {s_val})"
+            yield Fail(f"{key.address} has {said} with {spec_said}; AWS accepts {', '.join(sorted(allowed))} for that spec",
+                       where(usage, key) if usage.present else where(spec, key))
+    per = key.attr("rotation_period")
+    if per.present:
+        for opt in options(per):
+            d = as_int(opt)
+            if d is not None and not 90 <= d <= 2560:
+                yield Fail(f"{key.address} has a rotation period of {d} days ({describe(key, 'rotation_period', d)}); AWS accepts 90 to 2560", where(per, key))
+                break
+    win = key.attr("deletion_window")
+    if win.present:
+        for opt in options(win):
+            d = as_int(opt)
+            if d is not None and not 7 <= d <= 30:
+                yield Fail(f"{key.address} has a deletion window of {d} days ({describe(key, 'deletion_window', d)}); AWS accepts 7 to 30", where(win, key))
+                break
+    mr = key.attr("multi_region")
+    if mr.present and any(as_bool(o) is True for o in options(mr)) and key.attr("custom_key_store_id").present:
+        yield Fail(f"{key.address} is multi-Region and in a custom key store; AWS does not support multi-Region keys in custom key stores", where(mr, key))
+    for alias in key.aliases:
+        for attr_name in ("name", "name_prefix"):
+            a = alias.attr(attr_name)
+            for v in options(a) if a.present else []:
+                known = known_prefix(v)
+                if known is not None and known.startswith("alias/aws/"):
+                    yield Fail(f"alias '{display(v)}' of {key.address} uses the reserved prefix alias/aws/ (AWS managed keys only)", a.loc or alias.loc, ident=display(v))
+                    break
+

@@ -1,0 +1,70 @@
+"""IKMS204 admin-and-usage-combined: one principal can both administer and use the key."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from .. import semantics as sem
+from ..model import Key
+from ..vocab import DEFAULT_ON
+from .base import Fail, Result, RuleMeta, Unresolved, rule
+from .sources import DEFAULT_POLICY, KMS_BP, NIST_AC_4
+
+
+@rule(RuleMeta(
+    id="IKMS204",
+    name="admin-and-usage-combined",
+    title="One principal can both administer and use the key",
+    severity="medium",
+    profiles=DEFAULT_ON,
+    targets=("key", "policy_only"),
+    needs_policy=True,
+    what=(
+        "Flags a principal other than the account root that holds both administrative actions "
+        "(PutKeyPolicy, ScheduleKeyDeletion, DisableKey, CreateGrant, TagResource...) and cryptographic "
+        "actions (Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, Sign, Verify, GenerateMac, VerifyMac, "
+        "DeriveSharedSecret), in one statement or across several. Grant actions conditioned on "
+        "`kms:GrantIsForAWSResource: true` do not count as admin, so AWS's default key-user statements pass."
+    ),
+    why="Separation of duties: whoever can change who may use the key should not be able to decrypt with it, and vice versa.",
+    sources=(KMS_BP, NIST_AC_4, DEFAULT_POLICY),
+    fix_tf="Split the key's administrators and users into separate principals and statements.",
+    fix_cfn="Split the key's administrators and users into separate principals and statements.",
+    checkov=True,
+))
+def admin_and_usage_combined(key: Key, cfg) -> Iterator[Result]:
+    for p in key.policies:
+        admin: dict[str, tuple] = {}
+        usage: dict[str, tuple] = {}
+        names: dict[str, str] = {}
+        unresolved: dict[str, bool] = {}
+        for st in sem.allow_statements(p):
+            g = sem.statement_actions(st)
+            acts = set(g.actions)
+            if sem.grant_for_aws_resource(st):
+                acts -= sem.GRANT_ACTIONS
+            a = acts & sem.ADMIN_ACTIONS
+            u = acts & sem.USAGE_ACTIONS
+            for pr in sem.non_root(st) + sem.maybe_root(st):
+                if pr.ptype == "service" or pr.wildcard:
+                    continue  # a service is not a person; a wildcard is IKMS202's concern
+                k = sem.principal_key(pr)
+                names[k] = str(pr)
+                unresolved[k] = pr.ptype == "unknown"
+                if a:
+                    admin.setdefault(k, (st, sorted(a)))
+                if u:
+                    usage.setdefault(k, (st, sorted(u)))
+        for k in admin:
+            if k not in usage:
+                continue
+            sa, aa = admin[k]
+            su, uu = usage[k]
+            later = sa if (sa.loc.line, sa.index) >= (su.loc.line, su.index) else su
+            where_txt = f"in {sa.label}" if sa is su else f"in {sa.label} and {su.label}"
+            msg = f"{names[k]} can both administer ({', '.join(aa[:3])}{'...' if len(aa) > 3 else ''}) and use ({', '.join(uu[:3])}{'...' if len(uu) > 3 else ''}) {key.address} {where_txt}"
+            if unresolved.get(k):
+                yield Unresolved(msg + " (the principal cannot be resolved: it may be the account root)", later.loc, "principal:" + k)
+            else:
+                yield Fail(msg, later.loc, "principal:" + k)
+
