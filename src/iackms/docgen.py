@@ -100,7 +100,68 @@ def rule_markdown(meta: RuleMeta, fixtures: Path | None) -> str:
     out += [_suppress_section(meta)]
     if meta.sources:
         out += ["## References", "", *[f"- [{s.label}]({s.url})" for s in meta.sources], ""]
+    if fixtures is not None:
+        out += [_code_section(meta, fixtures.parent)]
     return "\n".join(out).rstrip() + "\n"
+
+
+#: tests that run every rule's fixtures (parametrized by rule ID)
+_EVERY_RULE_TESTS = ("tests/test_fixtures.py", "tests/test_snapshots.py")
+
+
+def _code_section(meta: RuleMeta, root: Path) -> str:
+    """Where the rule's code, fixtures and tests are (paths relative to the
+    repository, linked from `docs/rules/`)."""
+    from .rules import REGISTRY
+
+    def link(rel: str) -> str:
+        return f"[`{rel}`](../../{rel})"
+
+    lines = ["## Code, fixtures and tests", ""]
+    r = REGISTRY.get(meta.id)
+    if r is not None and r.path is not None:
+        try:
+            lines.append(f"- Rule: {link(r.path.resolve().relative_to(root.resolve()).as_posix())}")
+        except ValueError:
+            pass
+    fx = sorted(p.relative_to(root).as_posix() for p in (root / "fixtures" / meta.id).rglob("*") if p.is_file() and p.name != ".gitkeep") \
+        if (root / "fixtures" / meta.id).is_dir() else []
+    if fx:
+        lines.append("- Fixtures: " + ", ".join(link(f) for f in fx))
+    tests = [t for t in _EVERY_RULE_TESTS if (root / t).is_file()]
+    named = _tests_naming(root / "tests", meta.id)
+    items = [f"{link(t)} (every rule's fixtures)" for t in tests]
+    for rel, names in named.items():
+        shown = ", ".join(f"`{n}`" for n in names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        items.append(f"{link(rel)}: {shown}")
+    if items:
+        lines += ["- Tests:", *[f"  - {i}" for i in items]]
+    return "\n".join(lines) + "\n"
+
+
+def _tests_naming(tests_dir: Path, rule_id: str) -> dict[str, list[str]]:
+    """Test functions whose code names the rule ID, per test file."""
+    import ast
+
+    out: dict[str, list[str]] = {}
+    if not tests_dir.is_dir():
+        return out
+    for p in sorted(tests_dir.glob("test_*.py")):
+        text = p.read_text(encoding="utf-8")
+        if rule_id not in text:
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        lines = text.splitlines()
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                body = "\n".join(lines[first - 1 : node.end_lineno])
+                if rule_id in body:
+                    out.setdefault(f"tests/{p.name}", []).append(node.name)
+    return out
 
 
 def _default(v) -> str:
