@@ -203,15 +203,54 @@ def judge(r, res: Resource, cfg: Config, enabled: set[str]) -> list[Finding]:
             continue
         seen.add(k)
         if isinstance(item, Fail):
-            out.append(_finding(rid, r.meta.title, sev.get(rid, r.meta.severity), loc, res, item.message, item.ident))
+            # a finding's own severity (e.g. full control given to another account), unless configured
+            severity = sev.get(rid, item.severity or r.meta.severity)
+            out.append(_finding(rid, r.meta.title, severity, loc, res, item.message, item.ident))
         elif UNRESOLVED in enabled:
             m2 = REGISTRY[UNRESOLVED].meta
             out.append(_finding(UNRESOLVED, m2.title, sev.get(UNRESOLVED, m2.severity), loc, res,
-                                f"{rid} {r.meta.name}: {item.message}", item.ident, about=rid))
+                                f"{rid} {r.meta.name}: {item.message}", item.ident, about=rid, subject=item.value))
     return out
 
 
-def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, message: str, ident: str, about: str = "") -> Finding:
+def merge_notes(findings: list[Finding]) -> list[Finding]:
+    """One IKMS002 note per unresolved value, line and resource: the notes of
+    every rule blocked by the same value become one, naming the rules
+    (`IKMS203, IKMS204, IKMS207 could not decide: ...`). Run after
+    suppressions, so that a suppression of one rule (or of IKMS002) hides that
+    rule's part exactly as before. The merged note keeps the fingerprint of its
+    first rule's note (its ``about`` starts with that rule, its ``ident`` is that note's)."""
+    from dataclasses import replace
+
+    groups: dict[tuple, list[Finding]] = {}
+    order: list[tuple | Finding] = []
+    for f in findings:
+        if f.rule_id != UNRESOLVED or not f.subject:
+            order.append(f)
+            continue
+        k = (f.file, f.line, f.resource, f.subject, f.suppressed)
+        if k not in groups:
+            groups[k] = []
+            order.append(k)
+        groups[k].append(f)
+    out: list[Finding] = []
+    for item in order:
+        if isinstance(item, Finding):
+            out.append(item)
+            continue
+        fs = sorted(groups[item], key=lambda f: f.about)
+        if len(fs) == 1:
+            out.append(fs[0])
+            continue
+        rules = list(dict.fromkeys(r for f in fs for r in f.about.split(",") if r))
+        first = fs[0]
+        out.append(replace(first, message=f"{', '.join(rules)} could not decide: {first.subject}", about=",".join(rules),
+                           end_line=max(f.end_line for f in fs), column=min(f.column for f in fs)))
+    return out
+
+
+def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, message: str, ident: str, about: str = "",
+             subject: str = "") -> Finding:
     return Finding(
         rule_id=rid,
         title=title,
@@ -225,6 +264,7 @@ def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, 
         message=_one_line(message),
         ident=ident,
         about=about,
+        subject=subject,
     )
 
 
@@ -330,8 +370,8 @@ def scan(
         kept, gone = findings, []
     else:
         kept, gone = apply_suppressions(findings, unit, report.warnings)
-    report.findings = sorted(set(kept), key=Finding.sort_key)
-    report.suppressed = sorted(set(gone), key=Finding.sort_key)
+    report.findings = sorted(set(merge_notes(kept)), key=Finding.sort_key)
+    report.suppressed = sorted(set(merge_notes(gone)), key=Finding.sort_key)
     return report
 
 

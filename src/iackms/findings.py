@@ -21,8 +21,11 @@ class Finding:
     message: str
     #: stable identity within the resource (statement Sid or content hash)
     ident: str = ""
-    #: for IKMS002: the rule that could not decide
+    #: for IKMS002: the rule(s) that could not decide, comma-separated
     about: str = ""
+    #: for IKMS002: the unresolved value said without the rule (notes with the
+    #: same value, line and resource are merged into one)
+    subject: str = ""
     suppressed: bool = False
     suppression_reason: str = ""
 

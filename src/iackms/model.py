@@ -266,7 +266,9 @@ class Principal:
     ``kind`` is the Principal map key (``AWS``, ``Service``, ``Federated``,
     ``CanonicalUser``) or ``*`` for the bare wildcard. ``ptype`` is one of
     ``wildcard``, ``root``, ``role``, ``user``, ``assumed-role``, ``service``,
-    ``federated``, ``canonical``, ``other`` or ``unknown``. ``account`` is a
+    ``federated``, ``canonical``, ``other``, ``unknown`` or ``caller`` (the
+    identity that runs Terraform, ``data.aws_caller_identity.x.arn``: a role,
+    user or assumed role of this account, never its root). ``account`` is a
     12-digit ID, ``THIS_ACCOUNT`` or ``None`` when it cannot be known.
     """
 
@@ -288,7 +290,8 @@ class Principal:
         # `data.aws_caller_identity.x.arn` is kept as "an ARN of this account"; show what was written
         if isinstance(v, str) and v.startswith("arn:aws:iam::" + THIS_ACCOUNT + ":" + UNK_OPEN) and v.endswith(UNK_CLOSE) \
                 and v.count(UNK_OPEN) == 1:
-            return "${" + v.split(UNK_OPEN, 1)[1][:-1] + "}"
+            written = "${" + v.split(UNK_OPEN, 1)[1][:-1] + "}"
+            return f"the identity that runs Terraform ({written})" if self.ptype == "caller" else written
         return display(v)
 
 

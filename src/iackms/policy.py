@@ -31,6 +31,8 @@ VALID_VERSIONS = ("2012-10-17",)
 
 _ACCOUNT_RE = re.compile(r"^(\d{12}|\ue002)$")
 _ARN_RE = re.compile(r"^arn:([^:]*):(iam|sts)::([^:]*):(.*)$", re.S)
+#: the resource part of `data.aws_caller_identity.<name>.arn` as the Terraform evaluator keeps it
+_CALLER_RE = re.compile(r"^\ue000data\.aws_caller_identity\.[^.\ue000\ue001]+\.arn\ue001$")
 
 
 def parse_principal(kind: str, value: Any) -> Principal:
@@ -67,6 +69,10 @@ def parse_principal(kind: str, value: Any) -> Principal:
         acct = account  # an unresolved but consistent account expression, e.g. ${var.account_id}
     else:
         acct = None
+    if acct == THIS_ACCOUNT and _CALLER_RE.match(rest):
+        # whoever runs Terraform: a role, user or assumed role of this account; AWS tells people
+        # not to work as the root user, so it is judged as a principal that is not the root
+        return Principal(kind, value, "caller", acct)
     if service == "iam":
         if rest == "root":
             ptype = "root"

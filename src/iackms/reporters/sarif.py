@@ -72,8 +72,10 @@ def fingerprint(f: Finding) -> str:
     """Stable across line moves: the rule, the file, the resource and the
     statement identity (or the message without its numbers)."""
     what = f.ident or re.sub(r"\d+", "", f.message)
-    # an IKMS002 note names the rule that could not decide: notes of two rules on one statement differ
-    return hashlib.sha256("|".join((f.rule_id, f.about, f.file, f.resource, what)).encode()).hexdigest()
+    # an IKMS002 note names the rule that could not decide: notes of two rules on one statement differ;
+    # a note merged from several rules' notes keeps the fingerprint of its first rule's
+    about = f.about.split(",", 1)[0]
+    return hashlib.sha256("|".join((f.rule_id, about, f.file, f.resource, what)).encode()).hexdigest()
 
 
 def _clip(text: str) -> str:
