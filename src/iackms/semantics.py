@@ -53,6 +53,10 @@ CONSTRAINING_KEYS = frozenset({
     "aws:principalarn", "aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:userid",
     "aws:username",
 })
+#: the constraining keys as AWS spells them (conditions are kept lower-cased)
+_KEY_NAMES = {k.lower(): k for k in (
+    "kms:CallerAccount", "aws:PrincipalAccount", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "aws:PrincipalArn",
+    "aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:userid", "aws:username")}
 _POSITIVE_OPS = frozenset({"stringequals", "stringequalsignorecase", "arnequals", "stringlike", "arnlike"})
 _NEGATED_OPS = frozenset({"stringnotequals", "stringnotequalsignorecase", "arnnotequals", "stringnotlike", "arnnotlike"})
 _ARN_KEYS = frozenset({"aws:principalarn", "aws:sourcearn"})
@@ -448,7 +452,7 @@ def condition_text(st: Statement, limit: int = 120) -> str:
     for op, body in st.conditions.items():
         for k, values in body.items():
             if k in CONSTRAINING_KEYS:
-                parts.append(f"{k} = {', '.join(display(v) for v in values)}")
+                parts.append(f"{_KEY_NAMES.get(k, k)} = {', '.join(display(v) for v in values)}")
     text = "; ".join(parts) or "a Deny statement"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

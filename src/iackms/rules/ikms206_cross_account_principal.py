@@ -67,11 +67,12 @@ def cross_account_principal(key: Key, cfg) -> Iterator[Result]:
                     continue
                 verdict = home.classify(pr.account)
                 if verdict is False or (verdict is None and full and _literal(pr.account) and home.shown):
-                    yield Fail(f"{st.label} of {key.address} grants {pr} in account {pr.account} access{what}, {_outside(home)}",
+                    yield Fail(f"{st.label} of {key.address} grants access to {pr} in account {pr.account}{what}, {_outside(home)}",
                                st.loc, ident, "high" if full else None)
                 elif verdict is None:
                     if not _literal(pr.account):
-                        yield Unresolved(f"{st.label} of {key.address}: cannot tell the account of principal {pr}", st.loc, ident)
+                        stake = f" (it gets {'kms:*' if g.full else 'kms:PutKeyPolicy'}: full control of the key if it is another account)" if full else ""
+                        yield Unresolved(f"{st.label} of {key.address}: cannot tell the account of principal {pr}{stake}", st.loc, ident)
                     else:
                         yield Unresolved(f"{st.label} of {key.address}: principal {pr} names account {pr.account}, which cannot be compared with this account (list your accounts in `trusted_accounts`)", st.loc, ident)
 
@@ -82,7 +83,7 @@ def _literal(account: str | None) -> bool:
 
 def _control(g) -> str:
     how = "kms:*" if g.full else "kms:PutKeyPolicy"
-    return f" with {how} (full control of the key: it can rewrite the key policy)"
+    return f" with {how}, full control of the key (it can rewrite the key policy)"
 
 
 def _outside(home: sem.Home) -> str:
