@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator
 
 from .config import Config
 from .context import ScanContext, size_limit_message
-from .findings import Finding, Report
+from .findings import Finding, ModuleCall, RemoteModules, Report
 from .model import CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit
 from .rules import REGISTRY, profile_rules, rules_for
 from .rules.base import Fail, Unresolved
@@ -370,9 +370,25 @@ def scan(
         kept, gone = findings, []
     else:
         kept, gone = apply_suppressions(findings, unit, report.warnings)
+    report.remote_modules = remote_modules(unit, inp, cfg)
     report.findings = sorted(set(merge_notes(kept)), key=Finding.sort_key)
     report.suppressed = sorted(set(merge_notes(gone)), key=Finding.sort_key)
     return report
+
+
+def remote_modules(unit: ScanUnit, inp: Inputs, cfg: Config) -> list[RemoteModules]:
+    """The remote module calls of the scan by source, in the files the user
+    asked about and not excluded."""
+    wanted = _wanted_file(inp)
+    by_source: dict[str, RemoteModules] = {}
+    for r in sorted(unit.remote_modules, key=lambda r: (r.source, r.loc.file, r.loc.line)):
+        if not wanted(r.loc.file) or cfg.excluded(r.loc.file):
+            continue
+        entry = by_source.setdefault(r.source, RemoteModules(r.source))
+        call = ModuleCall(r.loc.file, max(1, r.loc.line), r.name)
+        if call not in entry.calls:
+            entry.calls.append(call)
+    return list(by_source.values())
 
 
 #: below this many YAML/JSON files a worker pool costs more than it saves
@@ -478,18 +494,27 @@ def _cfn():
     return cloudformation
 
 
-def _filter_requested(findings: list[Finding], unit: ScanUnit, inp: Inputs) -> list[Finding]:
-    """With explicit files (pre-commit), keep only findings that belong to
-    them: located in them, or from a local module instantiated in them
-    (reported at the module block)."""
+def _wanted_file(inp: Inputs) -> Callable[[str], bool]:
+    """With explicit files (pre-commit): is a file one the user asked about?"""
     if not inp.requested_files:
-        return findings
+        return lambda file: True
     dirs = [d.rstrip("/") + "/" if d not in (".", "") else "" for d in inp.requested_dirs]
 
     def wanted(file: str) -> bool:
         if file in inp.requested_files:
             return True
         return any(d == "" and not file.startswith("../") or (d and file.startswith(d)) for d in dirs)
+
+    return wanted
+
+
+def _filter_requested(findings: list[Finding], unit: ScanUnit, inp: Inputs) -> list[Finding]:
+    """With explicit files (pre-commit), keep only findings that belong to
+    them: located in them, or from a local module instantiated in them
+    (reported at the module block)."""
+    if not inp.requested_files:
+        return findings
+    wanted = _wanted_file(inp)
 
     by_addr = {k.address: k for k in unit.keys}
     out: list[Finding] = []

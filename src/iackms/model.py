@@ -431,6 +431,17 @@ class Note:
 
 
 @dataclass
+class RemoteModule:
+    """A call of a module the scan cannot read (a registry or Git source):
+    whatever keys it creates are not scanned. Listed in the report's summary,
+    not as a finding per call."""
+
+    source: str
+    name: str  # the module block's name
+    loc: Location
+
+
+@dataclass
 class ScanUnit:
     """What one parser returns for the files it was given."""
 
@@ -439,6 +450,7 @@ class ScanUnit:
     grants: list[Grant] = field(default_factory=list)
     stores: list[CustomKeyStore] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    remote_modules: list[RemoteModule] = field(default_factory=list)
 
     def extend(self, other: "ScanUnit") -> None:
         self.keys.extend(other.keys)
@@ -446,6 +458,7 @@ class ScanUnit:
         self.grants.extend(other.grants)
         self.stores.extend(other.stores)
         self.notes.extend(other.notes)
+        self.remote_modules.extend(other.remote_modules)
 
 
 def walk(value: Any) -> Iterator[Any]:

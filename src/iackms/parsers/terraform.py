@@ -27,6 +27,7 @@ from ..model import (
     Location,
     Note,
     Policy,
+    RemoteModule,
     ScanUnit,
     Unknown,
 )
@@ -99,34 +100,29 @@ def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
         if d not in reached:
             _eval_root(d, loader, ctx, unit, reached)
             loader.cache.clear()
-    unit.notes = _once_per_remote_source(unit.notes)
+    unit.notes, unit.remote_modules = _remote_calls(unit.notes)
     return unit
 
 
-_REMOTE = re.compile(r"^module \S+ uses remote source ('.*'); its keys are not scanned$")
+_REMOTE = re.compile(r"^module (\S+) uses remote source '(.*)'; its keys are not scanned$")
 
 
-def _once_per_remote_source(notes: list[Note]) -> list[Note]:
-    """A remote module is noted once per scan, at its first call, with the
-    number of other calls, instead of once per module block."""
-    first: dict[str, Note] = {}
-    count: dict[str, int] = {}
+def _remote_calls(notes: list[Note]) -> tuple[list[Note], list[RemoteModule]]:
+    """Remote module calls are not findings: they go to the report's summary
+    (one line: how many remote modules were not scanned, and which)."""
     out: list[Note] = []
-    for n in sorted(notes, key=lambda n: (n.loc.file, n.loc.line)):
+    remote: list[RemoteModule] = []
+    seen: set[tuple] = set()
+    for n in notes:
         m = _REMOTE.match(n.message) if n.rule_id == "IKMS002" else None
         if not m:
             out.append(n)
             continue
-        src = m.group(1)
-        count[src] = count.get(src, 0) + 1
-        if src not in first:
-            first[src] = n
-            out.append(n)
-    for src, n in first.items():
-        if count[src] > 1:
-            others = count[src] - 1
-            n.message = n.message[: -len("; its keys are not scanned")] + f" (and {others} other module block{'s' if others > 1 else ''}); its keys are not scanned"
-    return out
+        k = (m.group(2), n.loc.file, n.loc.line)
+        if k not in seen:
+            seen.add(k)
+            remote.append(RemoteModule(m.group(2), m.group(1), n.loc))
+    return out, remote
 
 
 def _reach(roots: list[Path], calls: dict[Path, list[Path]], pre: Prescan) -> set[Path]:

@@ -194,6 +194,11 @@ def render(report: Report, show_suppressed: bool = False, sarif_category: str | 
         "invocations": [invocation],
         "results": [result(f, index[f.rule_id], show_suppressed) for f in findings],
     }
+    if report.remote_modules:
+        # not results: no finding is made of a module that was not read
+        from .jsonfmt import remote_modules
+
+        run["properties"] = {"remoteModulesNotScanned": remote_modules(report)}
     if sarif_category:
         run["automationDetails"] = {"id": sarif_category.rstrip("/") + "/"}
     doc = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
