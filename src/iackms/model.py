@@ -39,10 +39,14 @@ def has_unknown(s: str) -> bool:
 def display(value: Any) -> str:
     """Render a model value for a message, showing unresolved parts as ${...}."""
     if isinstance(value, Unknown):
+        if value.expr.startswith("{{resolve:") and value.expr.endswith("}}"):
+            return value.expr
         return "${" + value.expr + "}"
     if isinstance(value, Choice):
         return value.expr or " | ".join(display(o) for o in value.options)
     if isinstance(value, str):
+        if "{{resolve:" in value:  # a CloudFormation dynamic reference reads as written
+            value = value.replace(UNK_OPEN + "{{resolve:", "{{resolve:").replace("}}" + UNK_CLOSE, "}}")
         return (
             value.replace(UNK_OPEN, "${")
             .replace(UNK_CLOSE, "}")

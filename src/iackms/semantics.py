@@ -150,6 +150,8 @@ def _value_specific(key: str, op: str, v: Any) -> bool | None:
     s = str(v)
     if UNK_OPEN in s and op in _EXACT_OPS:
         return True
+    # an unresolved piece is one part of an ARN, whatever colons it holds ({{resolve:ssm:...}})
+    s = re.sub("\ue000[^\ue001]*\ue001", "\ue000\ue001", s)
     if UNK_OPEN in s:
         # a partly known ARN still pins the account when the account part is known
         if key in _ARN_KEYS:

@@ -256,7 +256,9 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
             except Exception as e:  # noqa: BLE001
                 _internal(unit, ctx, s.mod.dir, e, blk.loc)
     # aws_kms_key_policy wins over the inline policy
+    inline = {a: k.policy for a, k in keys.items() if k.policy.present}
     for target, pol, bypass, blk, s, addr in pend.key_policies:
+        pol = _own_policy(pol, inline)
         al = next((a for a in aliases if a.address == target), None) if target else None
         if al is not None:  # key_id = aws_kms_alias.x.target_key_id
             target = al.target
@@ -371,6 +373,18 @@ def _one(
 
 
 _BROKEN = "\0error"
+
+
+def _own_policy(pol: Attr | None, inline: dict[str, Attr]) -> Attr | None:
+    """``policy = aws_kms_key.k.policy`` (a policy attached after the key is
+    created, copied from the key's own argument) is that policy as written."""
+    if pol is None or not isinstance(pol.value, Unknown):
+        return pol
+    target = _ref(pol.value)
+    if target is None or not pol.value.expr.strip().endswith(".policy") or target not in inline:
+        return pol
+    own = inline[target]
+    return Attr(own.value, own.loc, True, own.expr)
 
 
 def _policy_only_key(s: Scope, addr: str, blk: Block, pol: Attr | None, bypass: Attr | None) -> Key:
