@@ -442,15 +442,21 @@ def parse_inputs(inp: Inputs, ctx: ScanContext, jobs: int = 1) -> ScanUnit:
             first = sorted(inp.tf_dirs)[0]
             unit.notes.append(Note(PARSE_ERROR, f"internal error while reading Terraform: {type(e).__name__}: {e} (please report it)",
                                    Location(ctx.rel(inp.tf_dirs[first][0]), 1, 1)))
+    docs: list[ScanUnit] | None = None
     if docs_wait is not None:
         try:
-            for u in docs_wait():
-                unit.extend(u)
-            return unit
+            docs = docs_wait()
         except Exception:  # a worker failed: parse serially, which reports per file
-            pass
-    for path in inp.docs:
-        unit.extend(parse_document(path, ctx))
+            docs = None
+    if docs is None:
+        docs = [parse_document(path, ctx) for path in inp.docs]
+    # a template read as a Rain module of another one is checked through it only
+    # (as a Terraform module directory is evaluated through its callers)
+    modules = set().union(*(u.module_files for u in docs)) if docs else set()
+    for path, u in zip(inp.docs, docs):
+        if modules and ctx.rel(path) in modules:
+            continue
+        unit.extend(u)
     return unit
 
 

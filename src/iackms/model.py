@@ -455,6 +455,8 @@ class ScanUnit:
     stores: list[CustomKeyStore] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     remote_modules: list[RemoteModule] = field(default_factory=list)
+    #: files read as Rain modules of a template (checked through that template only)
+    module_files: set[str] = field(default_factory=set)
 
     def extend(self, other: "ScanUnit") -> None:
         self.keys.extend(other.keys)
@@ -463,6 +465,7 @@ class ScanUnit:
         self.stores.extend(other.stores)
         self.notes.extend(other.notes)
         self.remote_modules.extend(other.remote_modules)
+        self.module_files |= other.module_files
 
 
 def walk(value: Any) -> Iterator[Any]:

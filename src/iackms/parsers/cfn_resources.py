@@ -60,8 +60,9 @@ def span(d: Any, key: Any, file: str) -> Location:
     return Location(kl.file, kl.line, end, kl.column)
 
 
-def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, unit: ScanUnit) -> None:
-    """Add the template's keys, aliases and notes to ``unit``."""
+def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, unit: ScanUnit, texts: dict | None = None) -> None:
+    """Add the template's keys, aliases and notes to ``unit``. ``texts`` holds
+    the text of every Rain module file whose resources the template holds."""
     _transform_notes(data, file, unit)
     resources = tpl.resources  # Resources with Fn::ForEach loops expanded
     if not resources:
@@ -112,7 +113,8 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             alias.suppressions = suppressions(res, file, loc)
             aliases.append((alias, props.get("TargetKeyId") if isinstance(props, dict) else None))
             continue
-        key = build_key(str(lid), rtype, res, loc, tpl, file, text, is_json, unit)
+        ktext, kjson = (texts or {}).get(loc.file, (text, is_json))
+        key = build_key(str(lid), rtype, res, loc, tpl, file, ktext, kjson, unit)
         key.local_principals = set(locals_)
         keys[key.address] = key
         unit.keys.append(key)
