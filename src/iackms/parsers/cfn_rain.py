@@ -50,10 +50,12 @@ def module_source(res: Any) -> Any:
     return None
 
 
-def expand(data: LDict, path: Path, ctx: ScanContext, unit: ScanUnit, texts: dict, stack: tuple[str, ...] = ()) -> None:
+def expand(data: LDict, path: Path, ctx: ScanContext, unit: ScanUnit, texts: dict, stack: tuple[str, ...] = (),
+           origins: dict | None = None) -> None:
     """Replace the Rain modules of a loaded template (in place) by their
     resources. ``texts`` collects the text of every module file read (for
-    locating policy lines), by file as printed."""
+    locating policy lines), by file as printed; ``origins`` maps each logical
+    ID a module added to where the template uses the module."""
     resources = data.get("Resources")
     modules = data.get("Modules")
     uses: list[tuple[str, Any, dict]] = []
@@ -104,6 +106,8 @@ def expand(data: LDict, path: Path, ctx: ScanContext, unit: ScanUnit, texts: dic
         for mlid, mres, mloc in _instantiate(lid, spec, mod_data):
             new[mlid] = mres
             new.key_locs[mlid] = mloc
+            if origins is not None:
+                origins[mlid] = where
         mconds = mod_data.get("Conditions")
         if isinstance(mconds, dict):
             params = _params(spec, mod_data)

@@ -169,11 +169,12 @@ def _parse(path: Path, data: bytes, file: str, ctx: ScanContext | None = None) -
     for key, loc in duplicates:
         unit.notes.append(Note("IKMS002", f"duplicate key {key!r}: the later value is used", loc))
     texts: dict[str, tuple[str, bool]] = {file: (text, is_json)}
+    origins: dict[str, Location] = {}
     if ctx is not None and isinstance(tpl_data, LDict):
-        cfn_rain.expand(tpl_data, path, ctx, unit, texts)  # Rain modules: their resources become the template's
+        cfn_rain.expand(tpl_data, path, ctx, unit, texts, origins=origins)  # Rain modules: their resources become the template's
     tpl = Template.from_data(tpl_data)
     tpl.resources = expand_resources(tpl.resources, tpl, file, unit)
-    build_unit(tpl_data if isinstance(tpl_data, LDict) else LDict(tpl_data), tpl, file, text, is_json, unit, texts)
+    build_unit(tpl_data if isinstance(tpl_data, LDict) else LDict(tpl_data), tpl, file, text, is_json, unit, texts, origins)
     return unit
 
 
