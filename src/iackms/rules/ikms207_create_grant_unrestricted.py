@@ -40,7 +40,9 @@ def create_grant_unrestricted(key: Key, cfg) -> Iterator[Result]:
         if "CreateGrant" not in sem.statement_actions(st).actions or sem.grant_restricted(st):
             continue
         # whoever may change the key policy gains nothing from CreateGrant
-        held = owners.setdefault(id(p), sem.holders(p, "PutKeyPolicy"))
+        if id(p) not in owners:
+            owners[id(p)] = sem.holders(p, "PutKeyPolicy")
+        held = owners[id(p)]
         prs = [pr for pr in sem.non_root(st) if not sem.is_service_like(pr) and sem.person_key(st, pr) not in held]
         if prs:
             yield Fail(f"{st.label} of {key.address} lets {sem.who(st, prs)} create grants without kms:GrantIsForAWSResource" + sem.in_branch(key, st), st.loc, sem.statement_ident(st))
