@@ -2,7 +2,8 @@
 custom key stores in the common model.
 
 Public entry point: :func:`parse_modules`. Expressions are evaluated
-statically (see :mod:`.tf_eval`); what cannot be known stays Unknown."""
+statically (see :mod:`.tf_scope` and :mod:`.tf_expr`); what cannot be known
+stays Unknown."""
 
 from __future__ import annotations
 
@@ -31,14 +32,15 @@ from ..model import (
     Unknown,
 )
 from ..policy import build_policies
-from .tf_eval import KEY_TYPES, Scope
+from .tf_aws import KEY_TYPES, principal_arn
 from .tf_hcl import Block, suppressions_in
 from .tf_module import Loader, instance_absent, instantiate, make_factory
 from .tf_policydoc import expand_blocks
 from .tf_prescan import Prescan
+from .tf_scope import Scope
 from ..tfnames import KEY_ATTRS as _KEY_ATTRS
 from ..tfnames import enabled_argument
-from .tf_values import REF, DocDict, LStr, is_err, relocate, source_lines, to_bool, to_number
+from .tf_values import DocDict, LStr, is_err, relocate, source_lines, to_bool, to_number
 
 _STORE_ATTRS = (
     "custom_key_store_name",
@@ -219,9 +221,8 @@ def _convert(v: Any, fn: Any) -> Any:
 
 
 def _ref(v: Any) -> str | None:
-    if isinstance(v, Unknown) and v.reason.startswith(REF):
-        return v.reason[len(REF) :]
-    return None
+    """The address of the resource ``v`` refers to, if any."""
+    return v.ref if isinstance(v, Unknown) else None
 
 
 class _Pending:
@@ -255,7 +256,7 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
             try:
                 if not instance_absent(blk, s):
                     principals.add(f"{s.prefix}{rtype}.{rname}")
-                    principals.add(s.principal_arn(rtype, rname))
+                    principals.add(principal_arn(s, rtype, rname))
             except Exception as e:  # noqa: BLE001
                 _internal(unit, ctx, s.mod.dir, e, blk.loc)
     # aws_kms_key_policy wins over the inline policy

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from ..context import ScanContext, size_limit_message
 from ..model import Location, Note
-from .tf_eval import ModuleDef, Scope
+from .tf_scope import ModuleDef, Scope
 from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
 
 MAX_MODULE_DEPTH = 10
