@@ -873,10 +873,54 @@ def test_deep_nesting(tmp_path):
     u = parse(tmp_path, text.encode())
     assert time.monotonic() - t < 5
     (note,) = u.notes
-    assert note.rule_id == "IKMS001" and "nested too deeply" in note.message and note.loc.line == 2
+    # the same words whether libyaml (PyYAML 6.0.4) or cfnyaml stopped the document
+    assert note.rule_id == "IKMS001" and note.message == cfnyaml.too_deep_message() and note.loc.line == 2
     block = "AWSTemplateFormatVersion: x\n" + "".join(" " * i + "a:\n" for i in range(1100))
     (note,) = parse(tmp_path, block.encode()).notes
-    assert "nested too deeply" in note.message
+    assert note.message == cfnyaml.too_deep_message()
+    assert 2 <= note.loc.line <= 1101  # inside the nested lines; the exact one depends on the parser that stopped
+
+
+@pytest.mark.parametrize("loader", ["default", "pure-python"])
+def test_deep_nesting_same_words_with_either_loader(monkeypatch, loader):
+    """libyaml 0.2.6 has a depth limit of its own (about cfnyaml's): the error
+    says the same whether it or cfnyaml stopped the document, and the pure-Python
+    loader (no libyaml) gives it too."""
+    import yaml
+
+    if loader == "pure-python":
+        monkeypatch.setattr(cfnyaml, "_Loader", yaml.SafeLoader)
+    for text in ("a: " + "[" * 1500 + "]" * 1500 + "\n", "".join(" " * i + "a:\n" for i in range(1500))):
+        with pytest.raises(cfnyaml.YamlError) as e:
+            cfnyaml.load(text)
+        assert e.value.message == cfnyaml.too_deep_message() == f"the document is nested too deeply (more than {cfnyaml.MAX_DEPTH} levels)"
+        assert 1 <= e.value.line <= text.count("\n")
+
+
+def test_libyaml_nesting_error_is_reworded(monkeypatch):
+    """The libyaml wording ("exceeded maximum nesting depth (while increasing
+    flow level)") never reaches the message, whatever the installed PyYAML."""
+    import yaml
+
+    class DeepLoader(yaml.SafeLoader):
+        def check_event(self, *choices):
+            mark = yaml.Mark("", 0, 4, 1002, None, None)
+            raise yaml.scanner.ScannerError("while increasing flow level", mark, "exceeded maximum nesting depth", mark)
+
+    monkeypatch.setattr(cfnyaml, "_Loader", DeepLoader)
+    with pytest.raises(cfnyaml.YamlError) as e:
+        cfnyaml.load("a: [[[]]]\n")
+    assert e.value.message == cfnyaml.too_deep_message() and (e.value.line, e.value.column) == (5, 1003)
+    # any other scanner error keeps its detail after our prefix
+    class BadLoader(yaml.SafeLoader):
+        def check_event(self, *choices):
+            mark = yaml.Mark("", 0, 1, 0, None, None)
+            raise yaml.scanner.ScannerError("while scanning a simple key", mark, "could not find expected ':'", mark)
+
+    monkeypatch.setattr(cfnyaml, "_Loader", BadLoader)
+    with pytest.raises(cfnyaml.YamlError) as e:
+        cfnyaml.load("a\nb\n")
+    assert e.value.message.startswith("YAML syntax error: ") and e.value.line == 2
 
 
 def test_python_tags_never_executed(tmp_path):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from iackms import config as c
@@ -60,6 +63,67 @@ def test_pyproject_section_and_upward_search(tmp_path):
     assert found == tmp_path / "pyproject.toml"
     cfg = c.load_file(found)
     assert cfg.profile == "cmmc-l2" and cfg.require_alias and cfg.tags() == c.CMMC_TAGS
+
+
+PYPROJECT = "[project]\nname='x'\n\n[tool.iackms]\nprofile = 'cis'\ndisable = ['IKMS104']\n"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _real_toml():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the dependency
+        import tomli as tomllib
+    return tomllib
+
+
+def test_pyproject_without_tomllib_reads_with_tomli(tmp_path, monkeypatch):
+    """Python 3.10 has no tomllib: [tool.iackms] is read with tomli, and bad
+    TOML is the same error as on 3.11+ (simulated here on any Python; .ci/run
+    also runs this file on a real 3.10 when one is installed)."""
+    parser = _real_toml()  # tomllib or tomli: the same API
+    monkeypatch.setitem(sys.modules, "tomllib", None)  # `import tomllib` fails
+    monkeypatch.setitem(sys.modules, "tomli", parser)
+    f = tmp_path / "pyproject.toml"
+    f.write_text(PYPROJECT)
+    cfg = c.load_file(f)
+    assert cfg.profile == "cis" and cfg.disable == {"IKMS104"}
+    f.write_text("[tool.iackms]\nprofile = \n")
+    with pytest.raises(c.ConfigError, match="not valid TOML") as e:
+        c.load_file(f)
+    assert str(f) in str(e.value)
+    f.write_text("tool = 3\n")
+    assert c.load_file(f).profile == "default"
+
+
+def test_pyproject_without_any_toml_parser_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tomllib", None)
+    monkeypatch.setitem(sys.modules, "tomli", None)
+    f = tmp_path / "pyproject.toml"
+    f.write_text(PYPROJECT)
+    with pytest.raises(c.ConfigError) as e:
+        c.load_file(f)
+    assert str(f) in str(e.value) and "pip install tomli" in str(e.value) and ".iackms.yaml" in str(e.value)
+
+
+def test_tomli_is_a_dependency_where_tomllib_is_missing():
+    """requires-python allows 3.10, which has no tomllib: tomli must be
+    installed there, and only there."""
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    project = _real_toml().loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    reqs = [Requirement(r) for r in project["dependencies"]]
+    assert "3.10" in SpecifierSet(project["requires-python"])
+
+    def wanted(version: str) -> list[str]:
+        env = {**default_environment(), "python_version": version, "python_full_version": version + ".0"}
+        return [r.name for r in reqs if r.marker is None or r.marker.evaluate(env)]
+
+    assert "tomli" in wanted("3.10") and "tomli" not in wanted("3.11") and "tomli" not in wanted("3.13")
+    (tomli,) = [r for r in reqs if r.name == "tomli"]
+    assert not tomli.specifier.contains("1.2.3") and tomli.specifier.contains("2.0.1")
 
 
 def test_search_stops_at_repository_root(tmp_path):

@@ -332,19 +332,41 @@ def test_yaml_alias_bomb(tmp_path):
 N = 10_000
 
 
-@pytest.mark.parametrize("name,text,line,words", [
-    ("flow.yaml", HDR + "Metadata:\n  x: " + "[" * N + "]" * N + "\nResources: {}\n", 3, "nested too deeply"),
-    ("block.yaml", HDR + "Metadata:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(N)), 1002, "nested too deeply"),
-    ("deep.json", '{"AWSTemplateFormatVersion": "2010-09-09", "Metadata": ' + "[" * N + "]" * N + "}", 1, "depth limit"),
-    ("deep.tf.json", '{"resource": {"aws_kms_key": {"n": {"description": ' + "[" * N + "]" * N + "}}}}", 1, "depth limit"),
-    ("list.tf", 'resource "aws_kms_key" "n" {\n  description = ' + "[" * N + "]" * N + "\n}\n", 2, "nested too deeply"),
-    ("obj.tf", 'resource "aws_kms_key" "n" {\n  tags = ' + "{a = " * N + "1" + "}" * N + "\n}\n", 2, "nested too deeply"),
-    ("paren.tf", 'resource "aws_kms_key" "n" {\n  description = ' + "(" * N + "1" + ")" * N + "\n}\n", 2, "nested too deeply"),
+YAML_TOO_DEEP = cfnyaml.too_deep_message(cfnyaml.MAX_DEPTH)
+JSON_TOO_DEEP = jsonload.too_deep_message(jsonload.MAX_DEPTH)
+
+
+# (name, text, the lines of the nested region, words the message holds).
+# Which parser stops the document, and so the exact line, depends on the library
+# release (libyaml 0.2.6 in PyYAML 6.0.4 has a depth limit of its own, older
+# releases do not; orjson stops at 1024 levels, tree-sitter-json is read to 512):
+# the finding must be one IKMS001 inside the nested region, in our words.
+@pytest.mark.parametrize("name,text,lines,words", [
+    ("flow.yaml", HDR + "Metadata:\n  x: " + "[" * N + "]" * N + "\nResources: {}\n", (3, 3), YAML_TOO_DEEP),
+    ("block.yaml", HDR + "Metadata:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(N)), (3, N + 2), YAML_TOO_DEEP),
+    ("deep.json", '{"AWSTemplateFormatVersion": "2010-09-09", "Metadata": ' + "[" * N + "]" * N + "}", (1, 1), JSON_TOO_DEEP),
+    ("deep.tf.json", '{"resource": {"aws_kms_key": {"n": {"description": ' + "[" * N + "]" * N + "}}}}", (1, 1), JSON_TOO_DEEP),
+    ("list.tf", 'resource "aws_kms_key" "n" {\n  description = ' + "[" * N + "]" * N + "\n}\n", (2, 2), "nested too deeply"),
+    ("obj.tf", 'resource "aws_kms_key" "n" {\n  tags = ' + "{a = " * N + "1" + "}" * N + "\n}\n", (2, 2), "nested too deeply"),
+    ("paren.tf", 'resource "aws_kms_key" "n" {\n  description = ' + "(" * N + "1" + ")" * N + "\n}\n", (2, 2), "nested too deeply"),
 ])
-def test_10000_levels_of_nesting(tmp_path, name, text, line, words):
-    out = check(tmp_path, {name: text}, timeout=60)
-    assert ikms001(out) == [(f"h/{name}", line)]
+def test_10000_levels_of_nesting(tmp_path, name, text, lines, words):
+    out = check(tmp_path, {name: text}, timeout=60)  # no traceback, good/ still scanned
+    ((file, line),) = ikms001(out)
+    assert file == f"h/{name}" and lines[0] <= line <= lines[1]
     assert words in next(f["message"] for f in out if f["rule_id"] == "IKMS001")
+
+
+@pytest.mark.parametrize("name,text", [
+    ("million.json", '{"AWSTemplateFormatVersion": "2010-09-09", "Metadata": ' + "[" * 1_000_000 + "]" * 1_000_000 + "}"),
+    ("million.tf.json", '{"resource": {"aws_kms_key": {"n": {"description": ' + "[" * 1_000_000 + "]" * 1_000_000 + "}}}}"),
+])
+def test_a_million_levels_of_json(tmp_path, name, text):
+    """orjson before 3.9.15 has no depth limit and crashes the process on
+    this (CVE-2024-27454): the floor in pyproject.toml keeps it out."""
+    out = check(tmp_path, {name: text}, timeout=60)
+    assert ikms001(out) == [(f"h/{name}", 1)]
+    assert JSON_TOO_DEEP in next(f["message"] for f in out if f["rule_id"] == "IKMS001")
 
 
 def test_deep_but_within_limits_is_scanned(tmp_path):
@@ -601,3 +623,30 @@ def test_loader_limits_are_errors_not_crashes():
     with pytest.raises(cfnyaml.YamlError):
         cfnyaml.load("x: !!python/object/apply:os.system ['true']\n")
 
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 2000 + "]" * 2000,  # past orjson's own limit (1024)
+    "[" * 700 + "]" * 700,  # orjson reads it; the locations stop at MAX_DEPTH
+    '{"a": ' + "[" * 2000 + "]" * 2000 + "}",
+    '{"é€": "x", "a": ' + '{"b": ' * 2000 + "1" + "}" * 2000 + "}",  # character, not byte, positions
+])
+def test_json_nesting_has_one_wording(text):
+    """One message for JSON nested too deeply, whoever stops it: orjson (whose
+    words changed from "array and object recursion depth exceeded" to "depth
+    limit exceeded" in 3.12) or the location pass."""
+    with pytest.raises(jsonload.JsonError) as e:
+        jsonload.load(text, "x.json")
+    assert e.value.message == jsonload.too_deep_message(jsonload.MAX_DEPTH) == cfnyaml.too_deep_message(jsonload.MAX_DEPTH)
+    assert e.value.line == 1
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 600 + "]" * 600 + ",",  # deep but closed before the error
+    '["' + "[" * 3000 + '", ]',  # brackets inside a string
+    "[" * 100 + "}",
+])
+def test_json_syntax_error_is_not_called_nesting(text):
+    with pytest.raises(jsonload.JsonError) as e:
+        jsonload.loads_plain(text)
+    assert e.value.message.startswith("invalid JSON: ") and "nested" not in e.value.message

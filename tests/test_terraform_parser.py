@@ -202,6 +202,35 @@ def test_try_can_and_data_sources(tmp_path: Path) -> None:
     assert tags["other"] == Unknown("aws_s3_bucket.b.arn")
 
 
+def test_unknown_says_what_it_refers_to_and_whether_it_is_an_error(tmp_path: Path) -> None:
+    u = scan(tmp_path, {"main.tf": """
+        variable "v" {}
+        resource "aws_kms_key" "a" {}
+        module "m" {
+          source = "./m"
+        }
+        resource "aws_kms_key" "k" {
+          tags = {
+            arn  = aws_kms_key.a.arn
+            fn   = upper(aws_kms_key.a.key_id)
+            sub  = module.m.key_arn
+            bad  = {}.missing
+            var  = var.v
+            safe = try({}.missing, var.v)
+          }
+        }
+    """, "m/main.tf": """
+        resource "aws_kms_key" "inner" {}
+        output "key_arn" { value = aws_kms_key.inner.arn }
+    """})
+    tags = key(u, "aws_kms_key.k").attrs["tags"].value
+    assert tags["arn"] == Unknown("aws_kms_key.a.arn", ref="aws_kms_key.a")
+    assert tags["fn"] == Unknown("upper(aws_kms_key.a.key_id)", ref="aws_kms_key.a")
+    assert tags["sub"] == Unknown("aws_kms_key.inner.arn", ref="module.m.aws_kms_key.inner")
+    assert tags["bad"] == Unknown("{}.missing", error=True)
+    assert tags["var"] == Unknown("var.v") and tags["safe"] == Unknown("var.v")
+
+
 def test_count_zero_skips_the_resource(tmp_path: Path) -> None:
     u = scan(tmp_path, {"main.tf": """
         variable "create" { default = false }

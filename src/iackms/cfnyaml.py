@@ -27,6 +27,9 @@ import yaml
 
 from .model import LDict, LList, Location
 
+#: collections deeper than this are an error. libyaml 0.2.6 (in the PyYAML 6.0.4
+#: wheels) has a limit of its own about as deep, so which of the two reports a
+#: document depends on the PyYAML release: both say :func:`too_deep_message`.
 MAX_DEPTH = 1000
 MAX_ALIASES = 10_000
 MAX_NODES = 5_000_000
@@ -60,6 +63,19 @@ _DUMMY = _sc()
 #: first characters of plain scalars the YAML 1.1 resolver may type (bool,
 #: int, float, null, timestamp, merge, value); anything else is a string
 _TYPED_START = frozenset("yYnNtTfFoO~-+0123456789.<=")
+
+
+def too_deep_message(limit: int = MAX_DEPTH) -> str:
+    """The one wording of a nesting-depth error (as :func:`iackms.jsonload.too_deep_message`)."""
+    return f"the document is nested too deeply (more than {limit} levels)"
+
+
+def _is_nesting_error(e: yaml.MarkedYAMLError) -> bool:
+    """libyaml's own depth limit ("exceeded maximum nesting depth" in
+    libyaml 0.2.6), recognised by its words: the error comes from the scanner,
+    ahead of the events this module counts."""
+    words = f"{e.problem or ''} {e.context or ''}".lower()
+    return "nesting" in words or "depth" in words
 
 
 class YamlError(Exception):
@@ -199,7 +215,7 @@ class _Builder:
             elif cls is _MapStart or cls is _SeqStart:
                 if len(stack) >= MAX_DEPTH:
                     m = ev.start_mark
-                    raise YamlError(f"YAML nested too deeply (over {MAX_DEPTH} levels)", m.line + 1, m.column + 1)
+                    raise YamlError(too_deep_message(), m.line + 1, m.column + 1)
                 tag = ev.tag
                 is_map = cls is _MapStart
                 if tag is not None and tag != "!" and tag[0] != "!" and tag != (_MAP if is_map else _SEQ):
@@ -316,6 +332,8 @@ def load(text: str, file: str = "", duplicates: list | None = None) -> Any:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else 1
         col = mark.column + 1 if mark is not None else 1
+        if _is_nesting_error(e):
+            raise YamlError(too_deep_message(), line, col) from None
         problem = e.problem or e.context or "invalid YAML"
         ctx = f" ({e.context})" if e.context and e.problem else ""
         raise YamlError(f"YAML syntax error: {problem}{ctx}", line, col) from None
@@ -328,4 +346,4 @@ def load(text: str, file: str = "", duplicates: list | None = None) -> Any:
             pass
 
 
-__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_NODES", "MultipleDocuments", "YamlError", "load"]
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_NODES", "MultipleDocuments", "YamlError", "load", "too_deep_message"]

@@ -179,19 +179,32 @@ def load_file(path: Path) -> Config:
     return cfg
 
 
-def _pyproject_section(text: str, path: Path) -> Any:
+def _toml() -> Any:
+    """``tomllib`` (Python 3.11+) or ``tomli``, the same parser for Python 3.10
+    (an iackms dependency there); None when neither can be imported."""
     try:
-        import tomllib  # type: ignore[import-not-found]
+        import tomllib  # type: ignore[import-not-found,unused-ignore]
     except ModuleNotFoundError:  # Python 3.10
         try:
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
         except ModuleNotFoundError:
-            raise ConfigError(f"{path}: reading pyproject.toml needs Python 3.11+ or the tomli package") from None
+            return None
+    return tomllib
+
+
+def _pyproject_section(text: str, path: Path) -> Any:
+    toml = _toml()
+    if toml is None:
+        raise ConfigError(
+            f"{path}: [tool.iackms] cannot be read: this Python has no tomllib (3.11+) and the tomli package, "
+            "which iackms requires on Python 3.10, is not installed (`pip install tomli`, or use .iackms.yaml)"
+        )
     try:
-        doc = tomllib.loads(text)
-    except Exception as e:  # tomllib.TOMLDecodeError
+        doc = toml.loads(text)
+    except toml.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return doc.get("tool", {}).get("iackms")
+    tool = doc.get("tool")
+    return tool.get("iackms") if isinstance(tool, dict) else None
 
 
 def find_config(start: Path) -> Path | None:

@@ -4,6 +4,7 @@ where each object, array and key is written. The result is made of
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -11,7 +12,46 @@ import orjson
 
 from .model import LDict, LList, Location
 
+#: arrays and objects deeper than this are an error (orjson itself stops at
+#: 1024 since 3.9.15; older releases recursed until the process crashed)
 MAX_DEPTH = 512
+
+
+def too_deep_message(limit: int = MAX_DEPTH) -> str:
+    """The one wording of a nesting-depth error, whoever detected it (this
+    module, orjson, or the YAML loader, whose limit differs)."""
+    return f"the document is nested too deeply (more than {limit} levels)"
+
+
+#: a JSON string (skipped) or a bracket
+_DEPTH_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def _depth_at(text: str) -> int:
+    """How many arrays and objects are open at the end of ``text``."""
+    depth = 0
+    for m in _DEPTH_TOKEN_RE.finditer(text):
+        c = m.group()
+        if c == "[" or c == "{":
+            depth += 1
+        elif c == "]" or c == "}":
+            depth -= 1
+    return depth
+
+
+def _nesting_error(data: bytes | str, pos: int | None) -> bool:
+    """orjson's error at ``pos`` (a character index) is its depth limit:
+    decided by the document, not by orjson's wording, which changes between
+    releases ("array and object recursion depth exceeded", "depth limit
+    exceeded")."""
+    if not pos:
+        return False
+    text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+    prefix = text[:pos]
+    # cheap bound first: fewer opening brackets than the limit, brackets in strings included
+    if prefix.count("[") + prefix.count("{") <= MAX_DEPTH:
+        return False
+    return _depth_at(prefix) > MAX_DEPTH
 
 
 class JsonError(Exception):
@@ -35,9 +75,11 @@ def loads_plain(data: bytes | str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as e:
+        if _nesting_error(data, e.pos):
+            raise JsonError(too_deep_message(MAX_DEPTH), e.lineno or 1, e.colno or 1) from None
         raise JsonError(f"invalid JSON: {e.msg}", e.lineno or 1, e.colno or 1) from None
     except RecursionError:  # pragma: no cover - orjson limits depth itself
-        raise JsonError("JSON nested too deeply") from None
+        raise JsonError(too_deep_message(MAX_DEPTH)) from None
 
 
 def load(
@@ -75,7 +117,7 @@ def _loc(node: Any, file: str, lo: int, co: int) -> Location:
 
 def _attach(value: Any, node: Any, file: str, lo: int, co: int, dups: list | None, depth: int) -> Any:
     if depth > MAX_DEPTH:
-        raise JsonError(f"JSON nested deeper than {MAX_DEPTH} levels", node.start_point[0] + 1 + lo)
+        raise JsonError(too_deep_message(MAX_DEPTH), node.start_point[0] + 1 + lo)
     if isinstance(value, dict) and node.type == "object":
         out = LDict(loc=_loc(node, file, lo, co))
         pairs = {}

@@ -112,10 +112,18 @@ def loc_of(value: Any, default: Location | None = None) -> Location | None:
 
 @dataclass(frozen=True)
 class Unknown:
-    """A value that cannot be known statically. ``expr`` is the source text."""
+    """A value that cannot be known statically. ``expr`` is the source text;
+    ``reason`` says why it is unknown, for people ("" when the expression says
+    it all). ``ref`` is the address of the resource in the scan the value
+    belongs to (``aws_kms_key.this`` for ``aws_kms_key.this.arn``), so a
+    parser can link an alias, a grant or a key policy to its key. ``error``
+    is true when evaluating the expression failed (Terraform would reject
+    it; ``try()`` and ``can()`` skip such values)."""
 
     expr: str
     reason: str = ""
+    ref: str | None = None
+    error: bool = False
 
     def __bool__(self) -> bool:  # never silently truthy
         raise TypeError("truth value of Unknown is undefined; check isinstance first")

@@ -2,7 +2,8 @@
 custom key stores in the common model.
 
 Public entry point: :func:`parse_modules`. Expressions are evaluated
-statically (see :mod:`.tf_eval`); what cannot be known stays Unknown."""
+statically (see :mod:`.tf_scope` and :mod:`.tf_expr`); what cannot be known
+stays Unknown."""
 
 from __future__ import annotations
 
@@ -32,15 +33,17 @@ from ..model import (
     Unknown,
 )
 from ..policy import build_policies
-from .tf_eval import Scope
+from ..vocab import TF_KEY_ATTRS as _KEY_ATTRS
+from ..vocab import TF_KEY_TYPES as KEY_TYPES
+from ..vocab import TF_KMS_TYPES, TF_PRINCIPAL_TYPES
+from ..vocab import tf_enabled_argument as enabled_argument
+from .tf_aws import principal_arn
 from .tf_hcl import Block, suppressions_in
 from .tf_module import Loader, instance_absent, instantiate, make_factory
 from .tf_policydoc import expand_blocks
 from .tf_prescan import Prescan
-from ..vocab import TF_KEY_ATTRS as _KEY_ATTRS
-from ..vocab import TF_KEY_TYPES as KEY_TYPES
-from ..vocab import tf_enabled_argument as enabled_argument
-from .tf_values import REF, DocDict, LStr, is_err, relocate, source_lines, to_bool, to_number
+from .tf_scope import Scope
+from .tf_values import DocDict, LStr, is_err, relocate, source_lines, to_bool, to_number
 
 _STORE_ATTRS = (
     "custom_key_store_name",
@@ -216,9 +219,8 @@ def _convert(v: Any, fn: Any) -> Any:
 
 
 def _ref(v: Any) -> str | None:
-    if isinstance(v, Unknown) and v.reason.startswith(REF):
-        return v.reason[len(REF) :]
-    return None
+    """The address of the resource ``v`` refers to, if any."""
+    return v.ref if isinstance(v, Unknown) else None
 
 
 class _Pending:
@@ -252,7 +254,7 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
             try:
                 if not instance_absent(blk, s):
                     principals.add(f"{s.prefix}{rtype}.{rname}")
-                    principals.add(s.principal_arn(rtype, rname))
+                    principals.add(principal_arn(s, rtype, rname))
             except Exception as e:  # noqa: BLE001
                 _internal(unit, ctx, s.mod.dir, e, blk.loc)
     # aws_kms_key_policy wins over the inline policy
@@ -317,10 +319,10 @@ def _one(
     principals: set[str],
 ) -> None:
     addr = f"{s.prefix}{rtype}.{rname}"
-    if rtype in ("aws_iam_role", "aws_iam_user"):
+    if rtype in TF_PRINCIPAL_TYPES:
         pend.principals.append((s, rtype, rname, blk))
         return
-    if rtype not in KEY_TYPES and rtype not in ("aws_kms_alias", "aws_kms_grant", "aws_kms_custom_key_store", "aws_kms_key_policy"):
+    if rtype not in TF_KMS_TYPES:
         return
     if rtype in KEY_TYPES:
         pend.key_blocks.add(addr)

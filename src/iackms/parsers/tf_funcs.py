@@ -38,7 +38,7 @@ class FnError(Exception):
 def _s(v: Any, allow_partial: bool = False) -> str:
     s = to_str(v)
     if isinstance(s, Unknown):
-        if s.reason == "error":
+        if s.error:
             raise FnError
         raise Unresolved
     if not allow_partial and partial(s):

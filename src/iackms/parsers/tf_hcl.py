@@ -35,6 +35,11 @@ def node_loc(node: Any, rel: str) -> Location:
     return Location(rel, node.start_point[0] + 1, node.end_point[0] + 1, node.start_point[1] + 1)
 
 
+def node_text(node: Any) -> str:
+    """The source text of a tree-sitter node."""
+    return node.text.decode("utf-8", "replace")
+
+
 @dataclass
 class AttrNode:
     """One attribute as written: ``expr`` is a tree-sitter ``expression`` node

@@ -11,8 +11,8 @@ from typing import Any, Callable
 from ..context import ScanContext, size_limit_message
 from ..model import Location, Note
 from ..vocab import TF_KMS_TYPES
-from .tf_eval import ModuleDef, Scope
 from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
+from .tf_scope import ModuleDef, Scope
 
 MAX_MODULE_DEPTH = 10
 KMS_RESOURCES = TF_KMS_TYPES

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from .. import jsonload
 from ..model import Choice, LDict, LList, Location, Unknown
 from .tf_hcl import Block
-from .tf_values import DocDict, LStr, is_err
+from .tf_values import DocDict, LStr, err, is_err
 
 if TYPE_CHECKING:
-    from .tf_eval import Ev
+    from .tf_expr import Ev
 
 _LISTS = (("actions", "Action"), ("not_actions", "NotAction"), ("resources", "Resource"), ("not_resources", "NotResource"))
 
@@ -69,10 +69,10 @@ def _principals(b: Block, name: str, ev: "Ev", env: dict[str, Any]) -> Any:
         pb, penv = it
         if out.loc is None:
             out.loc = pb.loc
-        ptype = _val(pb, "type", ev, penv) if "type" in pb.attrs else Unknown("principals.type", "error")
-        ids = _val(pb, "identifiers", ev, penv) if "identifiers" in pb.attrs else Unknown("principals.identifiers", "error")
+        ptype = _val(pb, "type", ev, penv) if "type" in pb.attrs else err("principals.type")
+        ids = _val(pb, "identifiers", ev, penv) if "identifiers" in pb.attrs else err("principals.identifiers")
         if not isinstance(ptype, str):
-            return ptype if isinstance(ptype, (Unknown, Choice)) else Unknown(str(ptype), "error")
+            return ptype if isinstance(ptype, (Unknown, Choice)) else err(str(ptype))
         if ptype == "*":
             star = True
         if isinstance(ids, list):
@@ -99,9 +99,9 @@ def _conditions(b: Block, ev: "Ev", env: dict[str, Any]) -> Any:
         cb, cenv = it
         if out.loc is None:
             out.loc = cb.loc
-        test = _val(cb, "test", ev, cenv) if "test" in cb.attrs else Unknown("condition.test", "error")
-        var = _val(cb, "variable", ev, cenv) if "variable" in cb.attrs else Unknown("condition.variable", "error")
-        values = _val(cb, "values", ev, cenv) if "values" in cb.attrs else Unknown("condition.values", "error")
+        test = _val(cb, "test", ev, cenv) if "test" in cb.attrs else err("condition.test")
+        var = _val(cb, "variable", ev, cenv) if "variable" in cb.attrs else err("condition.variable")
+        values = _val(cb, "values", ev, cenv) if "values" in cb.attrs else err("condition.values")
         if not isinstance(test, str) or not isinstance(var, str):
             return test if not isinstance(test, str) else var
         ops = out.setdefault(test, LDict(loc=cb.loc))
@@ -154,8 +154,8 @@ def _as_doc(v: Any, loc: Location) -> Any:
                 return jsonload.load(v, v.loc.file, v.loc.line - 1)
             return jsonload.load(v, loc.file, loc.line - 1)
         except jsonload.JsonError:
-            return Unknown(v[:200], "error")
-    return Unknown(repr(v)[:200], "error")
+            return err(v[:200])
+    return err(repr(v)[:200])
 
 
 def _stmts_of(doc: Any) -> list[Any]:

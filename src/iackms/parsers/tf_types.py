@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..model import Choice, LDict, LList, Unknown
-from .tf_values import to_bool, to_number, to_str
+from .tf_values import err, to_bool, to_number, to_str
 
 #: a parsed type: "any" | "string" | "number" | "bool" | ("list"|"set"|"map", T)
 #: | ("object", {name: (T, optional, default_node)}) | ("tuple", [T...])
@@ -125,6 +125,6 @@ def convert(value: Any, typ: Type, eval_default: Callable[[Any], Any], depth: in
             elif optional:
                 d[name] = convert(eval_default(default_node), t, eval_default, depth + 1) if default_node is not None else None
             else:
-                d[name] = Unknown(name, "error")  # Terraform rejects the value
+                d[name] = err(name)  # Terraform rejects the value
         return d
     return value

@@ -10,9 +10,6 @@ import orjson
 
 from ..model import OPAQUE_OPEN, THIS_ACCOUNT, UNK_OPEN, Choice, LDict, LList, Location, Unknown, display, unknown_piece
 
-ERROR = "error"  # Unknown.reason of an evaluation error (try()/can() skip these)
-REF = "ref:"  # Unknown.reason prefix of a reference to a resource in the scan
-
 
 class LStr(str):
     """A string whose text starts at ``loc.line`` of ``loc.file`` (a heredoc
@@ -110,12 +107,18 @@ class DocDict(JDict):
     __slots__ = ()
 
 
+#: the reason of an Unknown nested too deeply to be evaluated (like an
+#: error, an enclosing expression passes it on as it is)
+TOO_DEEP = "nested too deeply"
+
+
 def err(expr: str) -> Unknown:
-    return Unknown(expr, ERROR)
+    """An evaluation error (Terraform would reject the expression)."""
+    return Unknown(expr, error=True)
 
 
 def is_err(v: Any) -> bool:
-    return isinstance(v, Unknown) and v.reason == ERROR
+    return isinstance(v, Unknown) and v.error
 
 
 def is_unknown(v: Any) -> bool:
@@ -141,7 +144,7 @@ def to_str(v: Any) -> str | Unknown:
     if isinstance(v, (JDict, JList)):
         return json_text(v)
     if isinstance(v, Unknown):
-        if v.reason == ERROR:
+        if v.error:
             return v
         return unknown_piece(v.expr)
     if isinstance(v, Choice):
@@ -259,9 +262,41 @@ def contains_err(v: Any, depth: int = 0) -> bool:
     if depth > 200:
         return False
     if isinstance(v, Unknown):
-        return v.reason == ERROR
+        return v.error
     if isinstance(v, dict):
         return any(contains_err(x, depth + 1) for x in v.values())
     if isinstance(v, list):
         return any(contains_err(x, depth + 1) for x in v)
     return False
+
+
+def mk_choice(options: list[Any], expr: str, loc: Location | None) -> Any:
+    """A Choice of the distinct ``options``; the value itself when there is
+    only one."""
+    uniq: list[Any] = []
+    for o in options:
+        if not any(_same(o, u) for u in uniq):
+            uniq.append(o)
+    if len(uniq) == 1:
+        return uniq[0]
+    return Choice(tuple(uniq), expr, loc)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (Unknown, Choice)):
+        return a == b
+    try:
+        return bool(known_deep(a) and known_deep(b) and tf_equal(a, b))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def iterate(coll: Any) -> list[tuple[Any, Any]] | None:
+    """The (key, value) pairs a ``for`` goes over; None for a non-collection."""
+    if isinstance(coll, dict):
+        return list(coll.items())
+    if isinstance(coll, list):
+        return list(enumerate(coll))
+    return None

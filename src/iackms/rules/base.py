@@ -193,8 +193,8 @@ def shown(attr: Attr, limit: int = 160) -> str:
     when it is not a plain literal, on one line and cut to ``limit``."""
     if isinstance(attr.value, Unknown):
         text = display(attr.value)
-        why = attr.value.reason
-        if why and not why.startswith("ref:"):
+        why = attr.value.reason or ("error" if attr.value.error else "")
+        if why:
             short = " ".join(text.split())
             short = short if len(short) <= 80 else short[:79] + "…"
             return f"{short}: {why}"

@@ -1,0 +1,213 @@
+"""Module instances: a module directory as written (:class:`ModuleDef`) and
+one instance of it (:class:`Scope`) with its variables, locals, module
+outputs, ``each``/``count`` bindings, provider configurations and caches.
+Expressions are evaluated by the scope's :class:`~.tf_expr.Ev`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Hashable
+
+from ..context import ScanContext
+from ..model import Location, Note, Unknown
+from . import tf_types
+from .tf_expr import Ev
+from .tf_hcl import AttrNode, Block, node_text
+from .tf_values import err, mk_choice, to_number
+
+#: a static ``for_each``/``count`` with more instances than this is not expanded
+MAX_INSTANCES = 64
+
+
+@dataclass
+class ModuleDef:
+    """One module directory as written (parsed, not evaluated)."""
+
+    dir: Path
+    variables: dict[str, Block] = field(default_factory=dict)
+    locals: dict[str, AttrNode] = field(default_factory=dict)
+    outputs: dict[str, Block] = field(default_factory=dict)
+    resources: dict[tuple[str, str], Block] = field(default_factory=dict)
+    data: dict[tuple[str, str], Block] = field(default_factory=dict)
+    modules: dict[str, Block] = field(default_factory=dict)
+    tfvars: dict[str, AttrNode] = field(default_factory=dict)
+    #: provider "aws" blocks by alias ("" for the default configuration)
+    providers: dict[str, Block] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
+    #: later resource blocks with an address already taken (Terraform rejects
+    #: them; iackms reports them and still checks their keys)
+    duplicates: list[Block] = field(default_factory=list)
+
+
+class Scope:
+    """One instance of a module: its variables' values and its caches."""
+
+    def __init__(
+        self,
+        mod: ModuleDef,
+        ctx: ScanContext,
+        root_dir: Path,
+        prefix: str = "",
+        inputs: dict[str, Callable[[], Any]] | None = None,
+        report_loc: Location | None = None,
+    ) -> None:
+        self.mod = mod
+        self.ctx = ctx
+        self.root_dir = root_dir
+        self.prefix = prefix
+        self.inputs = inputs
+        self.report_loc = report_loc
+        self.parent: Scope | None = None
+        #: the module block's ``providers`` map: child alias -> caller alias;
+        #: None when the module block has none (the default is inherited)
+        self.provider_map: dict[str, str] | None = None
+        self.child_factory: Callable[[str], "Scope | None"] | None = None
+        self.notes: list[Note] = []
+        self._memo: dict[str, dict[Hashable, Any]] = {}
+        self._busy: set[tuple[str, Hashable]] = set()
+        self.ev = Ev(self)
+
+    def once(self, kind: str, key: Hashable, compute: Callable[[], Any], on_cycle: Callable[[], Any]) -> Any:
+        """``compute()``, once per ``(kind, key)`` in this scope. Asked again
+        while it runs (a reference cycle), the answer is ``on_cycle()``,
+        which is not kept."""
+        table = self._memo.get(kind)
+        if table is None:
+            table = self._memo[kind] = {}
+        elif key in table:
+            return table[key]
+        busy = (kind, key)
+        if busy in self._busy:
+            return on_cycle()
+        self._busy.add(busy)
+        try:
+            v = compute()
+        finally:
+            self._busy.discard(busy)
+        table[key] = v
+        return v
+
+    # --- named values -------------------------------------------------------------
+
+    def var(self, name: str) -> Any:
+        return self.once("var", name, lambda: self._var(name), lambda: Unknown("var." + name, "cycle"))
+
+    def _var(self, name: str) -> Any:
+        blk = self.mod.variables.get(name)
+        if blk is None:
+            return Unknown("var." + name)
+        default = blk.attrs.get("default")
+        value: Any
+        if self.inputs is not None and name in self.inputs:
+            value = self.inputs[name]()
+        elif self.inputs is None and name in self.ctx.tf_vars:
+            value = self.ctx.tf_vars[name]
+        elif self.inputs is None and name in self.mod.tfvars:
+            value = self.ev.attr(self.mod.tfvars[name], {"__const__": True})
+        elif default is not None:
+            value = self.ev.attr(default, {"__const__": True})
+        else:
+            return Unknown("var." + name)
+        nullable = blk.attrs.get("nullable")
+        if value is None and default is not None and nullable is not None and self.ev.attr(nullable, {"__const__": True}) is False:
+            value = self.ev.attr(default, {"__const__": True})
+        typ = blk.attrs.get("type")
+        if typ is not None and not typ.file.is_json and isinstance(value, (dict, list, str)):
+            value = tf_types.convert(value, tf_types.parse_type(typ.expr), lambda n: self.ev.node(n, typ.file, {"__const__": True}))
+        return value
+
+    def local(self, name: str) -> Any:
+        a = self.mod.locals.get(name)
+        if a is None:
+            return err("local." + name)
+        return self.once("local", name, lambda: self.ev.attr(a, {}), lambda: Unknown("local." + name, "cycle"))
+
+    def module_output(self, mname: str, oname: str, expr: str) -> Any:
+        child = self.child(mname)
+        if child is None:
+            return Unknown(expr)
+        out = child.mod.outputs.get(oname)
+        if out is None or "value" not in out.attrs:
+            return err(expr)
+        return child.ev.attr(out.attrs["value"], {})
+
+    def child(self, mname: str) -> "Scope | None":
+        """The instance of module block ``mname`` (None when it is not
+        evaluated: remote, missing, outside the scan, no instance)."""
+        factory = self.child_factory
+        if factory is None:
+            return None
+        return self.once("module", mname, lambda: factory(mname), lambda: None)
+
+    def path_module(self) -> str:
+        try:
+            r = os.path.relpath(str(self.mod.dir), str(self.root_dir))
+        except ValueError:
+            r = str(self.mod.dir)
+        return r.replace(os.sep, "/")
+
+    # --- instances ------------------------------------------------------------------
+
+    def instance_env(self, blk: Block) -> dict[str, Any]:
+        """Bindings for `each` / `count` inside a block with a static
+        `for_each` or `count`: one value when there is one instance, else a
+        Choice of every instance's value (rules judge the worst instance)."""
+        return self.once("env", id(blk), lambda: self._instance_env(blk), dict)
+
+    def _instance_env(self, blk: Block) -> dict[str, Any]:
+        env: dict[str, Any] = {}
+        if "for_each" in blk.attrs:
+            v = self.ev.attr(blk.attrs["for_each"], {})
+            items: list[tuple[Any, Any]] | None = None
+            if isinstance(v, dict):
+                items = list(v.items())
+            elif isinstance(v, list) and all(isinstance(x, str) for x in v):
+                items = [(x, x) for x in v]
+            if items and len(items) <= MAX_INSTANCES:
+                fe = blk.attrs["for_each"]
+                src = fe.expr if isinstance(fe.expr, str) else (node_text(fe.expr) if hasattr(fe.expr, "text") else "")
+                expr = f"each.value over {src[:80]}" if src else "each.value"
+                env["each"] = {"key": mk_choice([a for a, _ in items], "each.key", blk.loc),
+                               "value": mk_choice([b for _, b in items], expr, blk.loc)}
+            elif isinstance(v, Unknown) and v.ref is not None:
+                # for_each = aws_kms_key.x: each.value is an instance of that
+                # resource, so each.value.key_id still links to it
+                env["each"] = {"key": Unknown("each.key"), "value": Unknown("each.value", ref=v.ref)}
+        elif "count" in blk.attrs:
+            c = to_number(self.ev.attr(blk.attrs["count"], {}))
+            if c is not None and c == int(c) and 1 <= c <= MAX_INSTANCES:
+                env["count"] = {"index": mk_choice(list(range(int(c))), "count.index", blk.loc)}
+        return env
+
+    def absent(self, blk: Block) -> bool:
+        """True when ``count``/``for_each`` statically give the block no
+        instance."""
+        return self.once("absent", id(blk), lambda: self._absent(blk), lambda: False)
+
+    def _absent(self, blk: Block) -> bool:
+        if "count" in blk.attrs:
+            c = self.ev.attr(blk.attrs["count"], {})
+            if to_number(c) == 0 and not isinstance(c, bool):
+                return True
+        if "for_each" in blk.attrs:
+            v = self.ev.attr(blk.attrs["for_each"], {})
+            if isinstance(v, (dict, list)) and len(v) == 0:
+                return True
+        return False
+
+    # --- providers ------------------------------------------------------------------
+
+    def provider(self, alias: str, depth: int = 0) -> "tuple[Scope, Block] | None":
+        """The ``provider "aws"`` block (and the scope it is written in)
+        that a resource using ``aws[.alias]`` gets."""
+        if alias in self.mod.providers:
+            return self, self.mod.providers[alias]
+        if self.parent is None or depth > 20:
+            return None
+        if self.provider_map is None:
+            return self.parent.provider(alias, depth + 1) if alias == "" else None
+        if alias not in self.provider_map:
+            return None
+        return self.parent.provider(self.provider_map[alias], depth + 1)
