@@ -1,12 +1,18 @@
 """Every rule's fixtures: `fixtures/<RULE>/fail/main.tf`, `pass/main.tf`,
-`fail.yaml`, `pass.yaml` (CloudFormation where the resource exists there).
+`fail.yaml`, `pass.yaml` (CloudFormation where the resource exists there),
+and further cases `fail-<case>/main.tf`, `fail-<case>.yaml`,
+`pass-<case>/main.tf`, `pass-<case>.yaml` (the rule pages show only the main
+pass and fail).
 
 A failing fixture marks each line where the rule must fire with a comment
 `expect: <RULE>`; the test asserts the rule fires on exactly those lines of
 exactly that file (and on the named resource), and that the passing fixture
-draws no finding of that rule at all. Fixtures run under the `strict` profile
-unless a `# profile: NAME` comment says otherwise; a `.iackms.yaml` beside
-them is used as the configuration."""
+draws no finding of that rule at all. A passing fixture may name more rules
+it must not draw a finding of (`# passes also: IKMS202 IKMS203`): it is then
+a passing case of each. Fixtures run under the `strict` profile unless a
+`# profile: NAME` comment says otherwise; the configuration is the first
+`.iackms.yaml` of the case's own directory (`<case>/` for `<case>.yaml`
+too), then the rule's."""
 
 from __future__ import annotations
 
@@ -23,20 +29,31 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 EXPECT = re.compile(r"expect:\s*((?:IKMS\d{3}[ ,]*)+)")
 PROFILE = re.compile(r"#\s*profile:\s*([a-z0-9-]+)")
+ALSO = re.compile(r"#\s*passes also:\s*((?:IKMS\d{3}[ ,]*)+)")
 RULE_DIRS = sorted(p for p in FIXTURES.glob("IKMS*") if p.is_dir())
+
+
+def _case_names(d: Path) -> list[str]:
+    """`fail`, `pass`, then the `fail-*`/`pass-*` cases of a rule's directory."""
+    names = {p.name if p.is_dir() else p.name.rsplit(".", 1)[0] for p in d.iterdir()
+             if p.name.startswith(("fail", "pass")) and (p.is_dir() or p.suffix in (".yaml", ".json"))}
+    return ["fail", "pass"] + sorted(n for n in names if n not in ("fail", "pass"))
 
 
 def _cases():
     for d in RULE_DIRS:
         rid = d.name
-        for kind in ("fail", "pass"):
-            tf = d / kind / "main.tf"
-            if tf.is_file():
-                yield pytest.param(rid, kind, tf, id=f"{rid}-{kind}-terraform")
-            for ext in ("yaml", "json"):
-                cfn = d / f"{kind}.{ext}"
-                if cfn.is_file():
-                    yield pytest.param(rid, kind, cfn, id=f"{rid}-{kind}-cloudformation-{ext}")
+        for case in _case_names(d):
+            kind = "fail" if case.startswith("fail") else "pass"
+            files = [(d / case / "main.tf", "terraform")] + [(d / f"{case}.{ext}", f"cloudformation-{ext}") for ext in ("yaml", "json")]
+            for path, label in files:
+                if not path.is_file():
+                    continue
+                yield pytest.param(rid, kind, path, id=f"{rid}-{case}-{label}")
+                if kind == "pass":
+                    m = ALSO.search(path.read_text(encoding="utf-8"))
+                    for other in re.findall(r"IKMS\d{3}", m.group(1)) if m else []:
+                        yield pytest.param(other, "pass", path, id=f"{other}-{rid}-{case}-{label}")
 
 
 def _expected(path: Path, rid: str) -> list[int]:
@@ -50,7 +67,8 @@ def _expected(path: Path, rid: str) -> list[int]:
 
 def _config(path: Path) -> config_mod.Config:
     d = path.parent
-    for cand in (d / ".iackms.yaml", d.parent / ".iackms.yaml"):
+    own = path.parent / path.name.rsplit(".", 1)[0] if path.name != "main.tf" else d
+    for cand in (own / ".iackms.yaml", d / ".iackms.yaml", d.parent / ".iackms.yaml"):
         if cand.is_file():
             cfg = config_mod.load_file(cand)
             break

@@ -647,8 +647,10 @@ def test_remote_module_note(tmp_path: Path) -> None:
           source = "git::https://example.com/kms.git?ref=v1"
         }
     """})
-    assert [(n.rule_id, n.loc.line) for n in u.notes] == [("IKMS002", 1), ("IKMS002", 5)]
-    assert u.notes[0].message == "module kms uses remote source 'terraform-aws-modules/kms/aws'; its keys are not scanned"
+    # not findings: the report lists them in its summary
+    assert u.notes == []
+    assert [(r.source, r.name, r.loc.line) for r in u.remote_modules] == [
+        ("terraform-aws-modules/kms/aws", "kms", 1), ("git::https://example.com/kms.git?ref=v1", "git", 5)]
 
 
 def test_suppression_comments(tmp_path: Path) -> None:
@@ -1105,16 +1107,31 @@ def test_static_for_each_and_count_give_every_instance(tmp_path: Path) -> None:
     assert isinstance(key(unit, "aws_kms_key.dyn").attrs["rotation"].value, Unknown)
 
 
-def test_remote_module_noted_once_per_source(tmp_path: Path) -> None:
-    unit = scan(tmp_path, {
+def test_remote_modules_are_listed_in_the_summary_not_noted(tmp_path: Path, monkeypatch) -> None:
+    files = {
         "a/main.tf": 'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\nresource "aws_kms_key" "k" {}\n',
         "b/main.tf": 'module "network" {\n  source = "terraform-aws-modules/vpc/aws"\n}\nmodule "kms" {\n  source = "terraform-aws-modules/kms/aws"\n}\n',
-    })
-    remote = sorted((n.loc.file, n.loc.line, n.message) for n in unit.notes if "remote source" in n.message)
-    assert remote == [
-        ("a/main.tf", 1, "module vpc uses remote source 'terraform-aws-modules/vpc/aws' (and 1 other module block); its keys are not scanned"),
-        ("b/main.tf", 4, "module kms uses remote source 'terraform-aws-modules/kms/aws'; its keys are not scanned"),
+    }
+    unit = scan(tmp_path, files)
+    assert not [n for n in unit.notes if "remote source" in n.message]
+    from iackms.config import Config
+    from iackms.engine import scan as scan_paths
+    from iackms.reporters import jsonfmt, text
+
+    monkeypatch.chdir(tmp_path)
+    report = scan_paths(["."], Config())
+    assert not [f for f in report.findings if f.rule_id == "IKMS002" and "remote" in f.message]
+    assert [(r.source, [(c.file, c.line, c.module) for c in r.calls]) for r in report.remote_modules] == [
+        ("terraform-aws-modules/kms/aws", [("b/main.tf", 4, "kms")]),
+        ("terraform-aws-modules/vpc/aws", [("a/main.tf", 1, "vpc"), ("b/main.tf", 1, "network")]),
     ]
+    assert text.render(report).rstrip().splitlines()[-1] == (
+        "2 remote modules not scanned: terraform-aws-modules/kms/aws, terraform-aws-modules/vpc/aws (2 calls)")
+    import json
+
+    summary = json.loads(jsonfmt.render(report))["summary"]
+    assert summary["remote_modules"][1] == {"source": "terraform-aws-modules/vpc/aws", "calls": [
+        {"file": "a/main.tf", "line": 1, "module": "vpc"}, {"file": "b/main.tf", "line": 1, "module": "network"}]}
 
 
 POLICY_ONLY = """

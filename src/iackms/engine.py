@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator
 
 from .config import Config
 from .context import ScanContext, size_limit_message
-from .findings import Finding, Report
+from .findings import Finding, ModuleCall, RemoteModules, Report
 from .model import CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit
 from .rules import REGISTRY, profile_rules, rules_for
 from .rules.base import Fail, Unresolved
@@ -203,15 +203,54 @@ def judge(r, res: Resource, cfg: Config, enabled: set[str]) -> list[Finding]:
             continue
         seen.add(k)
         if isinstance(item, Fail):
-            out.append(_finding(rid, r.meta.title, sev.get(rid, r.meta.severity), loc, res, item.message, item.ident))
+            # a finding's own severity (e.g. full control given to another account), unless configured
+            severity = sev.get(rid, item.severity or r.meta.severity)
+            out.append(_finding(rid, r.meta.title, severity, loc, res, item.message, item.ident))
         elif UNRESOLVED in enabled:
             m2 = REGISTRY[UNRESOLVED].meta
             out.append(_finding(UNRESOLVED, m2.title, sev.get(UNRESOLVED, m2.severity), loc, res,
-                                f"{rid} {r.meta.name}: {item.message}", item.ident, about=rid))
+                                f"{rid} {r.meta.name}: {item.message}", item.ident, about=rid, subject=item.value))
     return out
 
 
-def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, message: str, ident: str, about: str = "") -> Finding:
+def merge_notes(findings: list[Finding]) -> list[Finding]:
+    """One IKMS002 note per unresolved value, line and resource: the notes of
+    every rule blocked by the same value become one, naming the rules
+    (`IKMS203, IKMS204, IKMS207 could not decide: ...`). Run after
+    suppressions, so that a suppression of one rule (or of IKMS002) hides that
+    rule's part exactly as before. The merged note keeps the fingerprint of its
+    first rule's note (its ``about`` starts with that rule, its ``ident`` is that note's)."""
+    from dataclasses import replace
+
+    groups: dict[tuple, list[Finding]] = {}
+    order: list[tuple | Finding] = []
+    for f in findings:
+        if f.rule_id != UNRESOLVED or not f.subject:
+            order.append(f)
+            continue
+        k = (f.file, f.line, f.resource, f.subject, f.suppressed)
+        if k not in groups:
+            groups[k] = []
+            order.append(k)
+        groups[k].append(f)
+    out: list[Finding] = []
+    for item in order:
+        if isinstance(item, Finding):
+            out.append(item)
+            continue
+        fs = sorted(groups[item], key=lambda f: f.about)
+        if len(fs) == 1:
+            out.append(fs[0])
+            continue
+        rules = list(dict.fromkeys(r for f in fs for r in f.about.split(",") if r))
+        first = fs[0]
+        out.append(replace(first, message=f"{', '.join(rules)} could not decide: {first.subject}", about=",".join(rules),
+                           end_line=max(f.end_line for f in fs), column=min(f.column for f in fs)))
+    return out
+
+
+def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, message: str, ident: str, about: str = "",
+             subject: str = "") -> Finding:
     return Finding(
         rule_id=rid,
         title=title,
@@ -225,6 +264,7 @@ def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, 
         message=_one_line(message),
         ident=ident,
         about=about,
+        subject=subject,
     )
 
 
@@ -330,9 +370,25 @@ def scan(
         kept, gone = findings, []
     else:
         kept, gone = apply_suppressions(findings, unit, report.warnings)
-    report.findings = sorted(set(kept), key=Finding.sort_key)
-    report.suppressed = sorted(set(gone), key=Finding.sort_key)
+    report.remote_modules = remote_modules(unit, inp, cfg)
+    report.findings = sorted(set(merge_notes(kept)), key=Finding.sort_key)
+    report.suppressed = sorted(set(merge_notes(gone)), key=Finding.sort_key)
     return report
+
+
+def remote_modules(unit: ScanUnit, inp: Inputs, cfg: Config) -> list[RemoteModules]:
+    """The remote module calls of the scan by source, in the files the user
+    asked about and not excluded."""
+    wanted = _wanted_file(inp)
+    by_source: dict[str, RemoteModules] = {}
+    for r in sorted(unit.remote_modules, key=lambda r: (r.source, r.loc.file, r.loc.line)):
+        if not wanted(r.loc.file) or cfg.excluded(r.loc.file):
+            continue
+        entry = by_source.setdefault(r.source, RemoteModules(r.source))
+        call = ModuleCall(r.loc.file, max(1, r.loc.line), r.name)
+        if call not in entry.calls:
+            entry.calls.append(call)
+    return list(by_source.values())
 
 
 #: below this many YAML/JSON files a worker pool costs more than it saves
@@ -386,15 +442,21 @@ def parse_inputs(inp: Inputs, ctx: ScanContext, jobs: int = 1) -> ScanUnit:
             first = sorted(inp.tf_dirs)[0]
             unit.notes.append(Note(PARSE_ERROR, f"internal error while reading Terraform: {type(e).__name__}: {e} (please report it)",
                                    Location(ctx.rel(inp.tf_dirs[first][0]), 1, 1)))
+    docs: list[ScanUnit] | None = None
     if docs_wait is not None:
         try:
-            for u in docs_wait():
-                unit.extend(u)
-            return unit
+            docs = docs_wait()
         except Exception:  # a worker failed: parse serially, which reports per file
-            pass
-    for path in inp.docs:
-        unit.extend(parse_document(path, ctx))
+            docs = None
+    if docs is None:
+        docs = [parse_document(path, ctx) for path in inp.docs]
+    # a template read as a Rain module of another one is checked through it only
+    # (as a Terraform module directory is evaluated through its callers)
+    modules = set().union(*(u.module_files for u in docs)) if docs else set()
+    for path, u in zip(inp.docs, docs):
+        if modules and ctx.rel(path) in modules:
+            continue
+        unit.extend(u)
     return unit
 
 
@@ -438,18 +500,27 @@ def _cfn():
     return cloudformation
 
 
-def _filter_requested(findings: list[Finding], unit: ScanUnit, inp: Inputs) -> list[Finding]:
-    """With explicit files (pre-commit), keep only findings that belong to
-    them: located in them, or from a local module instantiated in them
-    (reported at the module block)."""
+def _wanted_file(inp: Inputs) -> Callable[[str], bool]:
+    """With explicit files (pre-commit): is a file one the user asked about?"""
     if not inp.requested_files:
-        return findings
+        return lambda file: True
     dirs = [d.rstrip("/") + "/" if d not in (".", "") else "" for d in inp.requested_dirs]
 
     def wanted(file: str) -> bool:
         if file in inp.requested_files:
             return True
         return any(d == "" and not file.startswith("../") or (d and file.startswith(d)) for d in dirs)
+
+    return wanted
+
+
+def _filter_requested(findings: list[Finding], unit: ScanUnit, inp: Inputs) -> list[Finding]:
+    """With explicit files (pre-commit), keep only findings that belong to
+    them: located in them, or from a local module instantiated in them
+    (reported at the module block)."""
+    if not inp.requested_files:
+        return findings
+    wanted = _wanted_file(inp)
 
     by_addr = {k.address: k for k in unit.keys}
     out: list[Finding] = []

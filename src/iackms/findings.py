@@ -21,8 +21,11 @@ class Finding:
     message: str
     #: stable identity within the resource (statement Sid or content hash)
     ident: str = ""
-    #: for IKMS002: the rule that could not decide
+    #: for IKMS002: the rule(s) that could not decide, comma-separated
     about: str = ""
+    #: for IKMS002: the unresolved value said without the rule (notes with the
+    #: same value, line and resource are merged into one)
+    subject: str = ""
     suppressed: bool = False
     suppression_reason: str = ""
 
@@ -45,9 +48,38 @@ class Report:
     #: rule IDs that were on for this scan
     rules: tuple[str, ...] = ()
     profile: str = "default"
+    #: modules the scan cannot read (registry, Git), by source: the calls of each
+    remote_modules: list["RemoteModules"] = field(default_factory=list)
+
+    def remote_summary(self) -> str:
+        """`3 remote modules not scanned: a (2 calls), b, c`, or `""`."""
+        if not self.remote_modules:
+            return ""
+        n = len(self.remote_modules)
+        shown = self.remote_modules[:10]
+        names = ", ".join(r.source + (f" ({len(r.calls)} calls)" if len(r.calls) > 1 else "") for r in shown)
+        if n > len(shown):
+            names += f" and {n - len(shown)} more (all in --format json)"
+        return f"{n} remote module{'s' if n != 1 else ''} not scanned: {names}"
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in ("critical", "high", "medium", "low", "info")}
         for f in self.findings:
             out[f.severity] = out.get(f.severity, 0) + 1
         return out
+
+
+@dataclass(frozen=True)
+class ModuleCall:
+    file: str
+    line: int
+    module: str  # the module block's name
+
+
+@dataclass
+class RemoteModules:
+    """One remote module source (registry, Git...) and the module blocks that
+    call it. Whatever keys it creates are not scanned (scan the plan JSON)."""
+
+    source: str
+    calls: list[ModuleCall] = field(default_factory=list)

@@ -39,10 +39,14 @@ def has_unknown(s: str) -> bool:
 def display(value: Any) -> str:
     """Render a model value for a message, showing unresolved parts as ${...}."""
     if isinstance(value, Unknown):
+        if value.expr.startswith("{{resolve:") and value.expr.endswith("}}"):
+            return value.expr
         return "${" + value.expr + "}"
     if isinstance(value, Choice):
         return value.expr or " | ".join(display(o) for o in value.options)
     if isinstance(value, str):
+        if "{{resolve:" in value:  # a CloudFormation dynamic reference reads as written
+            value = value.replace(UNK_OPEN + "{{resolve:", "{{resolve:").replace("}}" + UNK_CLOSE, "}}")
         return (
             value.replace(UNK_OPEN, "${")
             .replace(UNK_CLOSE, "}")
@@ -274,7 +278,9 @@ class Principal:
     ``kind`` is the Principal map key (``AWS``, ``Service``, ``Federated``,
     ``CanonicalUser``) or ``*`` for the bare wildcard. ``ptype`` is one of
     ``wildcard``, ``root``, ``role``, ``user``, ``assumed-role``, ``service``,
-    ``federated``, ``canonical``, ``other`` or ``unknown``. ``account`` is a
+    ``federated``, ``canonical``, ``other``, ``unknown`` or ``caller`` (the
+    identity that runs Terraform, ``data.aws_caller_identity.x.arn``: a role,
+    user or assumed role of this account, never its root). ``account`` is a
     12-digit ID, ``THIS_ACCOUNT`` or ``None`` when it cannot be known.
     """
 
@@ -296,7 +302,8 @@ class Principal:
         # `data.aws_caller_identity.x.arn` is kept as "an ARN of this account"; show what was written
         if isinstance(v, str) and v.startswith("arn:aws:iam::" + THIS_ACCOUNT + ":" + UNK_OPEN) and v.endswith(UNK_CLOSE) \
                 and v.count(UNK_OPEN) == 1:
-            return "${" + v.split(UNK_OPEN, 1)[1][:-1] + "}"
+            written = "${" + v.split(UNK_OPEN, 1)[1][:-1] + "}"
+            return f"the identity that runs Terraform ({written})" if self.ptype == "caller" else written
         return display(v)
 
 
@@ -436,6 +443,17 @@ class Note:
 
 
 @dataclass
+class RemoteModule:
+    """A call of a module the scan cannot read (a registry or Git source):
+    whatever keys it creates are not scanned. Listed in the report's summary,
+    not as a finding per call."""
+
+    source: str
+    name: str  # the module block's name
+    loc: Location
+
+
+@dataclass
 class ScanUnit:
     """What one parser returns for the files it was given."""
 
@@ -444,6 +462,9 @@ class ScanUnit:
     grants: list[Grant] = field(default_factory=list)
     stores: list[CustomKeyStore] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    remote_modules: list[RemoteModule] = field(default_factory=list)
+    #: files read as Rain modules of a template (checked through that template only)
+    module_files: set[str] = field(default_factory=set)
 
     def extend(self, other: "ScanUnit") -> None:
         self.keys.extend(other.keys)
@@ -451,6 +472,8 @@ class ScanUnit:
         self.grants.extend(other.grants)
         self.stores.extend(other.stores)
         self.notes.extend(other.notes)
+        self.remote_modules.extend(other.remote_modules)
+        self.module_files |= other.module_files
 
 
 def walk(value: Any) -> Iterator[Any]:

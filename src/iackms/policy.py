@@ -31,6 +31,9 @@ VALID_VERSIONS = ("2012-10-17",)
 
 _ACCOUNT_RE = re.compile(r"^(\d{12}|\ue002)$")
 _ARN_RE = re.compile(r"^arn:([^:]*):(iam|sts)::([^:]*):(.*)$", re.S)
+_PIECE_RE = re.compile("\ue000[^\ue001]*\ue001")
+#: the resource part of `data.aws_caller_identity.<name>.arn` as the Terraform evaluator keeps it
+_CALLER_RE = re.compile(r"^\ue000data\.aws_caller_identity\.[^.\ue000\ue001]+\.arn\ue001$")
 
 
 def parse_principal(kind: str, value: Any) -> Principal:
@@ -53,12 +56,23 @@ def parse_principal(kind: str, value: Any) -> Principal:
         return Principal(kind, value, "other")
     if _ACCOUNT_RE.match(v):
         return Principal(kind, value, "root", v)
+    # an unresolved piece may hold colons (`{{resolve:ssm:...}}`): it is one part of the ARN, never several
+    pieces: list[str] = []
+
+    def _hide(m: re.Match) -> str:
+        pieces.append(m.group(0))
+        return f"\ue000{len(pieces) - 1}\ue001"
+
+    v = _PIECE_RE.sub(_hide, v)
     m = _ARN_RE.match(v)
     if not m:
         if v.startswith(UNK_OPEN) and v.endswith("\ue001") and v.count(UNK_OPEN) == 1:
             return Principal(kind, value, "unknown")
         return Principal(kind, value, "other" if UNK_OPEN not in v else "unknown")
     service, account, rest = m.group(2), m.group(3), m.group(4)
+    if pieces:
+        account = _PIECE_RE.sub(lambda x: pieces[int(x.group(0)[1:-1])], account)
+        rest = _PIECE_RE.sub(lambda x: pieces[int(x.group(0)[1:-1])], rest)
     if "*" in _known_text(account):  # a `*` inside an unresolved expression (a splat) is no wildcard
         return Principal(kind, value, "wildcard")
     if _ACCOUNT_RE.match(account):
@@ -67,6 +81,10 @@ def parse_principal(kind: str, value: Any) -> Principal:
         acct = account  # an unresolved but consistent account expression, e.g. ${var.account_id}
     else:
         acct = None
+    if acct == THIS_ACCOUNT and _CALLER_RE.match(rest):
+        # whoever runs Terraform: a role, user or assumed role of this account; AWS tells people
+        # not to work as the root user, so it is judged as a principal that is not the root
+        return Principal(kind, value, "caller", acct)
     if service == "iam":
         if rest == "root":
             ptype = "root"

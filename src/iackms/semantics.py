@@ -53,6 +53,10 @@ CONSTRAINING_KEYS = frozenset({
     "aws:principalarn", "aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:userid",
     "aws:username",
 })
+#: the constraining keys as AWS spells them (conditions are kept lower-cased)
+_KEY_NAMES = {k.lower(): k for k in (
+    "kms:CallerAccount", "aws:PrincipalAccount", "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "aws:PrincipalArn",
+    "aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:userid", "aws:username")}
 _POSITIVE_OPS = frozenset({"stringequals", "stringequalsignorecase", "arnequals", "stringlike", "arnlike"})
 _NEGATED_OPS = frozenset({"stringnotequals", "stringnotequalsignorecase", "arnnotequals", "stringnotlike", "arnnotlike"})
 _ARN_KEYS = frozenset({"aws:principalarn", "aws:sourcearn"})
@@ -125,14 +129,29 @@ def _base_op(op: str) -> tuple[str, str]:
     return "", op
 
 
+#: operators that compare whole strings: no wildcard, whatever the value turns out to be
+_EXACT_OPS = frozenset({"stringequals", "stringequalsignorecase"})
+
+
 def _value_specific(key: str, op: str, v: Any) -> bool | None:
     """True when a condition value pins a specific account/org/principal;
-    None when it is unknown."""
-    if isinstance(v, (Unknown, Choice)):
-        return None
+    None when it is unknown. An exact operator (StringEquals) pins one
+    account, organization or principal whatever an unresolved value is: the
+    verdict does not depend on it."""
+    if isinstance(v, Choice):
+        verdicts = [_value_specific(key, op, o) for o in v.options]
+        if all(x is True for x in verdicts):
+            return True
+        return False if any(x is False for x in verdicts) else None
+    if isinstance(v, Unknown):
+        return True if op in _EXACT_OPS else None
     if isinstance(v, bool) or not isinstance(v, (str, int)):
         return False
     s = str(v)
+    if UNK_OPEN in s and op in _EXACT_OPS:
+        return True
+    # an unresolved piece is one part of an ARN, whatever colons it holds ({{resolve:ssm:...}})
+    s = re.sub("\ue000[^\ue001]*\ue001", "\ue000\ue001", s)
     if UNK_OPEN in s:
         # a partly known ARN still pins the account when the account part is known
         if key in _ARN_KEYS:
@@ -201,6 +220,13 @@ def _bool_true(values: list[Any]) -> bool:
 
 def _bool_false(values: list[Any]) -> bool:
     return bool(values) and all((v is False) or (isinstance(v, str) and v.strip().lower() == "false") for v in values)
+
+
+def grant_restricted(st: Statement) -> bool:
+    """Grants can only be made by AWS services on the caller's behalf:
+    `kms:GrantIsForAWSResource: true`, or `kms:ViaService` naming services.
+    CreateGrant, ListGrants and RevokeGrant so limited are not administration."""
+    return grant_for_aws_resource(st) or via_service(st)
 
 
 def grant_for_aws_resource(st: Statement) -> bool:
@@ -296,6 +322,15 @@ def principal_key(pr: Principal) -> str:
     return f"{pr.kind}:{v!r}"
 
 
+def is_service_like(pr: Principal) -> bool:
+    """An AWS service principal, or a service-linked role
+    (``arn:aws:iam::<account>:role/aws-service-role/...``), which only its
+    service can assume: neither is a person."""
+    if pr.ptype == "service":
+        return True
+    return pr.ptype == "role" and isinstance(pr.value, str) and ":role/aws-service-role/" in pr.value
+
+
 def non_root(st: Statement) -> list[Principal]:
     """Principals that are certainly not an account root (unresolved ones
     may be: see :func:`maybe_root`)."""
@@ -309,10 +344,15 @@ def maybe_root(st: Statement) -> list[Principal]:
 
 @dataclass
 class Home:
-    """The home account(s) of a key policy."""
+    """The home account(s) of a key policy: "this account" (always), the
+    configured ``trusted_accounts``, and — only when the policy does not name
+    this account — the accounts whose root it gives full control (see
+    :func:`home_accounts`)."""
 
     literal: frozenset[str]
-    symbolic: bool = True  # "this account" is always home
+    #: the policy names this account (``AWS::AccountId``, the caller identity,
+    #: a role or user defined in the scan)
+    shown: bool = False
 
     def classify(self, account: str | None) -> bool | None:
         """True: home; False: foreign; None: cannot be compared."""
@@ -326,17 +366,122 @@ class Home:
             return None
         return False
 
+    def only_symbolic(self) -> bool:
+        """The home is "this account" (named symbolically) and no literal ID:
+        a literal account cannot be proved to be another one."""
+        return not any(UNK_OPEN not in a for a in self.literal)
 
-def home_accounts(p: Policy, trusted: Iterable[str]) -> Home:
+    def names(self) -> str:
+        """The literal home accounts for a message (``this account`` when none)."""
+        return ", ".join(sorted(a for a in self.literal if UNK_OPEN not in a)) or "this account"
+
+
+def full_control(g: Grants) -> bool:
+    """`kms:*` or `kms:PutKeyPolicy`: whoever holds it can give itself anything."""
+    return g.full or "PutKeyPolicy" in g.actions
+
+
+def shows_this_account(p: Policy, local: Iterable[str] = ()) -> bool:
+    """The policy names the account it is deployed in: a principal of
+    "this account" (``AWS::AccountId``, ``data.aws_caller_identity``, a role
+    or user defined in the same scan, which the parsers write in this
+    account), or a condition pinning the caller or source to it."""
+    local = set(local)
+    for st in p.statements:
+        for pr in [*(st.principals or []), *(st.not_principals or [])]:
+            if pr.account == THIS_ACCOUNT or (isinstance(pr.value, str) and pr.value in local):
+                return True
+        for body in st.conditions.values():
+            for k, values in body.items():
+                if k in CONSTRAINING_KEYS and any(isinstance(v, str) and THIS_ACCOUNT in v for v in values):
+                    return True
+    return False
+
+
+def home_accounts(p: Policy, trusted: Iterable[str], local: Iterable[str] = ()) -> Home:
+    """Home accounts of a policy.
+
+    "This account" and ``trusted_accounts`` are always home. A root given full
+    control (`kms:*`, `kms:PutKeyPolicy`) is taken as the likely home account
+    only when nothing else tells it: a literal account ID when the policy does
+    not name this account and no ``trusted_accounts`` are configured; an
+    unresolved but consistent account expression (``${var.account}``) when the
+    policy does not name this account. Once the policy names this account, the
+    root of any other account is foreign, whatever it is given."""
+    trusted = set(trusted)
+    shown = shows_this_account(p, local)
     lit = set(trusted)
+    if not shown:
+        for st in allow_statements(p):
+            if not full_control(statement_actions(st)):
+                continue
+            for pr in st.principals or []:
+                if not (pr.is_root and pr.account and pr.account != THIS_ACCOUNT):
+                    continue
+                if UNK_OPEN in pr.account or not trusted:
+                    lit.add(pr.account)  # a literal ID, or a consistent unresolved expression
+    return Home(frozenset(lit), shown)
+
+
+def key_home(key: Key | None, trusted: Iterable[str]) -> list[Home]:
+    """The home accounts of each variant of a key's policy; without a known
+    policy (no key in the scan, an unresolved or absent policy), this account
+    and the trusted accounts."""
+    if key is None or not key.policies:
+        return [Home(frozenset(trusted), True)]
+    return [home_accounts(p, trusted, key.local_principals) for p in key.policies]
+
+
+def admin_actions(st: Statement, g: Grants | None = None) -> set[str]:
+    """The administrative actions a statement allows (grant actions limited to
+    AWS services do not count: :func:`grant_restricted`)."""
+    acts = set((g or statement_actions(st)).actions) & ADMIN_ACTIONS
+    if grant_restricted(st):
+        acts -= GRANT_ACTIONS
+    return acts
+
+
+def narrowed_wildcard(p: Policy, st: Statement) -> bool:
+    """The statement's wildcard principal is limited to specific accounts,
+    organizations or principals (its conditions, or a Deny elsewhere)."""
+    return constrains(st) is True or denied_elsewhere(p, st)
+
+
+def condition_text(st: Statement, limit: int = 120) -> str:
+    """The conditions that narrow a statement's caller, for a message
+    (`aws:PrincipalOrgID = o-abc123`)."""
+    parts = []
+    for op, body in st.conditions.items():
+        for k, values in body.items():
+            if k in CONSTRAINING_KEYS:
+                parts.append(f"{_KEY_NAMES.get(k, k)} = {', '.join(display(v) for v in values)}")
+    text = "; ".join(parts) or "a Deny statement"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def person_key(st: Statement, pr: Principal) -> str:
+    """One identity for a principal across statements. A wildcard stands for
+    every principal its statement's conditions admit: wildcards with the same
+    conditions are the same principals."""
+    if pr.wildcard:
+        import orjson
+
+        try:
+            cond = orjson.dumps(st.conditions, default=display, option=orjson.OPT_SORT_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            cond = repr(st.conditions).encode()
+        return "wildcard:" + cond.decode("utf-8", "replace")
+    return principal_key(pr)
+
+
+def holders(p: Policy, action: str) -> set[str]:
+    """:func:`person_key` of every principal an Allow statement of the policy
+    gives ``action``."""
+    out: set[str] = set()
     for st in allow_statements(p):
-        g = statement_actions(st)
-        if not (g.full or "PutKeyPolicy" in g.actions):
-            continue
-        for pr in st.principals or []:
-            if pr.is_root and pr.account and pr.account != THIS_ACCOUNT:
-                lit.add(pr.account)  # a literal ID, or a consistent unresolved expression
-    return Home(frozenset(lit))
+        if action in statement_actions(st).actions:
+            out.update(person_key(st, pr) for pr in st.principals or [])
+    return out
 
 
 def is_principal_unknown(pr: Principal) -> bool:
@@ -366,6 +511,13 @@ def written_actions(st: Statement) -> list[str]:
     items = raw if isinstance(raw, list) else [raw] if raw is not None else []
     out = [display(a) for a in items if a is not None]
     return out or [action_name(a) for a in (st.actions or [])]
+
+
+def unresolved_principal(key: Key, st: Statement, pr: Principal) -> str:
+    """The unresolved value an IKMS002 note is about, without the rule: every
+    rule blocked by this principal on this statement says it the same way, so
+    the engine reports one note naming them all."""
+    return f"{st.label} of {key.address}: principal {pr} cannot be resolved"
 
 
 def who(st: Statement, prs) -> str:

@@ -31,6 +31,7 @@ from ..model import (
     LList,
     Location,
     Unknown,
+    display,
     unknown_piece,
 )
 
@@ -436,8 +437,22 @@ def resolve(raw: Any, tpl: Template, depth: int = 0) -> Any:
 
 
 def _dynamic(s: str) -> str:
-    """``{{resolve:ssm:...}}`` dynamic references are only known at deployment."""
-    return _DYNAMIC_RE.sub(lambda m: unknown_piece(m.group(0)), s)
+    """``{{resolve:ssm:...}}`` dynamic references are only known at deployment:
+    one unresolved piece each (whatever unresolved pieces a ``!Sub`` put
+    inside it become part of its text), never a literal value."""
+    return _DYNAMIC_RE.sub(lambda m: unknown_piece(display(m.group(0))), s)
+
+
+def literal(v: Any) -> Any:
+    """A value written in the template outside any intrinsic (a parameter's
+    Default, a mapping entry): its dynamic references are unknown too."""
+    if isinstance(v, str):
+        return _dynamic(v) if "{{resolve:" in v else v
+    if isinstance(v, LList):
+        return LList([literal(x) for x in v], loc=v.loc)
+    if isinstance(v, list):
+        return [literal(x) for x in v]
+    return v
 
 
 def _intrinsic(fn: str, arg: Any, raw: Any, tpl: Template, depth: int) -> Any:
@@ -451,7 +466,91 @@ def _intrinsic(fn: str, arg: Any, raw: Any, tpl: Template, depth: int) -> Any:
         if fn not in INTRINSICS and not fn.startswith(("Fn::Rain::", "Fn::ForEach::")):
             return Unknown(source_repr(raw), f"{fn} is not a CloudFormation intrinsic function")
         return Unknown(source_repr(raw), f"{fn} is only known at deployment")
-    return handler(arg, raw, tpl, depth, loc)
+    out = handler(arg, raw, tpl, depth, loc)
+    if isinstance(out, Unknown) and fn in _BUILDERS and out.expr == source_repr(raw):
+        # a message names what the value depends on, not a cut dump of the intrinsic
+        inputs = _inputs(raw, tpl)
+        if inputs:
+            return Unknown(f"!{fn[4:]} of {inputs}", out.reason)
+    return out
+
+
+#: intrinsics that build a value from others
+_BUILDERS = frozenset({"Fn::Split", "Fn::Join", "Fn::Select", "Fn::Sub", "Fn::FindInMap", "Fn::Base64", "Fn::Cidr", "Fn::Length"})
+
+
+def _inputs(raw: Any, tpl: Template) -> str:
+    """The parameters, resources and dynamic references a raw value depends on
+    that are not known before deployment (`parameters Admins, Env`)."""
+    names: list[str] = []
+
+    def add(n: str) -> None:
+        if n and n not in names:
+            names.append(n)
+
+    def walk(v: Any, depth: int) -> None:
+        if depth > 50:
+            return
+        if isinstance(v, dict):
+            if len(v) == 1:
+                (k, a), = v.items()
+                if k == "Ref" and isinstance(a, str):
+                    add(a)
+                    return
+                if k == "Fn::GetAtt":
+                    add(a if isinstance(a, str) else ".".join(x for x in a if isinstance(x, str)) if isinstance(a, list) else "")
+                    return
+                if k == "Fn::Sub":
+                    text = a if isinstance(a, str) else a[0] if isinstance(a, list) and a and isinstance(a[0], str) else ""
+                    bound = a[1] if isinstance(a, list) and len(a) == 2 and isinstance(a[1], dict) else {}
+                    for m in _SUB_RE.finditer(text):
+                        n = m.group(1).strip()
+                        if not n.startswith("!") and n not in bound:
+                            add(n)
+                    for d in _DYNAMIC_RE.findall(text):
+                        add(d)
+                    walk(bound, depth + 1)
+                    return
+            for x in v.values():
+                walk(x, depth + 1)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x, depth + 1)
+        elif isinstance(v, str):
+            for d in _DYNAMIC_RE.findall(v):
+                add(d)
+
+    walk(raw, 0)
+    params: list[str] = []
+    others: list[str] = []
+    for n in names:
+        if n.startswith("{{resolve:"):
+            others.append(n)
+            continue
+        if n.startswith("AWS::") and n != "AWS::NoValue":
+            if n not in ("AWS::AccountId", "AWS::Partition"):
+                others.append(n)
+            continue
+        if n in tpl.params:
+            if not _known(param_value(tpl, n)):
+                params.append(n)
+        elif "." in n or n in tpl.resources:
+            others.append(n)
+    parts = []
+    if params:
+        parts.append(("parameter " if len(params) == 1 else "parameters ") + ", ".join(params))
+    parts += others
+    return ", ".join(parts)
+
+
+def _known(v: Any) -> bool:
+    if isinstance(v, (Unknown, Choice)):
+        return False
+    if isinstance(v, str):
+        return UNK_OPEN not in v
+    if isinstance(v, list):
+        return all(_known(x) for x in v)
+    return True
 
 
 def ref(tpl: Template, name: Any, depth: int = 0) -> Any:
@@ -499,16 +598,18 @@ def param_value(tpl: Template, name: str) -> Any:
     is_list = ptype.startswith(_LIST_TYPES)
     if "Default" in p:
         d = p["Default"]
+        if isinstance(d, str) and "{{resolve:" in d:
+            return Unknown(name, f"parameter {name} defaults to a dynamic reference, resolved at deployment")
         if is_list and isinstance(d, str):
             return LList([s.strip() for s in d.split(",")], loc=getattr(p, "loc", None))
         if isinstance(d, (dict, list)) and not (is_list and isinstance(d, list)):
             return Unknown(name, f"parameter {name} has a Default that is not a value")
-        return d
+        return literal(d)
     allowed = p.get("AllowedValues")
     if not is_list and isinstance(allowed, list) and 0 < len(allowed) <= MAX_OPTIONS and all(
         isinstance(a, (str, int, float, bool)) for a in allowed
     ):
-        return choice_of(list(allowed), name, getattr(p, "loc", None))
+        return choice_of([literal(a) for a in allowed], name, getattr(p, "loc", None))
     return Unknown(name, f"parameter {name} has no Default")
 
 
@@ -749,7 +850,7 @@ def _find_in_map(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | 
             found.append(default)
         if not found:
             return Unknown(expr, "no such key in the mapping")
-        vals = _dedupe(found)
+        vals = _dedupe([literal(v) for v in found])
         if len(vals) > MAX_OPTIONS:
             return Unknown(expr, "the mapping key is known at deployment")
         return choice_of(vals, expr, loc)

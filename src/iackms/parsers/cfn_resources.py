@@ -60,8 +60,11 @@ def span(d: Any, key: Any, file: str) -> Location:
     return Location(kl.file, kl.line, end, kl.column)
 
 
-def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, unit: ScanUnit) -> None:
-    """Add the template's keys, aliases and notes to ``unit``."""
+def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, unit: ScanUnit, texts: dict | None = None,
+               origins: dict | None = None) -> None:
+    """Add the template's keys, aliases and notes to ``unit``. ``texts`` holds
+    the text of every Rain module file whose resources the template holds,
+    ``origins`` where the template uses the module of each such resource."""
     _transform_notes(data, file, unit)
     resources = tpl.resources  # Resources with Fn::ForEach loops expanded
     if not resources:
@@ -112,8 +115,11 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             alias.suppressions = suppressions(res, file, loc)
             aliases.append((alias, props.get("TargetKeyId") if isinstance(props, dict) else None))
             continue
-        key = build_key(str(lid), rtype, res, loc, tpl, file, text, is_json, unit)
+        ktext, kjson = (texts or {}).get(loc.file, (text, is_json))
+        key = build_key(str(lid), rtype, res, loc, tpl, file, ktext, kjson, unit)
         key.local_principals = set(locals_)
+        if origins and key.address in origins:
+            key.report_loc = origins[key.address]  # a file given alone (pre-commit): reported where the module is used
         keys[key.address] = key
         unit.keys.append(key)
     for key in keys.values():  # a replica of an imported-material primary holds imported material too

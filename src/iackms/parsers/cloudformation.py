@@ -14,6 +14,7 @@ from typing import Any
 from .. import cfnyaml, jsonload
 from ..context import ScanContext
 from ..model import LDict, Location, Note, ScanUnit
+from . import cfn_rain
 from .cfn_resources import build_unit, key_from_resource
 from .cfn_foreach import expand_resources
 from .cfn_intrinsics import Template
@@ -70,7 +71,7 @@ def parse_file(path: Path, data: bytes, ctx: ScanContext) -> ScanUnit | None:
     except Exception:  # pragma: no cover - defensive
         file = str(path)
     try:
-        return _parse(path, data, file)
+        return _parse(path, data, file, ctx)
     except RecursionError:
         return _error_unit(file, "template nested too deeply to analyse", 1, 1) if _raw_marker(data) else None
     except Exception as e:  # never raise: an internal problem is reported, not fatal
@@ -143,7 +144,7 @@ def is_template(data: Any) -> bool:
     return isinstance(res, dict) and any(isinstance(t, str) and t.startswith("AWS::") for t in trs)
 
 
-def _parse(path: Path, data: bytes, file: str) -> ScanUnit | None:
+def _parse(path: Path, data: bytes, file: str, ctx: ScanContext | None = None) -> ScanUnit | None:
     text, bad_line = _decode(data)
     if text is None:
         if not _raw_marker(data):
@@ -167,9 +168,13 @@ def _parse(path: Path, data: bytes, file: str) -> ScanUnit | None:
     unit = ScanUnit()
     for key, loc in duplicates:
         unit.notes.append(Note("IKMS002", f"duplicate key {key!r}: the later value is used", loc))
+    texts: dict[str, tuple[str, bool]] = {file: (text, is_json)}
+    origins: dict[str, Location] = {}
+    if ctx is not None and isinstance(tpl_data, LDict):
+        cfn_rain.expand(tpl_data, path, ctx, unit, texts, origins=origins)  # Rain modules: their resources become the template's
     tpl = Template.from_data(tpl_data)
     tpl.resources = expand_resources(tpl.resources, tpl, file, unit)
-    build_unit(tpl_data if isinstance(tpl_data, LDict) else LDict(tpl_data), tpl, file, text, is_json, unit)
+    build_unit(tpl_data if isinstance(tpl_data, LDict) else LDict(tpl_data), tpl, file, text, is_json, unit, texts, origins)
     return unit
 
 

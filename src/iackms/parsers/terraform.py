@@ -28,6 +28,7 @@ from ..model import (
     Location,
     Note,
     Policy,
+    RemoteModule,
     ScanUnit,
     Unknown,
 )
@@ -102,34 +103,29 @@ def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
         if d not in reached:
             _eval_root(d, loader, ctx, unit, reached)
             loader.cache.clear()
-    unit.notes = _once_per_remote_source(unit.notes)
+    unit.notes, unit.remote_modules = _remote_calls(unit.notes)
     return unit
 
 
-_REMOTE = re.compile(r"^module \S+ uses remote source ('.*'); its keys are not scanned$")
+_REMOTE = re.compile(r"^module (\S+) uses remote source '(.*)'; its keys are not scanned$")
 
 
-def _once_per_remote_source(notes: list[Note]) -> list[Note]:
-    """A remote module is noted once per scan, at its first call, with the
-    number of other calls, instead of once per module block."""
-    first: dict[str, Note] = {}
-    count: dict[str, int] = {}
+def _remote_calls(notes: list[Note]) -> tuple[list[Note], list[RemoteModule]]:
+    """Remote module calls are not findings: they go to the report's summary
+    (one line: how many remote modules were not scanned, and which)."""
     out: list[Note] = []
-    for n in sorted(notes, key=lambda n: (n.loc.file, n.loc.line)):
+    remote: list[RemoteModule] = []
+    seen: set[tuple] = set()
+    for n in notes:
         m = _REMOTE.match(n.message) if n.rule_id == "IKMS002" else None
         if not m:
             out.append(n)
             continue
-        src = m.group(1)
-        count[src] = count.get(src, 0) + 1
-        if src not in first:
-            first[src] = n
-            out.append(n)
-    for src, n in first.items():
-        if count[src] > 1:
-            others = count[src] - 1
-            n.message = n.message[: -len("; its keys are not scanned")] + f" (and {others} other module block{'s' if others > 1 else ''}); its keys are not scanned"
-    return out
+        k = (m.group(2), n.loc.file, n.loc.line)
+        if k not in seen:
+            seen.add(k)
+            remote.append(RemoteModule(m.group(2), m.group(1), n.loc))
+    return out, remote
 
 
 def _reach(roots: list[Path], calls: dict[Path, list[Path]], pre: Prescan) -> set[Path]:
@@ -262,7 +258,9 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
             except Exception as e:  # noqa: BLE001
                 _internal(unit, ctx, s.mod.dir, e, blk.loc)
     # aws_kms_key_policy wins over the inline policy
+    inline = {a: k.policy for a, k in keys.items() if k.policy.present}
     for target, pol, bypass, blk, s, addr in pend.key_policies:
+        pol = _own_policy(pol, inline)
         al = next((a for a in aliases if a.address == target), None) if target else None
         if al is not None:  # key_id = aws_kms_alias.x.target_key_id
             target = al.target
@@ -377,6 +375,18 @@ def _one(
 
 
 _BROKEN = "\0error"
+
+
+def _own_policy(pol: Attr | None, inline: dict[str, Attr]) -> Attr | None:
+    """``policy = aws_kms_key.k.policy`` (a policy attached after the key is
+    created, copied from the key's own argument) is that policy as written."""
+    if pol is None or not isinstance(pol.value, Unknown):
+        return pol
+    target = _ref(pol.value)
+    if target is None or not pol.value.expr.strip().endswith(".policy") or target not in inline:
+        return pol
+    own = inline[target]
+    return Attr(own.value, own.loc, True, own.expr)
 
 
 def _policy_only_key(s: Scope, addr: str, blk: Block, pol: Attr | None, bypass: Attr | None) -> Key:

@@ -87,6 +87,14 @@ def summary(report: Report, limit: int = SUMMARY_LIMIT) -> str:
             + (f", {len(report.suppressed)} suppressed" if report.suppressed else "") + ".\n\n"]
     if report.warnings:
         head.append(f"{len(report.warnings)} warning(s) while scanning: see the step's log.\n\n")
+    if report.remote_modules:
+        n = len(report.remote_modules)
+        head.append(f"{n} remote module{'s' if n != 1 else ''} not scanned (scan the plan JSON to check the keys they create):\n\n")
+        for r in report.remote_modules:
+            first = r.calls[0]
+            more = f" and {len(r.calls) - 1} more call{'s' if len(r.calls) > 2 else ''}" if len(r.calls) > 1 else ""
+            head.append(f"- `{cell(r.source)}` (module {cell(first.module)} at {cell(first.file)}:{first.line}{more})\n")
+        head.append("\n")
     if not total:
         return "".join(head)
     counts = report.counts()

@@ -4,7 +4,8 @@
      "findings": [{"rule_id", "title", "severity", "file", "line", "end_line",
                    "column", "resource", "resource_type", "message"}],
      "summary": {"total", "by_severity": {...}, "by_rule": {...},
-                 "files_scanned", "keys_checked", "suppressed"},
+                 "files_scanned", "keys_checked", "suppressed",
+                 "remote_modules": [{"source", "calls": [{"file", "line", "module"}]}]},
      "warnings": [...]}
 """
 
@@ -35,6 +36,12 @@ def finding_dict(f: Finding) -> dict:
     return d
 
 
+def remote_modules(report: Report) -> list[dict]:
+    """The modules not scanned because they are remote, with their calls."""
+    return [{"source": r.source, "calls": [{"file": c.file, "line": c.line, "module": c.module} for c in r.calls]}
+            for r in report.remote_modules]
+
+
 def render(report: Report, show_suppressed: bool = False, **_: object) -> str:
     by_rule: dict[str, int] = {}
     for f in report.findings:
@@ -54,6 +61,7 @@ def render(report: Report, show_suppressed: bool = False, **_: object) -> str:
             "files_scanned": report.files_scanned,
             "keys_checked": report.keys_checked,
             "suppressed": len(report.suppressed),
+            "remote_modules": remote_modules(report),
         },
         "warnings": report.warnings,
     }

@@ -72,8 +72,10 @@ def fingerprint(f: Finding) -> str:
     """Stable across line moves: the rule, the file, the resource and the
     statement identity (or the message without its numbers)."""
     what = f.ident or re.sub(r"\d+", "", f.message)
-    # an IKMS002 note names the rule that could not decide: notes of two rules on one statement differ
-    return hashlib.sha256("|".join((f.rule_id, f.about, f.file, f.resource, what)).encode()).hexdigest()
+    # an IKMS002 note names the rule that could not decide: notes of two rules on one statement differ;
+    # a note merged from several rules' notes keeps the fingerprint of its first rule's
+    about = f.about.split(",", 1)[0]
+    return hashlib.sha256("|".join((f.rule_id, about, f.file, f.resource, what)).encode()).hexdigest()
 
 
 def _clip(text: str) -> str:
@@ -192,6 +194,11 @@ def render(report: Report, show_suppressed: bool = False, sarif_category: str | 
         "invocations": [invocation],
         "results": [result(f, index[f.rule_id], show_suppressed) for f in findings],
     }
+    if report.remote_modules:
+        # not results: no finding is made of a module that was not read
+        from .jsonfmt import remote_modules
+
+        run["properties"] = {"remoteModulesNotScanned": remote_modules(report)}
     if sarif_category:
         run["automationDetails"] = {"id": sarif_category.rstrip("/") + "/"}
     doc = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}

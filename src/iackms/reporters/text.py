@@ -35,4 +35,7 @@ def render(report: Report, colour: bool = False, show_suppressed: bool = False, 
     if out:
         out.append("")
     out.append(summary)
+    remote = report.remote_summary()
+    if remote:
+        out.append(remote)
     return "\n".join(out) + "\n"

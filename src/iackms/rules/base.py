@@ -73,6 +73,10 @@ class Fail(NamedTuple):
     loc: Location | None = None
     #: stable identity for fingerprints (e.g. the statement's Sid or content)
     ident: str = ""
+    #: this finding's severity when it differs from the rule's (e.g. another
+    #: account given full control of a key); a severity set for the rule in the
+    #: configuration still wins
+    severity: str | None = None
 
 
 class Unresolved(NamedTuple):
@@ -81,6 +85,10 @@ class Unresolved(NamedTuple):
     message: str
     loc: Location | None = None
     ident: str = ""
+    #: the unresolved value, said without the rule (`principal ${var.admins} of
+    #: statement 'Admins'`): the engine merges the notes of every rule blocked by
+    #: the same value on the same line of the same resource into one note
+    value: str = ""
 
 
 Result = Fail | Unresolved

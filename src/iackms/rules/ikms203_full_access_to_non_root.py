@@ -21,8 +21,10 @@ from .sources import DEFAULT_POLICY, KMS_BP, NIST_AC_5, POLICY_DOC
     needs_policy=True,
     what=(
         "Flags an Allow of `kms:*` or `*` (any case) to a principal other than the account root: a role, "
-        "user, service or a wildcard restricted to an account. The account root statement "
-        "(`arn:aws:iam::ACCOUNT:root` or a bare account ID) only delegates to IAM and is never a finding."
+        "user, service, the identity that runs Terraform (`data.aws_caller_identity.current.arn`, which is "
+        "never the root: AWS tells people not to work as the root user) or a wildcard restricted to an "
+        "account. The account root statement (`arn:aws:iam::ACCOUNT:root` or a bare account ID) only "
+        "delegates to IAM and is never a finding."
     ),
     why=(
         "`kms:*` lets the principal change the key policy, disable or delete the key and decrypt everything, "
@@ -44,6 +46,8 @@ def full_access_to_non_root(key: Key, cfg) -> Iterator[Result]:
         if known:
             scope = " (every principal its conditions admit)" if any(pr.wildcard for pr in known) else ""
             yield Fail(f"{st.label} of {key.address} allows kms:* to {sem.who(st, known)}{scope}" + sem.in_branch(key, st), st.loc, sem.statement_ident(st))
-        elif unknown:
-            yield Unresolved(f"{st.label} of {key.address} allows kms:* to {sem.who(st, unknown)}, which cannot be resolved (is it the account root?)", st.loc, sem.statement_ident(st))
+        else:
+            for pr in unknown:
+                yield Unresolved(f"{st.label} of {key.address} allows kms:* to {pr}, which cannot be resolved (is it the account root?)",
+                                 st.loc, sem.statement_ident(st), sem.unresolved_principal(key, st, pr))
 

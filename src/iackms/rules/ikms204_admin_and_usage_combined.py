@@ -20,11 +20,15 @@ from .sources import DEFAULT_POLICY, KMS_BP, NIST_AC_4
     targets=("key", "policy_only"),
     needs_policy=True,
     what=(
-        "Flags a principal other than the account root that holds both administrative actions "
+        "Flags a principal other than the account root and AWS services that holds both administrative actions "
         "(PutKeyPolicy, ScheduleKeyDeletion, DisableKey, CreateGrant, TagResource...) and cryptographic "
         "actions (Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, Sign, Verify, GenerateMac, VerifyMac, "
-        "DeriveSharedSecret), in one statement or across several. Grant actions conditioned on "
-        "`kms:GrantIsForAWSResource: true` do not count as admin, so AWS's default key-user statements pass."
+        "DeriveSharedSecret), in one statement or across several. This includes the identity that runs "
+        "Terraform and a wildcard principal narrowed by its conditions (`aws:PrincipalOrgID`, "
+        "`kms:CallerAccount`...: every principal they admit); a wildcard open to anyone is IKMS202's. "
+        "Service-linked roles (`role/aws-service-role/...`) count as their service. Grant actions limited to "
+        "AWS services (`kms:GrantIsForAWSResource: true`, or `kms:ViaService` naming services) are not "
+        "administration, so AWS's default key-user statements and AWS managed key policies pass."
     ),
     why="Separation of duties: whoever can change who may use the key should not be able to decrypt with it, and vice versa.",
     sources=(KMS_BP, NIST_AC_4, DEFAULT_POLICY),
@@ -37,20 +41,25 @@ def admin_and_usage_combined(key: Key, cfg) -> Iterator[Result]:
         admin: dict[str, tuple] = {}
         usage: dict[str, tuple] = {}
         names: dict[str, str] = {}
-        unresolved: dict[str, bool] = {}
+        unresolved: dict[str, object] = {}
         for st in sem.allow_statements(p):
             g = sem.statement_actions(st)
-            acts = set(g.actions)
-            if sem.grant_for_aws_resource(st):
-                acts -= sem.GRANT_ACTIONS
-            a = acts & sem.ADMIN_ACTIONS
-            u = acts & sem.USAGE_ACTIONS
-            for pr in sem.non_root(st) + sem.maybe_root(st):
-                if pr.ptype == "service" or pr.wildcard:
-                    continue  # a service is not a person; a wildcard is IKMS202's concern
-                k = sem.principal_key(pr)
-                names[k] = str(pr)
-                unresolved[k] = pr.ptype == "unknown"
+            a = sem.admin_actions(st, g)
+            u = set(g.actions) & sem.USAGE_ACTIONS
+            if not (a or u):
+                continue
+            for pr in st.principals or []:
+                if pr.is_root or sem.is_service_like(pr):
+                    continue  # the root delegates to IAM; a service (or its service-linked role) is not a person
+                if pr.wildcard and not sem.narrowed_wildcard(p, st):
+                    continue  # a wildcard open to anyone is IKMS202's finding (or its note)
+                k = sem.person_key(st, pr)
+                if pr.wildcard:
+                    names.setdefault(k, f"every principal admitted by {sem.condition_text(st)}")
+                else:
+                    names.setdefault(k, str(pr))
+                if pr.ptype == "unknown":
+                    unresolved[k] = pr
                 if a:
                     admin.setdefault(k, (st, sorted(a)))
                 if u:
@@ -63,8 +72,8 @@ def admin_and_usage_combined(key: Key, cfg) -> Iterator[Result]:
             later = sa if (sa.loc.line, sa.index) >= (su.loc.line, su.index) else su
             where_txt = f"in {sa.label}" if sa is su else f"in {sa.label} and {su.label}"
             msg = f"{names[k]} can both administer ({', '.join(aa[:3])}{'...' if len(aa) > 3 else ''}) and use ({', '.join(uu[:3])}{'...' if len(uu) > 3 else ''}) {key.address} {where_txt}"
-            if unresolved.get(k):
-                yield Unresolved(msg + " (the principal cannot be resolved: it may be the account root)", later.loc, "principal:" + k)
+            if k in unresolved:
+                yield Unresolved(msg + " (the principal cannot be resolved: it may be the account root)", later.loc, "principal:" + k,
+                                 sem.unresolved_principal(key, later, unresolved[k]))
             else:
                 yield Fail(msg, later.loc, "principal:" + k)
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from .. import semantics as sem
-from ..model import THIS_ACCOUNT, Key
+from ..model import THIS_ACCOUNT, UNK_OPEN, Key
 from ..vocab import DEFAULT_ON, OPTIONS
 from .base import Fail, Result, RuleMeta, Source, Unresolved, rule
 from .sources import KMS_BP, POLICY_DOC
@@ -20,12 +20,18 @@ from .sources import KMS_BP, POLICY_DOC
     targets=("key", "policy_only"),
     needs_policy=True,
     what=(
-        "Flags account roots, roles and users from an account other than the home account(s): "
-        "`trusted_accounts` from the configuration, \"this account\" (`AWS::AccountId`, "
-        "`data.aws_caller_identity`, roles and users defined in the same template or configuration) and the "
-        "account whose root the policy gives `kms:*` or `kms:PutKeyPolicy`. AWS service principals are "
-        "not accounts. When the home account is only symbolic and a principal names a literal account ID, "
-        "the two cannot be compared and an IKMS002 note is reported instead."
+        "Flags account roots, roles and users from an account other than the home account(s), and a wildcard "
+        "principal pinned by `kms:CallerAccount` (or `aws:PrincipalAccount`, `aws:SourceAccount`) to another "
+        "account. Home accounts are \"this account\" (`AWS::AccountId`, `data.aws_caller_identity`, roles "
+        "and users defined in the same template or configuration) and the `trusted_accounts` of the "
+        "configuration. Only when the policy does not name this account and no `trusted_accounts` are "
+        "configured is an account whose root the policy gives `kms:*` or `kms:PutKeyPolicy` taken as home "
+        "(it is then the likely home account). Once the policy names this account, no other account is taken "
+        "as home, whatever its root gets. Giving another account `kms:*` or `kms:PutKeyPolicy` is full control "
+        "of the key (it can rewrite the policy): high severity, also when the home account is only named "
+        "symbolically (a literal account is then another account, or this one written a second time: list it "
+        "in `trusted_accounts`). For lesser access, a literal account that can only be compared with a "
+        "symbolic home gets an IKMS002 note. AWS service principals are not accounts."
     ),
     why="Cross-account access is sometimes intended (log archives, shared services) but should always be deliberate and reviewed.",
     sources=(POLICY_DOC, Source("AWS KMS: allowing users in other accounts to use a key", "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-modifying-external-accounts.html"), KMS_BP),
@@ -36,31 +42,52 @@ from .sources import KMS_BP, POLICY_DOC
 ))
 def cross_account_principal(key: Key, cfg) -> Iterator[Result]:
     for p in key.policies:
-        home = sem.home_accounts(p, cfg.trusted_accounts)
+        home = sem.home_accounts(p, cfg.trusted_accounts, key.local_principals)
         for st in sem.allow_statements(p):
+            g = sem.statement_actions(st)
+            full = sem.full_control(g)
+            what = _control(g) if full else ""
             if any(pr.wildcard for pr in st.principals or []):
                 for acct in sem.pinned_accounts(st):
+                    ident = sem.statement_ident(st) + acct
                     verdict = home.classify(acct)
-                    if verdict is False:
-                        yield Fail(f"{st.label} of {key.address} lets any principal of account {acct} in (through its conditions), outside the home account(s) {', '.join(sorted(a for a in home.literal if chr(0xE000) not in a))}",
-                                   st.loc, sem.statement_ident(st) + acct)
-                    elif verdict is None and acct != THIS_ACCOUNT and chr(0xE000) not in acct:
+                    if verdict is False or (verdict is None and full and _literal(acct) and home.shown):
+                        yield Fail(f"{st.label} of {key.address} lets any principal of account {acct} in (through its conditions){what}, {_outside(home)}",
+                                   st.loc, ident, "high" if full else None)
+                    elif verdict is None and _literal(acct):
                         yield Unresolved(f"{st.label} of {key.address}: its conditions admit account {acct}, which cannot be compared with this account (list your accounts in `trusted_accounts`)",
-                                         st.loc, sem.statement_ident(st) + acct)
+                                         st.loc, ident)
             for pr in st.principals or []:
                 ident = sem.statement_ident(st) + str(pr)
                 if pr.ptype == "unknown" and pr.account is None:
-                    yield Unresolved(f"{st.label} of {key.address}: cannot tell which account principal {pr} belongs to", st.loc, ident)
+                    yield Unresolved(f"{st.label} of {key.address}: cannot tell which account principal {pr} belongs to", st.loc, ident,
+                                     sem.unresolved_principal(key, st, pr))
                     continue
-                if pr.ptype not in ("root", "role", "user", "assumed-role", "unknown"):
+                if pr.ptype not in ("root", "role", "user", "assumed-role", "caller", "unknown"):
                     continue
                 verdict = home.classify(pr.account)
-                if verdict is False:
-                    homes = ", ".join(sorted(a for a in home.literal if "\ue000" not in a)) or "this account"
-                    yield Fail(f"{st.label} of {key.address} grants access to {pr} in account {pr.account}, outside the home account(s) {homes}", st.loc, ident)
+                if verdict is False or (verdict is None and full and _literal(pr.account) and home.shown):
+                    yield Fail(f"{st.label} of {key.address} grants access to {pr} in account {pr.account}{what}, {_outside(home)}",
+                               st.loc, ident, "high" if full else None)
                 elif verdict is None:
-                    if pr.account is None or "\ue000" in pr.account:
-                        yield Unresolved(f"{st.label} of {key.address}: cannot tell the account of principal {pr}", st.loc, ident)
+                    if not _literal(pr.account):
+                        stake = f" (it gets {'kms:*' if g.full else 'kms:PutKeyPolicy'}: full control of the key if it is another account)" if full else ""
+                        yield Unresolved(f"{st.label} of {key.address}: cannot tell the account of principal {pr}{stake}", st.loc, ident)
                     else:
                         yield Unresolved(f"{st.label} of {key.address}: principal {pr} names account {pr.account}, which cannot be compared with this account (list your accounts in `trusted_accounts`)", st.loc, ident)
 
+
+def _literal(account: str | None) -> bool:
+    return bool(account) and account != THIS_ACCOUNT and UNK_OPEN not in account
+
+
+def _control(g) -> str:
+    how = "kms:*" if g.full else "kms:PutKeyPolicy"
+    return f" with {how}, full control of the key (it can rewrite the key policy)"
+
+
+def _outside(home: sem.Home) -> str:
+    if home.only_symbolic():
+        # the policy names this account (AWS::AccountId, the caller identity...): a literal ID is another account
+        return "outside this account, which the policy names (list the account in `trusted_accounts` if it is yours)"
+    return f"outside the home account(s) {home.names()}"

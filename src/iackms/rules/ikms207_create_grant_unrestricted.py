@@ -23,7 +23,10 @@ from .sources import CONDITIONS, GRANTS_DOC, KMS_BP
         "Flags a principal other than the account root allowed `kms:CreateGrant` without the condition "
         "`kms:GrantIsForAWSResource: true`. A `kms:ViaService` condition with specific services counts as the "
         "same restriction: the grants can then only be created by those AWS services on the caller's behalf "
-        "(AWS's own key policies for EBS or Secrets Manager use this pattern)."
+        "(AWS's own key policies for EBS or Secrets Manager use this pattern). Not reported: AWS service "
+        "principals and service-linked roles (`role/aws-service-role/...`, which only their service can "
+        "assume), and a principal that may also call `kms:PutKeyPolicy` (it could give itself anything; "
+        "AWS's console policy gives key administrators `kms:Create*` and `kms:Put*`)."
     ),
     why="A grant delegates use of the key; an unrestricted CreateGrant lets the principal hand the key to anyone, outside the key policy's control.",
     sources=(GRANTS_DOC, CONDITIONS, KMS_BP),
@@ -32,12 +35,20 @@ from .sources import CONDITIONS, GRANTS_DOC, KMS_BP
     checkov=True,
 ))
 def create_grant_unrestricted(key: Key, cfg) -> Iterator[Result]:
+    owners: dict[int, set[str]] = {}
     for p, st in sem.each_statement(key):
-        if "CreateGrant" not in sem.statement_actions(st).actions or sem.grant_for_aws_resource(st) or sem.via_service(st):
+        if "CreateGrant" not in sem.statement_actions(st).actions or sem.grant_restricted(st):
             continue
-        prs = sem.non_root(st)
+        # whoever may change the key policy gains nothing from CreateGrant
+        if id(p) not in owners:
+            owners[id(p)] = sem.holders(p, "PutKeyPolicy")
+        held = owners[id(p)]
+        prs = [pr for pr in sem.non_root(st) if not sem.is_service_like(pr) and sem.person_key(st, pr) not in held]
         if prs:
             yield Fail(f"{st.label} of {key.address} lets {sem.who(st, prs)} create grants without kms:GrantIsForAWSResource" + sem.in_branch(key, st), st.loc, sem.statement_ident(st))
-        elif sem.maybe_root(st):
-            yield Unresolved(f"{st.label} of {key.address} lets {sem.who(st, sem.maybe_root(st))} create grants without kms:GrantIsForAWSResource; the principal cannot be resolved", st.loc, sem.statement_ident(st))
-
+        else:
+            for pr in sem.maybe_root(st):
+                if sem.person_key(st, pr) in held:
+                    continue
+                yield Unresolved(f"{st.label} of {key.address} lets {pr} create grants without kms:GrantIsForAWSResource; the principal cannot be resolved",
+                                 st.loc, sem.statement_ident(st), sem.unresolved_principal(key, st, pr))

@@ -20,7 +20,8 @@ from .sources import KMS_BP, NIST_IA_3
     targets=("key", "policy_only"),
     needs_policy=True,
     what=(
-        "Flags a principal other than the account root or an AWS service that may call PutKeyPolicy, "
+        "Flags a principal other than the account root or an AWS service (or a service-linked role, which "
+        "only its service can assume and which cannot use MFA) that may call PutKeyPolicy, "
         "ScheduleKeyDeletion, DisableKey, DeleteAlias or DeleteImportedKeyMaterial without "
         "`Bool aws:MultiFactorAuthPresent: true` (not BoolIfExists) or a `NumericLessThan(Equals) "
         "aws:MultiFactorAuthAge` limit on the statement, or a Deny statement refusing those actions without MFA."
@@ -41,9 +42,11 @@ def critical_without_mfa(key: Key, cfg) -> Iterator[Result]:
             crit = sorted(set(sem.MFA_ACTIONS) & sem.statement_actions(st).actions - denied)
             if not crit or sem.requires_mfa(st):
                 continue
-            prs = [pr for pr in sem.non_root(st) if pr.ptype != "service"]
+            prs = [pr for pr in sem.non_root(st) if not sem.is_service_like(pr)]
             if prs:
                 yield Fail(f"{st.label} of {key.address} lets {sem.who(st, prs)} call {', '.join(crit)} without MFA" + sem.in_branch(key, st), st.loc, sem.statement_ident(st))
-            elif sem.maybe_root(st):
-                yield Unresolved(f"{st.label} of {key.address} lets {sem.who(st, sem.maybe_root(st))} call {', '.join(crit)} without MFA; the principal cannot be resolved", st.loc, sem.statement_ident(st))
+            else:
+                for pr in sem.maybe_root(st):
+                    yield Unresolved(f"{st.label} of {key.address} lets {pr} call {', '.join(crit)} without MFA; the principal cannot be resolved",
+                                     st.loc, sem.statement_ident(st), sem.unresolved_principal(key, st, pr))
 

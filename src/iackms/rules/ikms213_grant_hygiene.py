@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..model import THIS_ACCOUNT, Grant, display
+from .. import semantics as sem
+from ..model import Grant, display
 from ..policy import parse_principal
 from ..vocab import DEFAULT_ON, OPTIONS
 from .base import Fail, Result, RuleMeta, Unresolved, options, rule, shown
@@ -19,8 +20,9 @@ from .sources import GRANTS_DOC, KMS_BP
     profiles=DEFAULT_ON,
     targets=("grant",),
     what=(
-        "Checks each `aws_kms_grant`: the grantee must not be a wildcard or in another account (outside "
-        "`trusted_accounts`), `CreateGrant` must not be among its operations (the grantee could pass the key "
+        "Checks each `aws_kms_grant`: the grantee must not be a wildcard or in another account than the home "
+        "account(s) of the key's policy, decided as in IKMS206 (this account, `trusted_accounts`, and the "
+        "account whose root gets full control when the policy does not name this account), `CreateGrant` must not be among its operations (the grantee could pass the key "
         "on), and a grant of symmetric cryptographic operations (Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*) "
         "must have `constraints` binding it to an encryption context (AWS supports none for asymmetric and HMAC "
         "keys, or for operations such as Sign or DescribeKey)."
@@ -48,14 +50,20 @@ def grant_hygiene(grant: Grant, cfg) -> Iterator[Result]:
                 yield Unresolved(f"cannot tell the grantee of {grant.address}: {shown(g)}", g.loc or grant.loc)
                 break
             acct = pr.account
-            if acct and acct != THIS_ACCOUNT and acct not in cfg.trusted_accounts:
-                if "\ue000" in acct:
-                    yield Unresolved(f"cannot tell the account of the grantee of {grant.address}: {display(v)}", g.loc or grant.loc, "grantee")
-                elif cfg.trusted_accounts:
-                    yield Fail(f"{grant.address} grants to {display(v)} in account {acct}, outside the trusted accounts", g.loc or grant.loc, "grantee")
-                else:
-                    yield Unresolved(f"{grant.address} grants to account {acct}, which cannot be compared with this account (list your accounts in `trusted_accounts`)", g.loc or grant.loc, "grantee")
-                break
+            if acct:
+                # the home accounts of the key's policy, as IKMS206 has them
+                homes = sem.key_home(getattr(grant, "key", None), cfg.trusted_accounts)
+                verdicts = [h.classify(acct) for h in homes]
+                if False in verdicts:
+                    home = homes[verdicts.index(False)]
+                    yield Fail(f"{grant.address} grants to {display(v)} in account {acct}, outside the home account(s) {home.names()}", g.loc or grant.loc, "grantee")
+                    break
+                if None in verdicts:
+                    if "\ue000" in acct:
+                        yield Unresolved(f"cannot tell the account of the grantee of {grant.address}: {display(v)}", g.loc or grant.loc, "grantee")
+                    else:
+                        yield Unresolved(f"{grant.address} grants to account {acct}, which cannot be compared with this account (list your accounts in `trusted_accounts`)", g.loc or grant.loc, "grantee")
+                    break
     ops = grant.attr("operations")
     if ops.present:
         for v in options(ops):
