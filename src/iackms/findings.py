@@ -23,6 +23,9 @@ class Finding:
     ident: str = ""
     #: for IKMS002: the rule that could not decide
     about: str = ""
+    #: the file declaring the resource (``file`` is where the finding is: a
+    #: statement may be written in a policy document elsewhere)
+    resource_file: str = ""
     suppressed: bool = False
     suppression_reason: str = ""
 
@@ -44,6 +47,8 @@ class Report:
     keys_checked: int = 0
     #: rule IDs that were on for this scan
     rules: tuple[str, ...] = ()
+    #: the resources the rules judged, as (address, file declaring it)
+    resources: frozenset[tuple[str, str]] = frozenset()
     profile: str = "default"
 
     def counts(self) -> dict[str, int]:
