@@ -77,7 +77,6 @@ def test_import_rules(sub, banned, allowed):
     assert not bad, bad
 
 
-@pytest.mark.xfail(strict=True, reason="the Checkov adapter still calls rule functions (issue 13, in progress)")
 def test_only_the_engine_runs_rules():
     """`<rule>.check(` is called in the engine only (front ends ask the engine)."""
     callers = []

@@ -1,189 +1,204 @@
-"""Checkov external checks: thin adapters from Checkov's resource
-configuration to the iackms model, calling the same rule functions as
-`iackms scan`. Imported only by the files in `checks/` and
-`iackms/checkov_checks/`; iackms itself never imports Checkov.
+"""The Checkov front end: the iackms rules as Checkov external checks
+``CKV_IACKMS_<nnn>``, answered by the engine.
 
-Each rule that applies to a single key becomes `CKV_IACKMS_<nnn>` for
-Terraform (`aws_kms_key`, `aws_kms_replica_key`, `aws_kms_external_key`) and
-CloudFormation (`AWS::KMS::Key`, `AWS::KMS::ReplicaKey`). A rule's verdict
-maps to Checkov's: Fail → FAILED, Unresolved → UNKNOWN, nothing → PASSED.
-Where Checkov hides what a rule needs, the check answers UNKNOWN, never
-PASSED: a Terraform key without an inline `policy` may get one from an
-`aws_kms_key_policy` resource, and a policy built with
-`data.aws_iam_policy_document` arrives as a bare reference."""
+A check never judges what Checkov shows it. It finds where the resource is
+written (:mod:`iackms.parsers.checkov_resource`), has the engine scan what
+``iackms scan`` would scan for the same Checkov run (Checkov's root folder, or
+its ``-f`` files; once per process, with the configuration found the same way
+as the CLI finds it) and answers from that resource's findings:
+
+========  ==================================================================
+FAILED    iackms reports IKMS<nnn> on the resource
+SKIPPED   iackms reports it, but a suppression on the resource silences it
+UNKNOWN   iackms reports IKMS002 about IKMS<nnn> on it (it cannot decide);
+          the rule is off in the configuration; the resource is not in what
+          iackms read; or the resource cannot be located (warned once)
+PASSED    none of these
+========  ==================================================================
+
+Imported only by the loader ``iackms/checkov_checks/iackms_kms_checks.py``
+(run by Checkov); iackms itself never imports Checkov."""
 
 from __future__ import annotations
 
-import re
+import os
 import sys
-from functools import lru_cache
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from .config import Config, ConfigError, find_config, load_file
-from .engine import enabled_rules
-from .model import THIS_ACCOUNT, Attr, Key, Location, Unknown, unknown_piece
-from .policy import build_policies
+from .config import Config, ConfigError, for_path
+from .engine import enabled_rules, scan
+from .findings import Finding
+from .parsers.checkov_resource import CLOUDFORMATION, TERRAFORM, Located, locate, runner_scope
 from .rules import REGISTRY
-from .rules.base import Fail, Unresolved
-from .vocab import CFN_KEY_TYPES, TARGET_KEY, TARGET_POLICY_ONLY, TF_KEY_ATTRS, TF_KEY_TYPES, tf_enabled_argument
+from .vocab import (CFN_KEY_TYPES, TARGET_KEY, TARGET_POLICY_ONLY, TARGET_STORE, TF_KEY_POLICY, TF_KEY_TYPES, TF_STORE, UNRESOLVED,
+                    checkov_id)
 
-TF_TYPES = TF_KEY_TYPES
-CFN_TYPES = tuple(CFN_KEY_TYPES)
-#: rules whose verdict depends on the key policy, which a separate resource may set
-POLICY_DEPENDENT = {rid for rid, r in REGISTRY.items() if r.meta.needs_policy}
-#: rules an `aws_kms_key_policy` resource (which a resource check does not see) can change
-KEY_POLICY_RESOURCE = POLICY_DEPENDENT | {rid for rid, r in REGISTRY.items() if TARGET_POLICY_ONLY in r.meta.targets}
-_REF = re.compile(r"^(var|local|data|module|aws_[a-z0-9_]+)\.[A-Za-z0-9_.\-\[\]\"*]+$")
-_CALLER = re.compile(r"(\$\{)?data\.aws_caller_identity\.[A-Za-z0-9_\-]+(\[[^\]]*\])?\.account_id\}?")
-_INTERP = re.compile(r"\$\{([^}]*)\}")
-_IAM_REF = re.compile(r"^(\$\{)?aws_iam_(role|user)\.([A-Za-z0-9_\-]+)\.arn\}?$")
+#: the resource types Checkov shows a check, for each kind of resource a rule judges
+TYPES = {
+    TERRAFORM: {TARGET_KEY: tuple(TF_KEY_TYPES), TARGET_POLICY_ONLY: (TF_KEY_POLICY,), TARGET_STORE: (TF_STORE,)},
+    CLOUDFORMATION: {TARGET_KEY: tuple(CFN_KEY_TYPES)},
+}
+FAILED, PASSED, SKIPPED, UNKNOWN = "FAILED", "PASSED", "SKIPPED", "UNKNOWN"
 
 
-def check_id(rule_id: str) -> str:
-    return "CKV_IACKMS_" + rule_id[4:]
+def supported_types(rule_id: str, framework: str) -> tuple[str, ...]:
+    """The resource types the Checkov check of a rule runs on in a framework
+    (none: no check there). Rules that are not Checkov checks, and rules that
+    do not exist for CloudFormation, have none."""
+    meta = REGISTRY[rule_id].meta
+    if not meta.checkov or (framework == CLOUDFORMATION and not meta.cfn_applicable):
+        return ()
+    return tuple(t for target in meta.targets for t in TYPES[framework].get(target, ()))
 
 
-@lru_cache(maxsize=1)
-def config() -> Config:
-    """The iackms configuration found from the directory Checkov scans
-    (`-d DIR` / `--directory`, `-f FILE` / `--file`), else the current
-    directory; the default profile when there is none."""
-    start = Path.cwd()
-    argv = sys.argv
-    for i, a in enumerate(argv[:-1]):
-        if a in ("-d", "--directory", "-f", "--file"):
-            start = Path(argv[i + 1])
-            break
+# --- the scans ------------------------------------------------------------------------
+
+
+@dataclass
+class Scan:
+    """One engine scan, indexed by resource."""
+
+    #: the rules on in the configuration
+    enabled: set[str] = field(default_factory=set)
+    #: (name, real path of the file declaring it) of every resource judged
+    resources: set[tuple[str, str]] = field(default_factory=set)
+    findings: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
+    suppressed: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
+    #: why nothing can be answered (a configuration error)
+    error: str = ""
+
+
+_scans: dict[tuple[str, ...], Scan] = {}
+_lock = threading.Lock()
+_told: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    if message not in _told:
+        _told.add(message)
+        print(f"iackms checks for Checkov: {message}", file=sys.stderr, flush=True)
+
+
+def configuration(paths: tuple[str, ...]) -> Config:
+    """The configuration `iackms scan PATHS` uses. Raises ConfigError."""
+    return for_path(Path(paths[0]))
+
+
+def scan_of(paths: tuple[str, ...]) -> Scan:
+    """The engine's scan of ``paths``, made once per process (Checkov runs its
+    runners in threads on Windows and macOS: one scan, never a half-made one)."""
+    with _lock:
+        if paths not in _scans:
+            _scans[paths] = _scan(paths)
+        return _scans[paths]
+
+
+def _scan(paths: tuple[str, ...]) -> Scan:
+    s = Scan()
     try:
-        found = find_config(start)
-        return load_file(found) if found else Config()
+        cfg = configuration(paths)
     except ConfigError as e:
-        print(f"iackms checkov checks: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+        s.error = str(e)
+        return s
+    s.enabled = enabled_rules(cfg)
+    # undecided rules must answer UNKNOWN, never PASSED, even where IKMS002 is not reported
+    asked = replace(cfg, enable=cfg.enable | {UNRESOLVED}, disable=cfg.disable - {UNRESOLVED})
+    report = scan(list(paths), asked)
+    real: dict[str, str] = {}
+
+    def where(file: str) -> str:
+        if file not in real:
+            real[file] = os.path.realpath(file)
+        return real[file]
+
+    s.resources = {(name, where(file)) for name, file in report.resources}
+    for into, found in ((s.findings, report.findings), (s.suppressed, report.suppressed)):
+        for f in found:
+            into.setdefault((f.resource, where(f.resource_file)), []).append(f)
+    return s
 
 
-def _unwrap(v: Any) -> Any:
-    if isinstance(v, list) and len(v) == 1:
-        return v[0]
-    return v
+def answer(rule_id: str, at: Located) -> tuple[str, list[str]]:
+    """Checkov's result for a rule on a located resource, and the details
+    that explain it (iackms's messages)."""
+    s = scan_of(at.paths)
+    if s.error:
+        return UNKNOWN, [s.error]
+    if rule_id not in s.enabled:
+        return UNKNOWN, [f"{rule_id} is off in the iackms configuration"]
+    keys = [(name, at.file) for name in sorted(at.names)]
+    if not any(k in s.resources for k in keys):
+        return UNKNOWN, ["iackms scan does not judge this resource (see its IKMS001/IKMS002 notes)"]
+    mine = [f for k in keys for f in s.findings.get(k, ())]
+    failed = [f"{f.file}:{f.line}: {f.message}" for f in mine if f.rule_id == rule_id]
+    if failed:
+        return FAILED, failed
+    silenced = [f.suppression_reason for k in keys for f in s.suppressed.get(k, ()) if rule_id in (f.rule_id, f.about)]
+    if silenced:
+        return SKIPPED, [f"suppressed in iackms: {r}" for r in silenced]
+    undecided = [f"{f.file}:{f.line}: {f.message}" for f in mine if f.rule_id == UNRESOLVED and f.about == rule_id]
+    if undecided:
+        return UNKNOWN, undecided
+    return PASSED, []
 
 
-def _fix(v: Any, depth: int = 0) -> Any:
-    """Checkov's rendered values to iackms values: unresolved references
-    become Unknown, the caller's account becomes "this account"."""
-    if depth > 100:
-        return Unknown("...")
-    if isinstance(v, str):
-        s = v.strip()
-        m = _IAM_REF.match(s)
-        if m:
-            kind = m.group(2)
-            return f"arn:aws:iam::{THIS_ACCOUNT}:{kind}/" + unknown_piece(f"aws_iam_{kind}.{m.group(3)}.name")
-        s2 = _CALLER.sub(THIS_ACCOUNT, v)
-        if _REF.match(s2.strip()):
-            return Unknown(s2.strip())
-        if "${" in s2:
-            return _INTERP.sub(lambda mm: unknown_piece(mm.group(1)), s2)
-        # Checkov drops ${} around unresolved pieces inside strings
-        parts = s2.split(":")
-        if len(parts) >= 5 and parts[0] == "arn" and _REF.match(parts[4] or "-"):
-            parts[4] = unknown_piece(parts[4])
-            return ":".join(parts)
-        return s2
-    if isinstance(v, dict):
-        return {k: _fix(x, depth + 1) for k, x in v.items() if not (isinstance(k, str) and k.startswith("__"))}
-    if isinstance(v, list):
-        return [_fix(x, depth + 1) for x in v]
-    return v
+def verdict(check: Any, framework: str, rule_id: str, conf: dict) -> tuple[str, list[str]]:
+    """The answer for the resource a Checkov check is running on (called from
+    the check, with the Checkov runner on the call stack). Never raises."""
+    try:
+        scope = runner_scope(sys._getframe(1))
+        at = scope and locate(framework, str(getattr(check, "entity_path", "")), str(getattr(check, "entity_type", "")), conf, scope)
+        if not at:
+            warn_once(f"cannot find where Checkov's {getattr(check, 'entity_path', '?')} is written; "
+                      "the iackms checks answer UNKNOWN for resources they cannot locate")
+            return UNKNOWN, []
+        return answer(rule_id, at)
+    except Exception as e:  # noqa: BLE001 - a check that raises stops Checkov's whole runner
+        warn_once(f"internal error, the iackms checks answer UNKNOWN: {type(e).__name__}: {e} (please report it)")
+        return UNKNOWN, []
 
 
-def tf_key(conf: dict, entity_type: str) -> tuple[Key, set[str]]:
-    """A Key from a Checkov Terraform resource configuration, and the rule
-    IDs whose inputs Checkov does not show (answered UNKNOWN)."""
-    address = str(conf.get("__address__", entity_type))
-    start = int(_unwrap(conf.get("__start_line__", 1)) or 1)
-    end = int(_unwrap(conf.get("__end_line__", start)) or start)
-    loc = Location("checkov", start, end)
-    key = Key(address, entity_type, loc, "terraform", kind=TF_TYPES.get(entity_type, "key"))
-    hidden: set[str] = set()
-    for tf, norm in [*TF_KEY_ATTRS.items(), (tf_enabled_argument(entity_type), "enabled")]:
-        if tf not in conf:
-            continue
-        raw = _unwrap(conf[tf])
-        key.attrs[norm] = Attr(_fix(raw), loc, True, tf)
-    if key.kind == "external":
-        key.attrs["origin"] = Attr("EXTERNAL", loc, True, "origin")
-    elif "custom_key_store_id" in key.attrs:
-        key.attrs["origin"] = Attr(Unknown("custom key store type"), loc, True, "custom_key_store_id")
-    lc = _unwrap(conf.get("lifecycle"))
-    if isinstance(lc, dict) and "prevent_destroy" in lc:
-        key.attrs["deletion_protection"] = Attr(_fix(_unwrap(lc["prevent_destroy"])), loc, True, "prevent_destroy")
-    if "policy" in conf:
-        raw = _fix(_unwrap(conf["policy"]))
-        if isinstance(raw, str) and not raw.lstrip().startswith("{"):
-            raw = Unknown(raw)  # e.g. an unrendered file(...) or templatefile(...) call
-        key.policy = Attr(raw, loc, True, "policy")
-        if isinstance(raw, Unknown):
-            hidden |= POLICY_DEPENDENT
-        else:
-            key.policies = build_policies(raw, loc, "inline")
-    else:
-        # maybe an aws_kms_key_policy resource, which a resource check does not see
-        hidden |= KEY_POLICY_RESOURCE
-    return key, hidden
-
-
-def cfn_key(conf: dict, entity_type: str, name: str = "") -> tuple[Key, set[str]]:
-    """A Key from a Checkov CloudFormation resource (the whole resource
-    mapping, intrinsics in long form, `Ref`s to parameters already replaced
-    by their defaults)."""
-    from .parsers.cloudformation import key_from_resource
-
-    start = int(conf.get("__startline__", 1) or 1)
-    end = int(conf.get("__endline__", start) or start)
-    loc = Location("checkov", start, max(start, end - 1))
-    key = key_from_resource(name or entity_type, _plain(conf), loc)
-    return key, set()
-
-
-def _plain(v: Any, depth: int = 0) -> Any:
-    if depth > 200:
+def configuration_error() -> str | None:
+    """The error of the iackms configuration for the Checkov runner that is
+    loading the checks (None when it is valid or there is no runner)."""
+    scope = runner_scope(sys._getframe(1))
+    if not scope or not scope.paths:
         return None
-    if isinstance(v, dict):
-        return {str(k): _plain(x, depth + 1) for k, x in v.items() if not (isinstance(k, str) and k.startswith("__"))}
-    if isinstance(v, list):
-        return [_plain(x, depth + 1) for x in v]
-    if isinstance(v, str):
-        return str(v)
-    return v
+    try:
+        configuration(scope.paths)
+    except ConfigError as e:
+        return str(e)
+    return None
 
 
-def verdict(rule_id: str, key: Key, hidden: set[str]) -> str:
-    """'FAILED', 'PASSED' or 'UNKNOWN' for one rule on one key."""
-    cfg = config()
-    if rule_id not in enabled_rules(cfg):
-        return "UNKNOWN"
-    results = list(REGISTRY[rule_id].check(key, cfg))  # type: ignore[misc]
-    if any(isinstance(r, Fail) for r in results):
-        # a failure seen in what Checkov shows stands even if more is hidden elsewhere,
-        # except IKMS201 (a separate aws_kms_key_policy may exist)
-        return "UNKNOWN" if rule_id == "IKMS201" and rule_id in hidden else "FAILED"
-    if rule_id in hidden or any(isinstance(r, Unresolved) for r in results):
-        return "UNKNOWN"
-    return "PASSED"
+# --- the checks -------------------------------------------------------------------------
+
+_registered = False
 
 
-_REGISTERED = False
+def load(fail_run: Callable[[str], None]) -> None:
+    """Register one Checkov check per rule and framework (once per process:
+    Checkov runs the loader once per runner), and fail the Checkov run through
+    ``fail_run`` when the iackms configuration is invalid (as `iackms scan`
+    stops on it)."""
+    register()
+    error = configuration_error()
+    if error:
+        fail_run(f"invalid iackms configuration, the CKV_IACKMS checks did not run: {error}")
 
 
 def register() -> None:
-    """Create (and so register) one Checkov check per single-key rule and
-    framework. Idempotent: Checkov loads each file once per runner."""
-    global _REGISTERED
-    if _REGISTERED:
-        return
-    _REGISTERED = True
+    global _registered
+    with _lock:  # runners in threads load at once: none may go on before the checks exist
+        if not _registered:
+            _register()
+            _registered = True
+
+
+def _register() -> None:
     from checkov.cloudformation.checks.resource.base_resource_check import BaseResourceCheck as CfnCheck
     from checkov.common.bridgecrew.severities import BcSeverities, Severities
     from checkov.common.models.enums import CheckCategories, CheckResult
@@ -191,31 +206,24 @@ def register() -> None:
 
     from .docgen import rule_url
 
-    results = {"FAILED": CheckResult.FAILED, "PASSED": CheckResult.PASSED, "UNKNOWN": CheckResult.UNKNOWN}
-    sev = {"critical": BcSeverities.CRITICAL, "high": BcSeverities.HIGH, "medium": BcSeverities.MEDIUM,
-           "low": BcSeverities.LOW, "info": BcSeverities.INFO}
+    results = {r: getattr(CheckResult, r) for r in (FAILED, PASSED, SKIPPED, UNKNOWN)}
+    severities = {s: Severities[getattr(BcSeverities, s.upper())] for s in ("critical", "high", "medium", "low", "info")}
 
-    def make(base: type, rid: str, supported: tuple[str, ...], framework: str) -> None:
-        meta = REGISTRY[rid].meta
-        category = CheckCategories.ENCRYPTION if rid.startswith("IKMS1") else CheckCategories.IAM
+    def make(base: type, rule_id: str, framework: str, types: tuple[str, ...]) -> None:
+        meta = REGISTRY[rule_id].meta
 
         def scan_resource_conf(self: Any, conf: dict) -> Any:
-            etype = getattr(self, "entity_type", None) or (conf.get("Type") if framework == "cfn" else "aws_kms_key")
-            if framework == "tf":
-                key, hidden = tf_key(conf, etype)
-            else:
-                key, hidden = cfn_key(conf, etype)
-            return results[verdict(rid, key, hidden)]
+            result, self.details = verdict(self, framework, rule_id, conf)
+            return results[result]
 
-        cls = type(f"Iackms{rid}{framework.title()}", (base,), {"scan_resource_conf": scan_resource_conf})
-        check = cls(name=f"[iackms {meta.severity}] {meta.title} ({rid})", id=check_id(rid), categories=[category],
-                    supported_resources=list(supported), guideline=rule_url(rid))
-        check.severity = Severities[sev[meta.severity]]
+        cls = type(f"Iackms{rule_id}{framework.title()}", (base,), {"scan_resource_conf": scan_resource_conf})
+        category = CheckCategories.ENCRYPTION if rule_id.startswith("IKMS1") else CheckCategories.IAM
+        check = cls(name=f"[iackms {meta.severity}] {meta.title} ({rule_id})", id=checkov_id(rule_id), categories=[category],
+                    supported_resources=list(types), guideline=rule_url(rule_id))
+        check.severity = severities[meta.severity]
 
-    for rid, rule in sorted(REGISTRY.items()):
-        meta = rule.meta
-        if not meta.checkov or TARGET_KEY not in meta.targets or rule.check is None:
-            continue
-        make(TfCheck, rid, tuple(TF_TYPES), "tf")
-        if meta.cfn_applicable:
-            make(CfnCheck, rid, CFN_TYPES, "cfn")
+    for rule_id in sorted(REGISTRY):
+        for framework, base in ((TERRAFORM, TfCheck), (CLOUDFORMATION, CfnCheck)):
+            types = supported_types(rule_id, framework)
+            if types:
+                make(base, rule_id, framework, types)

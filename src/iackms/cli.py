@@ -131,8 +131,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if args.config:
             cfg = config_mod.load_file(Path(args.config))
         else:
-            found = config_mod.find_config(Path(args.paths[0]) if args.paths else Path.cwd())
-            cfg = config_mod.load_file(found) if found else config_mod.Config()
+            cfg = config_mod.for_path(Path(args.paths[0]) if args.paths else Path.cwd())
     except config_mod.ConfigError as e:
         print(f"iackms: {e}", file=sys.stderr)
         return 2

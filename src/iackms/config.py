@@ -207,6 +207,13 @@ def _pyproject_section(text: str, path: Path) -> Any:
     return tool.get("iackms") if isinstance(tool, dict) else None
 
 
+def for_path(start: Path) -> Config:
+    """The configuration `iackms scan START` uses: the file :func:`find_config`
+    finds from ``start``, else the defaults. Raises :class:`ConfigError`."""
+    found = find_config(start)
+    return load_file(found) if found else Config()
+
+
 def find_config(start: Path) -> Path | None:
     """`.iackms.yaml`/`.iackms.yml` or a pyproject.toml with [tool.iackms],
     from ``start`` upward to the repository root (the directory holding

@@ -15,7 +15,7 @@ from .findings import Finding, ModuleCall, RemoteModules, Report
 from .model import CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit
 from .rules import REGISTRY, profile_rules, rules_for
 from .rules.base import Fail, Unresolved
-from .vocab import PARSE_ERROR, SEVERITY_RANK, UNRESOLVED, TARGET_GRANT, TARGET_KEY, TARGET_POLICY_ONLY, TARGET_STORE
+from .vocab import PARSE_ERROR, SEVERITY_RANK, UNRESOLVED, TARGET_GRANT, TARGET_KEY, TARGET_POLICY_ONLY, TARGET_STORE, checkov_id
 
 SKIP_DIRS = {".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__", ".venv", "venv"}
 TF_SUFFIXES = (".tf", ".tf.json")
@@ -146,6 +146,7 @@ def _note_finding(n: Note, sev: dict[str, str]) -> Finding:
         resource=n.resource,
         resource_type=n.resource_type,
         message=_one_line(n.message),
+        resource_file=n.loc.file,
     )
 
 
@@ -168,6 +169,11 @@ def link(unit: ScanUnit) -> None:
             g.key = by_address[g.target]
 
 
+def judged(unit: ScanUnit) -> list[Resource]:
+    """The resources the rules are asked about."""
+    return [*unit.keys, *unit.grants, *unit.stores]
+
+
 def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> list[Finding]:
     """Run the enabled rules over a model: each rule of the catalog on each
     resource of the kinds it declares. Pure: no I/O."""
@@ -178,7 +184,7 @@ def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> li
     for n in unit.notes:
         if n.rule_id in enabled:
             out.append(_note_finding(n, cfg.severity))
-    for res in [*unit.keys, *unit.grants, *unit.stores]:
+    for res in judged(unit):
         for r in rules_for(target_of(res), enabled):
             out.extend(judge(r, res, cfg, enabled))
     return out
@@ -228,7 +234,7 @@ def merge_notes(findings: list[Finding]) -> list[Finding]:
         if f.rule_id != UNRESOLVED or not f.subject:
             order.append(f)
             continue
-        k = (f.file, f.line, f.resource, f.subject, f.suppressed)
+        k = (f.file, f.line, f.resource, f.resource_file, f.subject, f.suppressed)
         if k not in groups:
             groups[k] = []
             order.append(k)
@@ -265,6 +271,7 @@ def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, 
         ident=ident,
         about=about,
         subject=subject,
+        resource_file=res.loc.file,
     )
 
 
@@ -285,7 +292,7 @@ def _suppression_map(unit: ScanUnit, warnings: list[str]) -> dict[str, dict[str,
     by_checkov: dict[str, list[str]] = {}
     by_nag: dict[str, list[str]] = {}
     for rid, r in REGISTRY.items():
-        for c in r.meta.checkov_ids:
+        for c in (*r.meta.checkov_ids, checkov_id(rid)):  # a skip of the rule's own Checkov check counts too
             by_checkov.setdefault(c.upper(), []).append(rid)
         for c in r.meta.cfn_nag_ids:
             by_nag.setdefault(c.upper(), []).append(rid)
@@ -361,6 +368,7 @@ def scan(
     unit = parse_inputs(inp, ctx, jobs)
     report.files_scanned = sum(len(v) for v in inp.tf_dirs.values()) + len(inp.docs)
     report.keys_checked = len(unit.keys)
+    report.resources = frozenset((r.address, r.loc.file) for r in judged(unit))
     enabled = enabled_rules(cfg)
     report.rules = tuple(sorted(enabled))
     findings = evaluate(unit, cfg, enabled)

@@ -26,6 +26,9 @@ class Finding:
     #: for IKMS002: the unresolved value said without the rule (notes with the
     #: same value, line and resource are merged into one)
     subject: str = ""
+    #: the file declaring the resource (``file`` is where the finding is: a
+    #: statement may be written in a policy document elsewhere)
+    resource_file: str = ""
     suppressed: bool = False
     suppression_reason: str = ""
 
@@ -47,6 +50,8 @@ class Report:
     keys_checked: int = 0
     #: rule IDs that were on for this scan
     rules: tuple[str, ...] = ()
+    #: the resources the rules judged, as (address, file declaring it)
+    resources: frozenset[tuple[str, str]] = frozenset()
     profile: str = "default"
     #: modules the scan cannot read (registry, Git), by source: the calls of each
     remote_modules: list["RemoteModules"] = field(default_factory=list)

@@ -31,6 +31,15 @@ PARSE_ERROR = "IKMS001"
 #: a value a rule needs is unknown before deployment (informational, never fails a run)
 UNRESOLVED = "IKMS002"
 
+#: the Checkov check of rule IKMS<nnn> is CKV_IACKMS_<nnn>
+CHECKOV_PREFIX = "CKV_IACKMS_"
+
+
+def checkov_id(rule_id: str) -> str:
+    """The Checkov check ID of a rule (``IKMS101`` -> ``CKV_IACKMS_101``)."""
+    return CHECKOV_PREFIX + rule_id[len("IKMS"):]
+
+
 # --- what a rule judges ---------------------------------------------------------
 
 #: a KMS key (`aws_kms_key`, `AWS::KMS::Key`, replicas, external keys)
