@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -211,7 +212,7 @@ def _attr(scope: Scope, blk: Block, tf_name: str) -> Attr | None:
 def _convert(v: Any, fn: Any) -> Any:
     """Terraform converts "true" / "30" to the argument's type."""
     if isinstance(v, Choice):
-        return Choice(tuple(_convert(o, fn) for o in v.options), v.expr, v.loc)
+        return replace(v, options=tuple(_convert(o, fn) for o in v.options))
     if isinstance(v, str):
         c = fn(v)
         return v if c is None else c
@@ -477,7 +478,13 @@ def _build(v: Any, loc: Location, source: str) -> list[Policy]:
     """The policies of a policy value, located where each statement is
     written (a heredoc with directives is mapped back to its source lines)."""
     if isinstance(v, Choice) and any(getattr(o, "line_map", None) for o in v.options):
-        return [p for o in v.options for p in _build(o, loc, source)]
+        out: list[Policy] = []
+        for o, ks in zip(v.options, v.labels or [()] * len(v.options)):
+            for p in _build(o, loc, source):
+                if v.on is not None:  # this option's keys of the switch, on top of its own
+                    p.when = [{**w, v.on: ks} for w in (p.when or [{}])]
+                out.append(p)
+        return out
     pols = build_policies(_prepare(v), loc, source)
     fn = source_lines(v)
     if fn is not None:
@@ -507,7 +514,7 @@ def _prepare(v: Any) -> Any:
     """Policy JSON text with unresolved pieces outside JSON strings (``"a":
     ${var.x}``) cannot be parsed; such pieces become Unknown values."""
     if isinstance(v, Choice):
-        return Choice(tuple(_prepare(o) for o in v.options), v.expr, v.loc)
+        return replace(v, options=tuple(_prepare(o) for o in v.options))
     if not isinstance(v, str) or UNK_OPEN not in v:
         return v
     loc = getattr(v, "loc", None)

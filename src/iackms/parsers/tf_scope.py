@@ -5,13 +5,14 @@ Expressions are evaluated by the scope's :class:`~.tf_expr.Ev`."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Hashable
 
 from ..context import ScanContext
-from ..model import Location, Note, Unknown
+from ..model import INSTANCES, Location, Note, Switch, Unknown
 from . import tf_types
 from .tf_expr import Ev
 from .tf_hcl import AttrNode, Block, node_text
@@ -19,6 +20,13 @@ from .tf_values import err, mk_choice, to_number
 
 #: a static ``for_each``/``count`` with more instances than this is not expanded
 MAX_INSTANCES = 64
+
+
+def instance_key(k: Any) -> str:
+    """An instance key as Terraform writes it in an address: ``["jwt"]``, ``[0]``."""
+    if isinstance(k, int) and not isinstance(k, bool):
+        return f"[{k}]"
+    return "[" + json.dumps(str(k), ensure_ascii=False) + "]"
 
 
 @dataclass
@@ -153,8 +161,21 @@ class Scope:
     def instance_env(self, blk: Block) -> dict[str, Any]:
         """Bindings for `each` / `count` inside a block with a static
         `for_each` or `count`: one value when there is one instance, else a
-        Choice of every instance's value (rules judge the worst instance)."""
+        Choice of every instance's value on the block's instances (a
+        :class:`~iackms.model.Switch`: every value of one instance is chosen
+        together)."""
         return self.once("env", id(blk), lambda: self._instance_env(blk), dict)
+
+    def block_address(self, blk: Block) -> str:
+        """The block's address without instance keys (module path included)."""
+        lb = blk.labels
+        if blk.type == "module" and lb:
+            return f"{self.prefix}module.{lb[0]}"
+        if blk.type == "data" and len(lb) >= 2:
+            return f"{self.prefix}data.{lb[0]}.{lb[1]}"
+        if len(lb) >= 2:
+            return f"{self.prefix}{lb[0]}.{lb[1]}"
+        return f"{self.prefix}{blk.type}"
 
     def _instance_env(self, blk: Block) -> dict[str, Any]:
         env: dict[str, Any] = {}
@@ -164,13 +185,15 @@ class Scope:
             if isinstance(v, dict):
                 items = list(v.items())
             elif isinstance(v, list) and all(isinstance(x, str) for x in v):
-                items = [(x, x) for x in v]
+                items = [(x, x) for x in dict.fromkeys(v)]
             if items and len(items) <= MAX_INSTANCES:
                 fe = blk.attrs["for_each"]
                 src = fe.expr if isinstance(fe.expr, str) else (node_text(fe.expr) if hasattr(fe.expr, "text") else "")
                 expr = f"each.value over {src[:80]}" if src else "each.value"
-                env["each"] = {"key": mk_choice([a for a, _ in items], "each.key", blk.loc),
-                               "value": mk_choice([b for _, b in items], expr, blk.loc)}
+                sw = Switch(INSTANCES, self.block_address(blk))
+                keys = [instance_key(a) for a, _ in items]
+                env["each"] = {"key": mk_choice([a for a, _ in items], "each.key", blk.loc, sw, keys),
+                               "value": mk_choice([b for _, b in items], expr, blk.loc, sw, keys)}
             elif isinstance(v, Unknown) and v.ref is not None:
                 # for_each = aws_kms_key.x: each.value is an instance of that
                 # resource, so each.value.key_id still links to it
@@ -178,7 +201,9 @@ class Scope:
         elif "count" in blk.attrs:
             c = to_number(self.ev.attr(blk.attrs["count"], {}))
             if c is not None and c == int(c) and 1 <= c <= MAX_INSTANCES:
-                env["count"] = {"index": mk_choice(list(range(int(c))), "count.index", blk.loc)}
+                n = int(c)
+                env["count"] = {"index": mk_choice(list(range(n)), "count.index", blk.loc, Switch(INSTANCES, self.block_address(blk)),
+                                                   [instance_key(i) for i in range(n)])}
         return env
 
     def absent(self, blk: Block) -> bool:
