@@ -21,6 +21,7 @@ from typing import Any, Callable
 import orjson
 
 from ..model import (
+    CONDITION,
     OPAQUE_CLOSE,
     OPAQUE_OPEN,
     REMOVE,
@@ -30,9 +31,13 @@ from ..model import (
     LDict,
     LList,
     Location,
+    Switch,
     Unknown,
+    bound,
     display,
+    from_alternatives,
     unknown_piece,
+    variants_when,
 )
 
 MAX_DEPTH = 300
@@ -228,22 +233,41 @@ def _key(v: Any) -> Any:
         return repr(v)
 
 
-def choice_of(values: list, expr: str, loc: Location | None) -> Any:
+def _same(a: Any, b: Any) -> bool:
+    return a is b or _key(a) == _key(b)
+
+
+def choice_of(values: list, expr: str, loc: Location | None, on: Switch | None = None, keys: Any = None) -> Any:
+    """A Choice of the distinct ``values`` (the value itself when there is
+    one); with a switch ``on``, ``keys[i]`` is the key (or keys) giving ``values[i]``."""
+    if on is not None and keys is not None:
+        return bound(values, list(keys), expr, loc, on, _same)
     vals = _dedupe(values)
     if len(vals) == 1:
         return vals[0]
     return Choice(tuple(vals), expr, loc)
 
 
+def remap(c: Choice, values: list, expr: str | None = None, loc: Any = False) -> Any:
+    """``c`` with each option replaced by ``values[i]`` (its switch kept)."""
+    return choice_of(values, c.expr if expr is None else expr, c.loc if loc is False else loc, c.on, c.labels if c.on is not None else None)
+
+
 def lift(args: Any, fn: Callable[[Any], Any], expr: str, loc: Location | None) -> Any:
     """Apply ``fn`` to resolved ``args``; when they hold Choices, apply it to
-    every variant and return the Choice of the results."""
+    every variant and return the Choice of the results (chosen by the same
+    conditions as the arguments)."""
     if not has_choice(args):
         return fn(args)
-    variants = expand(args)
-    if variants is None:
+    pairs = variants_when(_strip(args), MAX_OPTIONS + 1)
+    if len(pairs) > MAX_OPTIONS:
         return Unknown(expr, "too many conditional combinations")
-    return choice_of([fn(v) for v in variants], expr, loc)
+    return from_alternatives([(fn(v), w) for v, w in pairs], expr, loc, _same)
+
+
+def _strip(v: Any) -> Any:
+    """Tuples as lists (what :func:`expand` took)."""
+    return list(v) if isinstance(v, tuple) else v
 
 
 # --- conditions -------------------------------------------------------------------
@@ -556,7 +580,7 @@ def _known(v: Any) -> bool:
 def ref(tpl: Template, name: Any, depth: int = 0) -> Any:
     """``Ref`` of a pseudo parameter, parameter or resource."""
     if isinstance(name, Choice):
-        return choice_of([ref(tpl, n, depth) for n in name.options], f"!Ref {source_repr(name)}", name.loc)
+        return remap(name, [ref(tpl, n, depth) for n in name.options], f"!Ref {source_repr(name)}", name.loc)
     if not isinstance(name, str):
         return Unknown(source_repr({"Ref": name}), "Ref of a non-string")
     if name.startswith("AWS::"):
@@ -700,7 +724,11 @@ def _if(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> 
         return resolve(arg[2], tpl, depth + 1)
     a = resolve(arg[1], tpl, depth + 1)
     b = resolve(arg[2], tpl, depth + 1)
-    return Choice((a, b), f"Fn::If [{_text(cond)}, ...]", loc)
+    expr = f"Fn::If [{_text(cond)}, ...]"
+    if not isinstance(cond, str):
+        return Choice((a, b), expr, loc)
+    # every Fn::If on this condition is one decision: its branches are chosen together
+    return choice_of([a, b], expr, loc, Switch(CONDITION, cond), ("true", "false"))
 
 
 def _getatt(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:

@@ -22,17 +22,18 @@ from ..model import (
     Unknown,
     display,
     unknown_piece,
+    variants_when,
     walk,
 )
-from ..policy import build_policies
+from ..policy import MAX_POLICY_VARIANTS, build_policies
 from ..vocab import CFN_ALIAS, CFN_ALIAS_PROPS, CFN_KEY_PROPS, CFN_KEY_TYPES, CFN_PRINCIPAL_TYPES
 from .cfn_intrinsics import (
     Template,
-    choice_of,
     condition,
-    expand,
     false_by_defaults,
     iam_arn,
+    lift,
+    remap,
     resolve,
     source_repr,
 )
@@ -262,24 +263,23 @@ def _key_policy(key: Key, props: dict, tpl: Template, file: str, text: str, is_j
         return
     loc = span(props, "KeyPolicy", file)
     key.policy = Attr(value, loc, True, source_repr(raw))
-    variants = expand(value) or [value]
-    if not any(isinstance(v, str) for v in variants):
+    variants = variants_when(value, MAX_POLICY_VARIANTS)
+    if not any(isinstance(v, str) for v, _ in variants):
         key.policies = build_policies(value, loc, SOURCE)
         return
     first = None if is_json else _literal_block_line(raw, loc, text)
     ploc = Location(loc.file, first, loc.end_line, loc.column) if first is not None else loc
     policies: list[Policy] = []
-    for v in variants:
-        if isinstance(v, str):
-            got = build_policies(v, ploc, SOURCE)
-            if first is None:
+    for v, when in variants:
+        got = build_policies(v, ploc if isinstance(v, str) else loc, SOURCE)
+        for p in got:
+            if isinstance(v, str) and first is None:
                 # JSON text in a one-line or folded string: its own line
                 # numbers say nothing about the file; point at KeyPolicy
-                for p in got:
-                    _pin(p, loc)
-            policies.extend(got)
-        else:
-            policies.extend(build_policies(v, loc, SOURCE))
+                _pin(p, loc)
+            if when:
+                p.when = [when]
+        policies.extend(got)
     key.policies = policies
 
 
@@ -330,7 +330,7 @@ def _retains(v: Any) -> Any:
     if isinstance(v, str):
         return v in _RETAIN
     if isinstance(v, Choice):
-        return choice_of([_retains(o) for o in v.options], v.expr, v.loc)
+        return remap(v, [_retains(o) for o in v.options])
     return v if isinstance(v, Unknown) else Unknown(source_repr(v), "DeletionPolicy is not a string")
 
 
@@ -351,17 +351,11 @@ def _primary_of(key: Key, tpl: Template, keys: dict[str, Key]) -> str | None:
 def tags(value: Any) -> Any:
     """``[{Key, Value}]`` to a dict (Choices and Unknowns kept)."""
     if isinstance(value, Choice):
-        opts = expand(value)
-        if opts is None:
-            return Unknown(value.expr or "Tags", "too many conditional tags")
-        return choice_of([tags(o) for o in opts], value.expr, value.loc)
+        return lift(value, tags, value.expr or "Tags", value.loc)
     if not isinstance(value, list):
         return value
     if any(isinstance(i, Choice) for i in value):
-        opts = expand(value)
-        if opts is None:
-            return Unknown("Tags", "too many conditional tags")
-        return choice_of([tags(o) for o in opts], "Tags", getattr(value, "loc", None))
+        return lift(value, tags, "Tags", getattr(value, "loc", None))
     out = LDict(loc=getattr(value, "loc", None))
     for item in value:
         if isinstance(item, dict):
