@@ -231,15 +231,18 @@ def _exists_when(key: Key, findings: list[Finding]) -> list[Finding]:
 
 
 def _with_branch(f: Finding, phrases: list[str]) -> Finding:
+    """The finding said to hold only ``when`` the phrases do (an IKMS002
+    note's unresolved value too, so that only notes of the same branch merge)."""
     from dataclasses import replace
 
-    msg = f.message
+    return replace(f, message=_when(f.message, phrases), subject=_when(f.subject, phrases) if f.subject else "")
+
+
+def _when(msg: str, phrases: list[str]) -> str:
     if msg.endswith(")") and " (when " in msg and msg.rsplit(" (when ", 1)[1].count("(") == 0:
         head, tail = msg.rsplit(" (when ", 1)
-        msg = f"{head} (when {' and '.join(phrases)} and {tail}"
-    else:
-        msg = f"{msg} (when {' and '.join(phrases)})"
-    return replace(f, message=msg)
+        return f"{head} (when {' and '.join(phrases)} and {tail}"
+    return f"{msg} (when {' and '.join(phrases)})"
 
 
 def merge_variants(key: Key, vs: list, per: list[list[Finding]]) -> list[Finding]:
