@@ -190,8 +190,7 @@ def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> li
         if isinstance(res, Key):
             out.extend(judge_key(rules, res, cfg, enabled))
         else:
-            for r in rules:
-                out.extend(judge(r, res, cfg, enabled))
+            out.extend(_exists_when(res, [f for r in rules for f in judge(r, res, cfg, enabled)]))
     return out
 
 
@@ -222,12 +221,12 @@ def judge_key(rules, key: Key, cfg: Config, enabled: set[str]) -> list[Finding]:
     return _exists_when(key, merge_variants(key, vs, per))
 
 
-def _exists_when(key: Key, findings: list[Finding]) -> list[Finding]:
-    """A key that exists only when a switch off by default is on says so in
-    every finding."""
-    if not key.exists_when:
+def _exists_when(res: Resource, findings: list[Finding]) -> list[Finding]:
+    """A resource that exists only when a switch off by default is on says
+    so in every finding."""
+    if not res.exists_when:
         return findings
-    return [_with_branch(f, list(key.exists_when)) for f in findings]
+    return [_with_branch(f, list(res.exists_when)) for f in findings]
 
 
 def _with_branch(f: Finding, phrases: list[str]) -> Finding:

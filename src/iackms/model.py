@@ -651,6 +651,11 @@ class Resource:
     source: str  # terraform | cloudformation | plan
     attrs: dict[str, Attr] = field(default_factory=dict)
     suppressions: list[Suppression] = field(default_factory=list)
+    #: the conditions under which the resource exists at all, when they are
+    #: off with the defaults (``var.create_external is true``, ``UseHsm is
+    #: true``): it is checked as it would be deployed with them on, and
+    #: every finding says so
+    exists_when: tuple[str, ...] = ()
 
     def attr(self, name: str) -> Attr:
         return self.attrs.get(name, ABSENT)
@@ -702,11 +707,6 @@ class Key(Resource):
     #: where the finding for this key is reported when it is not in a file the
     #: user asked about (pre-commit: the module block that instantiates it)
     report_loc: Location | None = None
-    #: the conditions under which the key exists at all, when they are off
-    #: with the defaults (``var.create_external is true``, ``UseHsm is
-    #: true``): the key is checked as it would be deployed with them on, and
-    #: every finding says so
-    exists_when: tuple[str, ...] = ()
 
     @property
     def is_replica(self) -> bool:

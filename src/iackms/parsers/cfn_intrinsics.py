@@ -15,7 +15,8 @@ Unknown, or a Choice of its ``AllowedValues``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import combinations, product
 from typing import Any, Callable
 
 import orjson
@@ -349,6 +350,78 @@ def false_by_defaults(tpl: Template, name: Any) -> list[tuple[str, Any]]:
     if condition(without, name) is False:
         return []
     return [(p, param_value(tpl, p)) for p in params]
+
+
+#: at most this many parameter assignments are tried to find the branch in
+#: which a condition that is false with the defaults is true
+MAX_BRANCH_TRIES = 64
+
+
+def branch_template(tpl: Template, name: str, by_defaults: list[tuple[str, Any]]) -> Template:
+    """The template as deployed in the branch where condition ``name`` (false
+    with the parameters' defaults) is true: the parameters it depends on set
+    to values that make it true (allowed values, or the literals the
+    conditions compare them with; as few changed as possible), every other
+    parameter at its default. When no such values are found, the condition
+    is simply taken as true."""
+    params = [p for p, _ in by_defaults]
+    literals = _compared_literals(tpl, name)
+    cands: list[list[Any]] = []
+    for p in params:
+        d = tpl.params[p]
+        allowed = d.get("AllowedValues")
+        vals = [v for v in allowed if isinstance(v, (str, int, float, bool))] if isinstance(allowed, list) else list(literals)
+        cands.append([v for v in dict.fromkeys(vals) if v != d.get("Default")])
+    tries = 0
+    for size in range(1, len(params) + 1):
+        for idx in combinations(range(len(params)), size):
+            for values in product(*(cands[i] for i in idx)):
+                tries += 1
+                if tries > MAX_BRANCH_TRIES:
+                    return _forced(tpl, name)
+                opened = dict(tpl.params)
+                for i, v in zip(idx, values):
+                    d = tpl.params[params[i]]
+                    opened[params[i]] = LDict({**d, "Default": v}, loc=getattr(d, "loc", None), key_locs=getattr(d, "key_locs", None))
+                t = replace(tpl, params=opened, _cond_cache={}, _busy=set())
+                if condition(t, name) is True:
+                    return t
+    return _forced(tpl, name)
+
+
+def _forced(tpl: Template, name: str) -> Template:
+    return replace(tpl, _cond_cache={name: True}, _busy=set())
+
+
+def _compared_literals(tpl: Template, name: str) -> list[Any]:
+    """The scalar literals the named condition (and the conditions it uses)
+    compares values with in ``Fn::Equals``."""
+    out: list[Any] = []
+    seen: set[str] = set()
+
+    def walk(raw: Any, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            return
+        if isinstance(raw, dict):
+            if len(raw) == 1:
+                (k, v), = raw.items()
+                if k == "Condition" and isinstance(v, str):
+                    return cond(v)
+                if k == "Fn::Equals" and isinstance(v, list):
+                    out.extend(x for x in v if isinstance(x, (str, int, float, bool)) and x not in out)
+            for v in raw.values():
+                walk(v, depth + 1)
+        elif isinstance(raw, list):
+            for v in raw:
+                walk(v, depth + 1)
+
+    def cond(n: str) -> None:
+        if n not in seen and n in tpl.conditions:
+            seen.add(n)
+            walk(tpl.conditions[n], 0)
+
+    cond(name)
+    return out
 
 
 def eval_condition(tpl: Template, raw: Any, depth: int) -> bool | None:
@@ -927,6 +1000,7 @@ _HANDLERS: dict[str, Callable[..., Any]] = {
 
 __all__ = [
     "Template",
+    "branch_template",
     "condition",
     "condition_parameters",
     "expand",

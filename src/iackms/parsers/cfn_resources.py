@@ -20,7 +20,6 @@ from ..model import (
     ScanUnit,
     Suppression,
     Unknown,
-    display,
     unknown_piece,
     variants_when,
     walk,
@@ -29,6 +28,7 @@ from ..policy import MAX_POLICY_VARIANTS, build_policies
 from ..vocab import CFN_ALIAS, CFN_ALIAS_PROPS, CFN_KEY_PROPS, CFN_KEY_TYPES, CFN_PRINCIPAL_TYPES
 from .cfn_intrinsics import (
     Template,
+    branch_template,
     condition,
     false_by_defaults,
     iam_arn,
@@ -87,18 +87,16 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             continue
         if rtype not in KEY_TYPES and rtype != ALIAS_TYPE:
             continue
+        rtpl, exists_when = tpl, ()
         if "Condition" in res and condition(tpl, res.get("Condition")) is False:
-            # the resource is not created; say so when only the parameters'
-            # defaults make it so (a deployment may pass other values)
+            # not created with the parameters' defaults; when only the defaults
+            # make it so (a deployment may pass other values), it is code under
+            # review all the same: checked as the branch in which it exists
             by_defaults = false_by_defaults(tpl, res.get("Condition"))
-            if by_defaults:
-                values = ", ".join(f"{p} = {display(v)}" for p, v in by_defaults)
-                unit.notes.append(Note(
-                    "IKMS002",
-                    f"{lid} is not checked: its condition {res.get('Condition')} is false with the parameters' defaults ({values})",
-                    loc, str(lid), rtype,
-                ))
-            continue
+            if not by_defaults:
+                continue
+            cname = str(res.get("Condition"))
+            rtpl, exists_when = branch_template(tpl, cname, by_defaults), (f"{cname} is true",)
         transform = _included_properties(res)
         if transform is not None:
             # AWS::Include (or a macro) supplies the properties at deployment:
@@ -111,13 +109,14 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             ))
             continue
         if rtype == ALIAS_TYPE:
-            alias = Alias(str(lid), rtype, loc, SOURCE)
-            props = _properties(res, tpl, file, alias, unit)
+            alias = Alias(str(lid), rtype, loc, SOURCE, exists_when=exists_when)
+            props = _properties(res, rtpl, file, alias, unit)
             alias.suppressions = suppressions(res, file, loc)
             aliases.append((alias, props.get("TargetKeyId") if isinstance(props, dict) else None))
             continue
         ktext, kjson = (texts or {}).get(loc.file, (text, is_json))
-        key = build_key(str(lid), rtype, res, loc, tpl, file, ktext, kjson, unit)
+        key = build_key(str(lid), rtype, res, loc, rtpl, file, ktext, kjson, unit)
+        key.exists_when = exists_when
         key.local_principals = set(locals_)
         if origins and key.address in origins:
             key.report_loc = origins[key.address]  # a file given alone (pre-commit): reported where the module is used

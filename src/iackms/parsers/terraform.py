@@ -40,7 +40,7 @@ from ..vocab import TF_KMS_TYPES, TF_PRINCIPAL_TYPES
 from ..vocab import tf_enabled_argument as enabled_argument
 from .tf_aws import principal_arn
 from .tf_hcl import Block, suppressions_in
-from .tf_module import Loader, instance_absent, instantiate, make_factory
+from .tf_module import Loader, branch_of, instance_absent, instantiate, root_scope
 from .tf_policydoc import expand_blocks
 from .tf_prescan import Prescan
 from .tf_scope import Scope
@@ -161,8 +161,7 @@ def _eval_root(d: Path, loader: Loader, ctx: ScanContext, unit: ScanUnit, reache
         if not loader.has_kms(d):
             reached.add(d)
             return
-        root = Scope(mod, ctx, d)
-        root.child_factory = make_factory(root, loader, (d,), 0)
+        root = root_scope(mod, loader, d)
         scopes = instantiate(root, loader)
         for s in scopes:
             reached.add(s.mod.dir)
@@ -328,18 +327,23 @@ def _one(
     if rtype in KEY_TYPES:
         pend.key_blocks.add(addr)
     if instance_absent(blk, s):
-        return
+        # off by default (count = var.create_x ? 1 : 0): checked as the
+        # branch in which it exists; else never deployed
+        br = branch_of(s, blk)
+        if br is None:
+            return
+        s = br
     if rtype in KEY_TYPES:
         key = _key(s, rtype, addr, blk)
         keys[addr] = key
         pend.keys.append((key, s, blk))
     elif rtype == "aws_kms_alias":
-        al = Alias(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
+        al = Alias(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when)
         al.attrs.update(_attrs(s, blk, ("name", "name_prefix", "target_key_id")))
         al.target = _ref(al.attrs["target_key_id"].value) if "target_key_id" in al.attrs else None
         aliases.append(al)
     elif rtype == "aws_kms_grant":
-        g = Grant(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
+        g = Grant(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when)
         g.attrs.update(_attrs(s, blk, _GRANT_ATTRS))
         cons = expand_blocks(blk, "constraints", s.ev, {})
         if cons:
@@ -358,7 +362,7 @@ def _one(
         g.target = _ref(g.attrs["key_id"].value) if "key_id" in g.attrs else None
         grants.append(g)
     elif rtype == "aws_kms_custom_key_store":
-        st = CustomKeyStore(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
+        st = CustomKeyStore(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when)
         st.attrs.update(_attrs(s, blk, _STORE_ATTRS))
         if "custom_key_store_type" not in st.attrs:
             st.attrs["custom_key_store_type"] = Attr("AWS_CLOUDHSM", blk.loc, False, "")
@@ -394,7 +398,8 @@ def _policy_only_key(s: Scope, addr: str, blk: Block, pol: Attr | None, bypass: 
     """An ``aws_kms_key_policy`` whose key is not in the scan (a data source,
     a literal ARN, an unresolved expression): a key of kind ``policy_only``
     that carries only the policy, so the key-policy rules still judge it."""
-    key = Key(addr, "aws_kms_key_policy", blk.loc, "terraform", kind="policy_only", suppressions=suppressions_in(blk), report_loc=s.report_loc)
+    key = Key(addr, "aws_kms_key_policy", blk.loc, "terraform", kind="policy_only", suppressions=suppressions_in(blk), report_loc=s.report_loc,
+              exists_when=s.exists_when)
     if pol is not None:
         key.policy = pol
     if bypass is not None:
@@ -404,7 +409,7 @@ def _policy_only_key(s: Scope, addr: str, blk: Block, pol: Attr | None, bypass: 
 
 def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
     kind = KEY_TYPES[rtype]
-    key = Key(addr, rtype, blk.loc, "terraform", kind=kind, suppressions=suppressions_in(blk), report_loc=s.report_loc)
+    key = Key(addr, rtype, blk.loc, "terraform", kind=kind, suppressions=suppressions_in(blk), report_loc=s.report_loc, exists_when=s.exists_when)
     key.attrs.update(_attrs(s, blk, _KEY_ATTRS))
     en = _attr(s, blk, enabled_argument(rtype))
     if en is not None:

@@ -49,6 +49,30 @@ class ModuleDef:
     duplicates: list[Block] = field(default_factory=list)
 
 
+class Deps:
+    """The root variables that took their ``default`` while values were
+    computed (shared by a tree of scopes): a ``count``/``for_each`` that is 0
+    only because of them is a switch that is off by default, not a key that
+    is never deployed."""
+
+    def __init__(self) -> None:
+        self.frames: list[set[str]] = []
+
+    def note(self, name: str) -> None:
+        for f in self.frames:
+            f.add(name)
+
+
+class _Open:
+    """A root variable opened for a branch: any value may be given."""
+
+    def __repr__(self) -> str:
+        return "OPEN"
+
+
+OPEN = _Open()
+
+
 class Scope:
     """One instance of a module: its variables' values and its caches."""
 
@@ -75,6 +99,19 @@ class Scope:
         self.notes: list[Note] = []
         self._memo: dict[str, dict[Hashable, Any]] = {}
         self._busy: set[tuple[str, Hashable]] = set()
+        #: root variables each memoized value depends on the default of
+        self._deps: dict[tuple[str, Hashable], frozenset[str]] = {}
+        self.deps = Deps()
+        #: the module block names from the root to this instance
+        self.path: tuple[str, ...] = ()
+        #: root variables given another value than their default (a branch of
+        #: a switch that is off by default; :data:`OPEN`: any value)
+        self.overrides: dict[str, Any] = {}
+        #: the branch this instance is evaluated in (``var.create_external is
+        #: true``): the conditions, off by default, under which it exists
+        self.exists_when: tuple[str, ...] = ()
+        #: on a root: a new root with some variables overridden (see :func:`.tf_module.branch_of`)
+        self.spawn: Callable[[dict[str, Any]], "Scope"] | None = None
         self.ev = Ev(self)
 
     def once(self, kind: str, key: Hashable, compute: Callable[[], Any], on_cycle: Callable[[], Any]) -> Any:
@@ -82,19 +119,30 @@ class Scope:
         while it runs (a reference cycle), the answer is ``on_cycle()``,
         which is not kept."""
         table = self._memo.get(kind)
+        frames = self.deps.frames
         if table is None:
             table = self._memo[kind] = {}
         elif key in table:
+            if frames:
+                d = self._deps.get((kind, key))
+                if d:
+                    for f in frames:
+                        f |= d
             return table[key]
         busy = (kind, key)
         if busy in self._busy:
             return on_cycle()
         self._busy.add(busy)
+        frame: set[str] = set()
+        frames.append(frame)
         try:
             v = compute()
         finally:
             self._busy.discard(busy)
+            frames.pop()
         table[key] = v
+        if frame:
+            self._deps[busy] = frozenset(frame)
         return v
 
     # --- named values -------------------------------------------------------------
@@ -108,6 +156,9 @@ class Scope:
             return Unknown("var." + name)
         default = blk.attrs.get("default")
         value: Any
+        if self.inputs is None and name in self.overrides:
+            o = self.overrides[name]
+            return Unknown("var." + name, "any value: the branch in which a key that is off by default exists") if o is OPEN else o
         if self.inputs is not None and name in self.inputs:
             value = self.inputs[name]()
         elif self.inputs is None and name in self.ctx.tf_vars:
@@ -116,6 +167,8 @@ class Scope:
             value = self.ev.attr(self.mod.tfvars[name], {"__const__": True})
         elif default is not None:
             value = self.ev.attr(default, {"__const__": True})
+            if self.inputs is None:
+                self.deps.note(name)  # a deployment may pass another value
         else:
             return Unknown("var." + name)
         nullable = blk.attrs.get("nullable")
@@ -210,6 +263,20 @@ class Scope:
         """True when ``count``/``for_each`` statically give the block no
         instance."""
         return self.once("absent", id(blk), lambda: self._absent(blk), lambda: False)
+
+    def absent_by_default(self, blk: Block) -> frozenset[str]:
+        """For a block that :meth:`absent` says has no instance: the root
+        variables whose defaults make it so (empty: a literal ``count = 0``,
+        or values fixed by tfvars or the root's code)."""
+        if not self.absent(blk):
+            return frozenset()
+        return self._deps.get(("absent", id(blk)), frozenset())
+
+    def root(self) -> "Scope":
+        s = self
+        while s.parent is not None:
+            s = s.parent
+        return s
 
     def _absent(self, blk: Block) -> bool:
         if "count" in blk.attrs:
