@@ -350,8 +350,8 @@ def _pick_key(key: "Key", sel: dict) -> "Key":
     attrs: dict[str, Attr] = {}
     for name, a in key.attrs.items():
         v = select(a.value, sel)
-        if v is REMOVE:
-            continue  # AWS::NoValue in this branch: the property is not set
+        if v is REMOVE or (v is None and v is not a.value):
+            continue  # AWS::NoValue or null in this branch: the argument is not set
         attrs[name] = a if v is a.value else Attr(v, a.loc, a.present, a.expr)
     vk.attrs = attrs
     pv = select(key.policy.value, sel)
@@ -360,7 +360,7 @@ def _pick_key(key: "Key", sel: dict) -> "Key":
         vk.policies = []
     else:
         vk.policy = key.policy if pv is key.policy.value else Attr(pv, key.policy.loc, key.policy.present, key.policy.expr)
-        vk.policies = [p for p in key.policies if p.holds(sel)] or list(key.policies)
+        vk.policies = [p for p in key.policies if p.holds(sel)]
     return vk
 
 

@@ -462,21 +462,28 @@ def _default_tags(s: Scope, blk: Block, key: Key) -> None:
 def _finish_key(key: Key, stores: dict[str, CustomKeyStore], default_source: str) -> None:
     cks = key.attrs.get("custom_key_store_id")
     if cks is not None and key.kind == "key":
-        ref = _ref(cks.value)
-        store = stores.get(ref or "")
-        origin: Any = Unknown(cks.expr or "custom_key_store_id")
-        if store is not None:
-            key.custom_key_store = store
-            t = store.attrs["custom_key_store_type"].value
-            if t == "AWS_CLOUDHSM":
-                origin = "AWS_CLOUDHSM"
-            elif t == "EXTERNAL_KEY_STORE":
-                origin = "EXTERNAL_KEY_STORE"
-        key.attrs["origin"] = Attr(origin, cks.loc, True, cks.expr)
+        key.attrs["origin"] = Attr(_store_origin(key, cks.value, stores, cks.expr or "custom_key_store_id"), cks.loc, True, cks.expr)
     if key.policy.present:
         v = key.policy.value
         source = _policy_source(v, default_source)
         key.policies = _build(v, key.policy.loc or key.loc, source)
+
+
+def _store_origin(key: Key, v: Any, stores: dict[str, CustomKeyStore], expr: str) -> Any:
+    """The key's origin from its custom key store (``AWS_CLOUDHSM``,
+    ``EXTERNAL_KEY_STORE``, Unknown when the store is not in the scan), per
+    option when the store is chosen by a switch (null: no store, no origin);
+    links the key to the store."""
+    if isinstance(v, Choice):
+        return replace(v, options=tuple(_store_origin(key, o, stores, expr) for o in v.options))
+    if v is None:
+        return None
+    store = stores.get(_ref(v) or "")
+    if store is None:
+        return Unknown(expr)
+    key.custom_key_store = store
+    t = store.attrs["custom_key_store_type"].value
+    return t if t in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE") else Unknown(expr)
 
 
 def _build(v: Any, loc: Location, source: str) -> list[Policy]:
