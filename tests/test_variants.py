@@ -368,3 +368,20 @@ def test_cloudformation_condition_false_with_defaults_is_checked_in_its_branch(t
     assert messages(r, "IKMS101")[0].endswith("(when IsProd is true)")
     assert hits(r, "IKMS107") == [("t.yaml", 13, "ProdKey")]
     assert not [f for f in r.findings if f.rule_id == "IKMS002"]
+
+
+def test_a_for_each_empty_by_default_is_opened_without_notes(tmp_path):
+    """Its instances' values are unknown because the branch gives them any
+    value, not because of the code: failures are reported, no IKMS002 note."""
+    r = run(tmp_path, {"main.tf": """
+        variable "tenants" {
+          default = {}
+        }
+        resource "aws_kms_external_key" "tenant" {
+          for_each = var.tenants
+          enabled  = each.value.enabled
+        }
+    """})
+    assert hits(r, "IKMS109") == [("main.tf", 4, "aws_kms_external_key.tenant")]
+    assert messages(r, "IKMS109")[0].endswith("(when var.tenants is not empty)")
+    assert [f.message for f in r.findings if f.rule_id == "IKMS002"] == []

@@ -223,10 +223,12 @@ def judge_key(rules, key: Key, cfg: Config, enabled: set[str]) -> list[Finding]:
 
 def _exists_when(res: Resource, findings: list[Finding]) -> list[Finding]:
     """A resource that exists only when a switch off by default is on says
-    so in every finding."""
+    so in every finding. Where that branch gives inputs any value (a
+    ``for_each`` empty by default), what cannot be known comes from that
+    opening, not from the code: no IKMS002 note for it."""
     if not res.exists_when:
         return findings
-    return [_with_branch(f, list(res.exists_when)) for f in findings]
+    return [_with_branch(f, list(res.exists_when)) for f in findings if not (res.opened and f.rule_id == UNRESOLVED)]
 
 
 def _with_branch(f: Finding, phrases: list[str]) -> Finding:

@@ -656,6 +656,10 @@ class Resource:
     #: true``): it is checked as it would be deployed with them on, and
     #: every finding says so
     exists_when: tuple[str, ...] = ()
+    #: the branch it exists in opened some inputs (any value: a ``for_each``
+    #: empty by default, a string switch): what cannot be known there comes
+    #: from that opening, not from the code, and is not noted (IKMS002)
+    opened: bool = False
 
     def attr(self, name: str) -> Attr:
         return self.attrs.get(name, ABSENT)

@@ -298,6 +298,7 @@ def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: i
         child.deps = scope.deps
         child.path = scope.path + (name,)
         child.exists_when = scope.exists_when
+        child.opened = scope.opened
         return child
 
     return factory
@@ -352,6 +353,7 @@ def branch_of(scope: Scope, blk: Block) -> Scope | None:
             else:
                 phrases = [f"var.{n} is {'true' if not defaults[n] else 'false'}" for n in flips]
             t.exists_when = tuple(dict.fromkeys((*scope.exists_when, *phrases)))
+            t.opened = scope.opened or bool(opened)
             return t
     return None
 

@@ -110,6 +110,8 @@ class Scope:
         #: the branch this instance is evaluated in (``var.create_external is
         #: true``): the conditions, off by default, under which it exists
         self.exists_when: tuple[str, ...] = ()
+        #: that branch gives some root variables any value (see :attr:`iackms.model.Resource.opened`)
+        self.opened = False
         #: on a root: a new root with some variables overridden (see :func:`.tf_module.branch_of`)
         self.spawn: Callable[[dict[str, Any]], "Scope"] | None = None
         self.ev = Ev(self)
