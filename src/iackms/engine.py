@@ -269,8 +269,8 @@ def merge_variants(key: Key, vs: list, per: list[list[Finding]]) -> list[Finding
             continue
         for term in _cover(where, [len(c) for c in classes]):
             fixed = {axes[i]: classes[i][x] for i, x in enumerate(term) if x is not None}
-            phrases = [" or ".join(s.phrase(k) for k in ks) for s, ks in fixed.items() if s.kind != INSTANCES]
-            inst = {s: ks for s, ks in fixed.items() if s.kind == INSTANCES}
+            inst = {s: ks for s, ks in fixed.items() if s.kind == INSTANCES and _on_path(s.name, key.address)}
+            phrases = [" or ".join(s.phrase(k) for k in ks) for s, ks in fixed.items() if s not in inst]
             g = f
             if phrases:
                 g = replace(_with_branch(f, phrases), ident=f"{f.ident}|{' and '.join(phrases)}" if f.ident else "")
@@ -297,6 +297,11 @@ def _cover(where: set, sizes: list[int]) -> list[tuple]:
     return sorted(terms, key=lambda t: tuple(-1 if x is None else x for x in t))
 
 
+def _on_path(name: str, address: str) -> bool:
+    """``module.kms`` or ``aws_kms_key.this`` is the key ``address`` or one of its modules."""
+    return address == name or address.startswith(name + ".")
+
+
 def _instance_addresses(address: str, inst: dict) -> list[str]:
     """The instance addresses of a key: ``aws_kms_key.this["jwt"]``,
     ``module.kms[0].aws_kms_key.this``, one per combination of the chosen
@@ -305,11 +310,7 @@ def _instance_addresses(address: str, inst: dict) -> list[str]:
     for s in sorted(inst, key=lambda s: -len(s.name)):
         nxt = []
         for a in out:
-            for k in inst[s]:
-                if a == s.name or a.startswith(s.name + "."):
-                    nxt.append(s.name + k + a[len(s.name):])
-                else:
-                    nxt.append(a)  # a switch that is not on the key's path (not expected)
+            nxt.extend(s.name + k + a[len(s.name):] for k in inst[s])
         out = list(dict.fromkeys(nxt))
     return out
 

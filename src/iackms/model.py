@@ -152,7 +152,7 @@ class Switch:
     scope: str = ""
 
     def phrase(self, key: str) -> str:
-        """``var.rotate is false`` (for a condition), ``["jwt"]`` (for instances)."""
+        """``var.rotate is false`` (for a condition), ``aws_kms_key.this["jwt"]`` (for instances)."""
         if self.kind == INSTANCES:
             return f"{self.name}{key}"
         where = f" in {self.scope.rstrip('.')}" if self.scope else ""
