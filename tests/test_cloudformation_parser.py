@@ -297,9 +297,10 @@ def ik(tmp_path):
     return u, key(u, "K")
 
 
-def test_statically_false_condition_skips_resource(ik):
+def test_condition_false_with_the_defaults_is_checked_as_its_branch(ik):
     u, _ = ik
-    assert [k.address for k in u.keys] == ["K"]
+    # IsDev is false only because Env defaults to prod: DevKey is code under review (issue 17.3)
+    assert [(k.address, k.exists_when) for k in u.keys] == [("DevKey", ("IsDev is true",)), ("K", ())]
 
 
 def test_join_with_pseudo_and_unknown_parameter(ik):
@@ -430,7 +431,7 @@ def test_condition_on_param_without_default_is_choice(tmp_path):
     assert k.attrs["rotation"].value.options == (True, False)
 
 
-def test_condition_false_only_by_parameter_defaults_is_noted(tmp_path):
+def test_condition_false_only_by_parameter_defaults_is_checked_in_its_branch(tmp_path):
     u = parse(
         tmp_path,
         """
@@ -463,13 +464,12 @@ def test_condition_false_only_by_parameter_defaults_is_noted(tmp_path):
             Type: AWS::KMS::Key
         """,
     )
-    assert [k.address for k in u.keys] == ["Key"] and u.aliases == []
-    assert [(n.rule_id, n.message, n.loc.line, n.loc.end_line, n.resource, n.resource_type) for n in u.notes] == [
-        ("IKMS002", "ProdOnlyKey is not checked: its condition IsProd is false with the parameters' defaults (Env = dev)",
-         12, 15, "ProdOnlyKey", "AWS::KMS::Key"),
-        ("IKMS002", "ProdAlias is not checked: its condition ProdInUs is false with the parameters' defaults (Env = dev, Region = eu)",
-         16, 19, "ProdAlias", "AWS::KMS::Alias"),
-    ]  # Never (constants) and FixedProd (no allowed value makes it true) stay silent
+    # a deployment may pass other values: the resources are checked as deployed with them
+    # (issue 17.3); Never (constants) and FixedProd (no allowed value makes it true) are not deployed
+    assert [(k.address, k.exists_when) for k in u.keys] == [("ProdOnlyKey", ("IsProd is true",)), ("Key", ())]
+    assert [(a.address, a.exists_when, a.target) for a in u.aliases] == [("ProdAlias", ("ProdInUs is true",), "ProdOnlyKey")]
+    assert u.notes == []
+    assert key(u, "ProdOnlyKey").attrs["rotation"].value is False
 
 
 def test_include_in_key_properties_skips_the_key(tmp_path):

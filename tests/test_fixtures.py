@@ -6,7 +6,9 @@ pass and fail).
 
 A failing fixture marks each line where the rule must fire with a comment
 `expect: <RULE>`; the test asserts the rule fires on exactly those lines of
-exactly that file (and on the named resource), and that the passing fixture
+exactly that file (and on a named resource; `expect: <RULE> @<resource> ...`
+names every resource it must report there, instance addresses included, e.g.
+`@aws_kms_key.this["jwt"]`), and that the passing fixture
 draws no finding of that rule at all. A passing fixture may name more rules
 it must not draw a finding of (`# passes also: IKMS202 IKMS203`): it is then
 a passing case of each. Fixtures run under the `strict` profile unless a
@@ -56,6 +58,19 @@ def _cases():
                         yield pytest.param(other, "pass", path, id=f"{other}-{rid}-{case}-{label}")
 
 
+AT = re.compile(r"expect:\s*(?:IKMS\d{3}[ ,]*)+((?:@\S+\s*)+)")
+
+
+def _resources(path: Path) -> dict[int, set[str]]:
+    """Line -> the resources an `expect: ... @resource` comment names there."""
+    out: dict[int, set[str]] = {}
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        m = AT.search(line)
+        if m:
+            out[i] = {a[1:] for a in m.group(1).split()}
+    return out
+
+
 def _expected(path: Path, rid: str) -> list[int]:
     out = []
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -96,6 +111,9 @@ def test_fixture(rid: str, kind: str, path: Path, monkeypatch):
     assert all(f.file == rel for f in got), [(f.file, f.line) for f in got]
     assert sorted({f.line for f in got}) == expected, [(f.line, f.message) for f in got]
     assert all(f.resource or rid == "IKMS001" for f in got)
+    for line, resources in _resources(path).items():
+        if line in expected:
+            assert {f.resource for f in got if f.line == line} == resources, (line, [(f.resource, f.message) for f in got if f.line == line])
 
 
 def test_every_rule_has_fixtures():

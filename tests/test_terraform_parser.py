@@ -248,7 +248,10 @@ def test_count_zero_skips_the_resource(tmp_path: Path) -> None:
           count = var.unknown ? 1 : 0
         }
     """})
-    assert sorted(k.address for k in u.keys) == ["aws_kms_key.maybe", "aws_kms_key.on"]
+    # a literal count = 0 or empty for_each is never deployed; `off` is off only by the
+    # default of var.create: checked as the branch in which it exists (issue 17.3)
+    assert sorted((k.address, k.exists_when) for k in u.keys) == [
+        ("aws_kms_key.maybe", ()), ("aws_kms_key.off", ("var.create is true",)), ("aws_kms_key.on", ())]
 
 
 def test_heredoc_dedent_policy_statement_lines(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .rules.base import RuleMeta
-from .vocab import TARGET_FILE
+from .vocab import TARGET_FILE, TARGET_KEY, TARGET_POLICY_ONLY
 
 FALLBACK_DOCS = "https://github.com/iackms/iackms/blob/main/docs"
 SUPPRESS_TF = "# iackms:skip={id} <reason>"
@@ -60,6 +60,22 @@ FILE_SCOPE_SUPPRESS = {
 }
 
 
+#: how every rule that judges keys sees instances, branches and switches off by default
+VARIANTS_TEXT = (
+    "A key with several instances (a static `for_each` or `count`, or a module called with one) or whose "
+    "settings and policy depend on a condition that cannot be decided statically (`c ? a : b`, `Fn::If`) is "
+    "judged as a whole, once per instance and per branch: the settings of one instance or branch are never "
+    "mixed with another's. A finding that holds for every instance and branch names the resource once; "
+    "otherwise its resource is the instance address (`aws_kms_key.this[\"jwt\"]`, "
+    "`module.kms[0].aws_kms_key.this`) and its message ends with the branch (`(when IsProd is true)`, "
+    "`(when var.rotate is false)`). A key that exists only when a switch that is off by default is turned on "
+    "(`count = var.create_x ? 1 : 0` with `default = false`, a `for_each` that is empty by default, a "
+    "CloudFormation `Condition` false with the parameters' defaults) is checked as the branch in which it "
+    "exists (`(when var.create_x is true)`). See "
+    "[Known, unknown, and both](../architecture.md#known-unknown-and-both)."
+)
+
+
 def _suppress_section(meta: RuleMeta) -> str:
     if TARGET_FILE in meta.targets:
         text = FILE_SCOPE_SUPPRESS.get(meta.id, "This rule reports files, not resources: leave the file out of the scan with `exclude:` in `.iackms.yaml`.")
@@ -92,6 +108,8 @@ def rule_markdown(meta: RuleMeta, fixtures: Path | None) -> str:
         out += [f"CloudFormation: {meta.fix_cfn}", ""]
     if meta.cfn_note:
         out += [meta.cfn_note, ""]
+    if TARGET_KEY in meta.targets or TARGET_POLICY_ONLY in meta.targets:
+        out += ["## Instances and branches", "", VARIANTS_TEXT, ""]
     out += ["## Options", ""]
     if meta.options:
         out += [*[f"- `{o.name}` ({o.type}; default: {_default(o.default)}): {o.doc}" for o in meta.options], "", "Set them in `.iackms.yaml` (or `[tool.iackms]` in `pyproject.toml`).", ""]

@@ -5,6 +5,7 @@ pre-commit hook, the GitHub Action and the Checkov checks all go through
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -12,7 +13,7 @@ from typing import Callable, Iterable, Iterator
 from .config import Config
 from .context import ScanContext, size_limit_message
 from .findings import Finding, ModuleCall, RemoteModules, Report
-from .model import CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit
+from .model import INSTANCES, CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit, key_variants
 from .rules import REGISTRY, profile_rules, rules_for
 from .rules.base import Fail, Unresolved
 from .vocab import PARSE_ERROR, SEVERITY_RANK, UNRESOLVED, TARGET_GRANT, TARGET_KEY, TARGET_POLICY_ONLY, TARGET_STORE, checkov_id
@@ -185,9 +186,142 @@ def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> li
         if n.rule_id in enabled:
             out.append(_note_finding(n, cfg.severity))
     for res in judged(unit):
-        for r in rules_for(target_of(res), enabled):
-            out.extend(judge(r, res, cfg, enabled))
+        rules = rules_for(target_of(res), enabled)
+        if isinstance(res, Key):
+            out.extend(judge_key(rules, res, cfg, enabled))
+        else:
+            out.extend(_exists_when(res, [f for r in rules for f in judge(r, res, cfg, enabled)]))
     return out
+
+
+#: a key is judged per variant up to this many variants (combinations of its
+#: instances and undecidable conditions); beyond, per attribute
+MAX_VARIANTS = 64
+
+
+def judge_key(rules, key: Key, cfg: Config, enabled: set[str]) -> list[Finding]:
+    """Every rule on one key, judged as a whole per coherent variant (one per
+    static instance, one per combination of the conditions its settings
+    depend on): a finding of every variant is reported once at the key's
+    block address; a finding of some variants names the instances (the
+    resource is the instance address) and the branches (`when IsProd is
+    true`) it holds for."""
+    vs = key_variants(key, MAX_VARIANTS)
+    if vs is None:
+        out = [f for r in rules for f in judge(r, key, cfg, enabled)]
+        if UNRESOLVED in enabled:
+            m = REGISTRY[UNRESOLVED].meta
+            out.append(_finding(UNRESOLVED, m.title, cfg.severity.get(UNRESOLVED, m.severity), key.loc, key,
+                                f"{key.address} has more than {MAX_VARIANTS} combinations of instances and conditions; "
+                                "each setting is judged on its own, across all of them", "variants"))
+        return _exists_when(key, out)
+    if len(vs) == 1:
+        return _exists_when(key, [f for r in rules for f in judge(r, vs[0].key, cfg, enabled)])
+    per = [[f for r in rules for f in judge(r, v.key, cfg, enabled)] for v in vs]
+    return _exists_when(key, merge_variants(key, vs, per))
+
+
+def _exists_when(res: Resource, findings: list[Finding]) -> list[Finding]:
+    """A resource that exists only when a switch off by default is on says
+    so in every finding. Where that branch gives inputs any value (a
+    ``for_each`` empty by default), what cannot be known comes from that
+    opening, not from the code: no IKMS002 note for it."""
+    if not res.exists_when:
+        return findings
+    return [_with_branch(f, list(res.exists_when)) for f in findings if not (res.opened and f.rule_id == UNRESOLVED)]
+
+
+def _with_branch(f: Finding, phrases: list[str]) -> Finding:
+    """The finding said to hold only ``when`` the phrases do (an IKMS002
+    note's unresolved value too, so that only notes of the same branch merge)."""
+    from dataclasses import replace
+
+    return replace(f, message=_when(f.message, phrases), subject=_when(f.subject, phrases) if f.subject else "")
+
+
+def _when(msg: str, phrases: list[str]) -> str:
+    if msg.endswith(")") and " (when " in msg and msg.rsplit(" (when ", 1)[1].count("(") == 0:
+        head, tail = msg.rsplit(" (when ", 1)
+        return f"{head} (when {' and '.join(phrases)} and {tail}"
+    return f"{msg} (when {' and '.join(phrases)})"
+
+
+def merge_variants(key: Key, vs: list, per: list[list[Finding]]) -> list[Finding]:
+    """The findings of a key's variants, merged (see :func:`judge_key`)."""
+    from dataclasses import replace
+
+    axes = list(vs[0].chosen)
+    classes = [list(dict.fromkeys(v.chosen[s] for v in vs)) for s in axes]
+    coords = [tuple(classes[i].index(v.chosen[s]) for i, s in enumerate(axes)) for v in vs]
+    groups: dict[tuple, tuple[Finding, set]] = {}
+    for c, fs in zip(coords, per):
+        for f in fs:
+            k = (f.rule_id, f.file, f.line, f.end_line, f.column, f.message, f.ident, f.about, f.severity)
+            if k in groups:
+                groups[k][1].add(c)
+            else:
+                groups[k] = (f, {c})
+    out: list[Finding] = []
+    total = len(set(coords))
+    for f, where in groups.values():
+        if len(where) == total:
+            out.append(f)
+            continue
+        for term in _cover(where, [len(c) for c in classes]):
+            fixed = {axes[i]: classes[i][x] for i, x in enumerate(term) if x is not None}
+            inst = {s: ks for s, ks in fixed.items() if s.kind == INSTANCES and _on_path(s.name, key.address)}
+            phrases = [" or ".join(s.phrase(k) for k in ks) for s, ks in fixed.items() if s not in inst]
+            g = f
+            if phrases:
+                g = replace(_with_branch(f, phrases), ident=f"{f.ident}|{' and '.join(phrases)}" if f.ident else "")
+            for addr in _instance_addresses(key.address, inst):
+                out.append(replace(g, resource=addr))
+    return out
+
+
+def _cover(where: set, sizes: list[int]) -> list[tuple]:
+    """The combinations in ``where`` (one class index per axis), described
+    with as few terms as possible: an axis is left open (None) where every
+    class of it is in."""
+    terms = set(where)
+    for i, n in enumerate(sizes):
+        rest: dict[tuple, set] = {}
+        for t in terms:
+            rest.setdefault(t[:i] + t[i + 1 :], set()).add(t[i])
+        terms = set()
+        for r, vals in rest.items():
+            if None in vals or len(vals) == n:
+                terms.add(r[:i] + (None,) + r[i:])
+            else:
+                terms |= {r[:i] + (v,) + r[i:] for v in vals}
+    return sorted(terms, key=lambda t: tuple(-1 if x is None else x for x in t))
+
+
+def _on_path(name: str, address: str) -> bool:
+    """``module.kms`` or ``aws_kms_key.this`` is the key ``address`` or one of its modules."""
+    return address == name or address.startswith(name + ".")
+
+
+def _instance_addresses(address: str, inst: dict) -> list[str]:
+    """The instance addresses of a key: ``aws_kms_key.this["jwt"]``,
+    ``module.kms[0].aws_kms_key.this``, one per combination of the chosen
+    instances."""
+    out = [address]
+    for s in sorted(inst, key=lambda s: -len(s.name)):
+        nxt = []
+        for a in out:
+            nxt.extend(s.name + k + a[len(s.name):] for k in inst[s])
+        out = list(dict.fromkeys(nxt))
+    return out
+
+
+_INDEX = re.compile(r'\[(?:"(?:[^"\\]|\\.)*"|\d+)\]')
+
+
+def block_address(resource: str) -> str:
+    """An instance address without its instance keys: ``module.kms[0].aws_kms_key.this["a"]``
+    is ``module.kms.aws_kms_key.this``."""
+    return _INDEX.sub("", resource) if "[" in resource else resource
 
 
 def judge(r, res: Resource, cfg: Config, enabled: set[str]) -> list[Finding]:
@@ -327,7 +461,7 @@ def apply_suppressions(findings: list[Finding], unit: ScanUnit, warnings: list[s
     from dataclasses import replace
 
     for f in findings:
-        rules = smap.get(f.resource)
+        rules = smap.get(f.resource) or smap.get(block_address(f.resource))
         reason = None
         if rules:
             reason = rules.get(f.rule_id) or (rules.get(f.about) if f.about else None)
@@ -538,7 +672,7 @@ def _filter_requested(findings: list[Finding], unit: ScanUnit, inp: Inputs) -> l
         if wanted(f.file):
             out.append(f)
             continue
-        key = by_addr.get(f.resource)
+        key = by_addr.get(f.resource) or by_addr.get(block_address(f.resource))
         if key is not None and key.report_loc is not None and wanted(key.report_loc.file):
             rl = key.report_loc
             out.append(replace(f, file=rl.file, line=rl.line, end_line=rl.end_line, column=rl.column,

@@ -15,7 +15,7 @@ Strings may be *partly* known: an unresolved piece inside a string is written
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple
 
 # --- partially known strings -------------------------------------------------
 
@@ -129,74 +129,346 @@ class Unknown:
         raise TypeError("truth value of Unknown is undefined; check isinstance first")
 
 
+#: a :class:`Switch` over the instances of a static ``for_each``/``count``
+INSTANCES = "instances"
+#: a :class:`Switch` over a condition that cannot be decided statically
+CONDITION = "condition"
+
+
+@dataclass(frozen=True)
+class Switch:
+    """What several values can depend on together, so that they are chosen
+    together: the instances of a static ``for_each``/``count`` (``kind``
+    :data:`INSTANCES`; ``name`` the block's address without indexes, e.g.
+    ``aws_kms_key.this`` or ``module.kms``; its keys are the index suffixes
+    Terraform writes, ``["jwt"]`` or ``[0]``), or a condition that cannot
+    be decided statically (``kind`` :data:`CONDITION`; ``name`` the condition
+    as written, ``var.rotate`` or the CloudFormation condition ``IsProd``;
+    ``scope`` the module it is written in, ``""`` for the root or a
+    template; its keys are ``"true"`` and ``"false"``)."""
+
+    kind: str
+    name: str
+    scope: str = ""
+
+    def phrase(self, key: str) -> str:
+        """``var.rotate is false`` (for a condition), ``aws_kms_key.this["jwt"]`` (for instances)."""
+        if self.kind == INSTANCES:
+            return f"{self.name}{key}"
+        where = f" in {self.scope.rstrip('.')}" if self.scope else ""
+        return f"{self.name} is {key}{where}"
+
+
 @dataclass(frozen=True)
 class Choice:
     """A value that is one of ``options`` depending on a condition that cannot
-    be decided statically (Terraform ``c ? a : b``, CloudFormation ``Fn::If``).
-    Rules check every option and report the worse."""
+    be decided statically (Terraform ``c ? a : b``, CloudFormation ``Fn::If``)
+    or on the instance of a static ``for_each``/``count``.
+
+    ``on`` names what the choice depends on (a :class:`Switch`; None for a
+    choice no other value is known to share), and ``labels`` holds, for
+    each option, the keys of ``on`` that give it (``(("true",), ("false",))``
+    for a condition, ``(('["a"]', '["c"]'), ('["b"]',))`` for instances).
+    Two choices with the same ``on`` are one decision: a key is judged per
+    combination of its switches (:func:`key_variants`), never mixing the
+    options of different instances or branches. Rules that see a Choice
+    check every option and report the worse."""
 
     options: tuple
     expr: str = ""
     loc: Location | None = None
+    on: Switch | None = None
+    labels: tuple = ()
+
+    def keys(self) -> tuple:
+        """Every key of ``on`` this choice covers, in order."""
+        return tuple(k for ks in self.labels for k in ks)
+
+    def pick(self, key: Any) -> Any:
+        """The option for one key of ``on``."""
+        for o, ks in zip(self.options, self.labels):
+            if key in ks:
+                return o
+        raise KeyError(key)
+
+    def label_of(self, option: Any) -> tuple:
+        """The keys that give ``option`` (compared by identity, then equality)."""
+        for o, ks in zip(self.options, self.labels):
+            if o is option:
+                return ks
+        for o, ks in zip(self.options, self.labels):
+            try:
+                if o == option:
+                    return ks
+            except Exception:  # noqa: BLE001 - unusual values never compare
+                continue
+        return ()
+
+
+def bound(options: list, keys: list, expr: str, loc: Location | None, on: Switch | None, same: Any) -> Any:
+    """A Choice of ``options`` where ``options[i]`` is the value for
+    ``keys[i]`` (one key, or a tuple of keys, per option) of switch ``on``;
+    equal options (``same(a, b)``) are merged with their keys. The value
+    itself when every option is the same."""
+    uniq: list = []
+    groups: list[list] = []
+    for o, k in zip(options, keys):
+        ks = k if isinstance(k, tuple) else (k,)
+        for i, u in enumerate(uniq):
+            if same(o, u):
+                groups[i].extend(ks)
+                break
+        else:
+            uniq.append(o)
+            groups.append(list(ks))
+    if len(uniq) == 1:
+        return uniq[0]
+    if on is None:
+        return Choice(tuple(uniq), expr, loc)
+    return Choice(tuple(uniq), expr, loc, on, tuple(tuple(g) for g in groups))
+
+
+def split(c: Choice) -> list[tuple[Any, Any]]:
+    """The ways to go through a Choice: ``(key or keys, option)`` pairs. For a
+    choice on a switch, one pair per key (so that other choices on the same
+    switch can be matched key by key); else one per option (key None)."""
+    if c.on is None:
+        return [(None, o) for o in c.options]
+    return [(k, o) for o, ks in zip(c.options, c.labels) for k in ks]
+
+
+# --- choosing one key per switch ----------------------------------------------------
+
+
+def select(value: Any, sel: dict, depth: int = 0) -> Any:
+    """``value`` with every Choice on a switch of ``sel`` (switch -> key)
+    replaced by its option for that key, at any depth. ``REMOVE`` options are
+    dropped from maps and lists. Parts that hold no such choice are returned
+    as they are (not copied)."""
+    if depth > 200:
+        return value
+    if isinstance(value, Choice):
+        if value.on is not None and value.on in sel:
+            try:
+                return select(value.pick(sel[value.on]), sel, depth + 1)
+            except KeyError:
+                pass
+        opts = tuple(select(o, sel, depth + 1) for o in value.options)
+        if all(a is b for a, b in zip(opts, value.options)):
+            return value
+        return Choice(opts, value.expr, value.loc, value.on, value.labels)
+    if isinstance(value, dict):
+        new: dict = {}
+        changed = False
+        for k, v in value.items():
+            nv = select(v, sel, depth + 1)
+            changed = changed or nv is not v
+            if nv is not REMOVE or v is REMOVE:
+                new[k] = nv
+        if not changed:
+            return value
+        d = value.__class__()
+        d.update(new)
+        _copy_meta(value, d, value)
+        return d
+    if isinstance(value, list):
+        items = [select(v, sel, depth + 1) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        out = value.__class__(x for x, orig in zip(items, value) if x is not REMOVE or orig is REMOVE)
+        if isinstance(value, LList):
+            out.loc = value.loc
+        return out
+    return value
+
+
+def switches(values: Iterable[Any]) -> dict[Switch, list[tuple]]:
+    """Every switch the values depend on (in the order first met) and, for
+    each, the key groups of every choice on it."""
+    out: dict[Switch, list[tuple]] = {}
+    for value in values:
+        for v in walk(value):
+            if isinstance(v, Choice) and v.on is not None:
+                out.setdefault(v.on, []).append(v.labels)
+    return out
+
+
+def classes(groupings: list[tuple]) -> list[tuple]:
+    """The keys of one switch split into classes that every choice on it
+    treats alike (the common refinement of their key groups), in order."""
+    order: list = []
+    sig: dict = {}
+    for gi, labels in enumerate(groupings):
+        for li, ks in enumerate(labels):
+            for k in ks:
+                if k not in sig:
+                    sig[k] = {}
+                    order.append(k)
+                sig[k][gi] = li
+    by_sig: dict = {}
+    for k in order:
+        s = tuple(sorted(sig[k].items()))
+        by_sig.setdefault(s, []).append(k)
+    return [tuple(ks) for ks in by_sig.values()]
+
+
+@dataclass
+class Variant:
+    """One coherent way a key can be deployed: ``key`` holds plain values
+    for every switch in ``chosen`` (switch -> the class of keys chosen: the
+    instances that share these values, or one branch of a condition)."""
+
+    key: "Key"
+    chosen: dict
+
+
+def key_variants(key: "Key", limit: int = 64) -> list[Variant] | None:
+    """The key expanded into its coherent variants: one per combination of
+    the switches its attributes and policy depend on (instances that agree
+    on every value are one variant). ``[Variant(key, {})]`` when it depends
+    on none; None when there would be more than ``limit`` variants (the
+    caller then judges each attribute on its own)."""
+    sw = switches([a.value for a in key.attrs.values()] + [key.policy.value])
+    if not sw:
+        return [Variant(key, {})]
+    axes = [(s, classes(groups)) for s, groups in sw.items()]
+    n = 1
+    for _, cls in axes:
+        n *= len(cls)
+        if n > limit:
+            return None
+    combos: list[dict] = [{}]
+    for s, cls in axes:
+        combos = [{**c, s: ks} for c in combos for ks in cls]
+    return [Variant(_pick_key(key, {s: ks[0] for s, ks in chosen.items()}), chosen) for chosen in combos]
+
+
+def _pick_key(key: "Key", sel: dict) -> "Key":
+    import copy
+
+    vk = copy.copy(key)
+    attrs: dict[str, Attr] = {}
+    for name, a in key.attrs.items():
+        v = select(a.value, sel)
+        if v is REMOVE or (v is None and v is not a.value):
+            continue  # AWS::NoValue or null in this branch: the argument is not set
+        attrs[name] = a if v is a.value else Attr(v, a.loc, a.present, a.expr)
+    vk.attrs = attrs
+    pv = select(key.policy.value, sel)
+    if pv is REMOVE:
+        vk.policy = Attr()
+        vk.policies = []
+    else:
+        vk.policy = key.policy if pv is key.policy.value else Attr(pv, key.policy.loc, key.policy.present, key.policy.expr)
+        vk.policies = [p for p in key.policies if p.holds(sel)]
+    return vk
 
 
 def variants(value: Any, limit: int = 16) -> list[Any]:
     """The concrete alternatives of a value: a Choice at any depth is expanded
-    into its options (at most ``limit`` combinations; beyond that the remaining
-    choices are left as Unknown)."""
-    out = _variants(value, limit)
-    return out if out else [value]
+    into its options (at most ``limit`` combinations; beyond that the
+    remaining ones are left out). Choices on the same switch are expanded
+    together: an option of one is never combined with another key's option
+    of the other."""
+    return [v for v, _ in variants_when(value, limit)]
 
 
-def _variants(value: Any, limit: int) -> list[Any]:
+def variants_when(value: Any, limit: int = 16) -> list[tuple[Any, dict]]:
+    """:func:`variants` with, for each alternative, the keys of each switch
+    it holds for (switch -> tuple of keys)."""
+    out = _variants(value, limit, {})
+    return out if out else [(value, {})]
+
+
+def _narrow(when: dict, on: Switch | None, ks: tuple) -> dict | None:
+    """``when`` further limited to keys ``ks`` of ``on``; None when nothing is left."""
+    if on is None:
+        return when
+    have = when.get(on)
+    keys = tuple(ks) if have is None else tuple(k for k in have if k in ks)
+    if not keys:
+        return None
+    return {**when, on: keys}
+
+
+def from_alternatives(pairs: list[tuple[Any, dict]], expr: str, loc: Location | None, same: Any) -> Any:
+    """The value whose alternatives are ``pairs`` (value, where it holds:
+    switch -> keys, as :func:`variants_when` gives them): a Choice on each
+    switch, nested in the order the switches are met, down to a Choice
+    of the alternatives that depend on no switch."""
+    order: list[Switch] = []
+    for _, w in pairs:
+        for s in w:
+            if s not in order:
+                order.append(s)
+    if not order:
+        vals = [v for v, _ in pairs]
+        return bound(vals, [None] * len(vals), expr, loc, None, same)
+    s = order[0]
+    universe: list = []
+    for _, w in pairs:
+        for k in w.get(s, ()):
+            if k not in universe:
+                universe.append(k)
+    results = []
+    for k in universe:
+        sub = [(v, {x: ks for x, ks in w.items() if x != s}) for v, w in pairs if s not in w or k in w[s]]
+        results.append(from_alternatives(sub, expr, loc, same))
+    return bound(results, universe, expr, loc, s, same)
+
+
+def _variants(value: Any, limit: int, when: dict) -> list[tuple[Any, dict]]:
     if isinstance(value, Choice):
-        res: list[Any] = []
-        for opt in value.options:
-            for v in _variants(opt, limit):
+        res: list[tuple[Any, dict]] = []
+        labels = value.labels if value.on is not None else [()] * len(value.options)
+        for opt, ks in zip(value.options, labels):
+            w = _narrow(when, value.on, ks)
+            if w is None:
+                continue  # another choice on this switch already chose other keys
+            for v in _variants(opt, limit, w):
                 if len(res) >= limit:
                     return res
                 res.append(v)
         return res
     if isinstance(value, dict):
         if not _contains_choice(value):
-            return [value]
-        combos: list[dict] = [value.__class__()]
+            return [(value, when)]
+        combos: list[tuple[dict, dict]] = [(value.__class__(), when)]
         for k, v in value.items():
-            vs = _variants(v, limit)
-            new: list[dict] = []
-            for c in combos:
-                for vv in vs:
+            new: list[tuple[dict, dict]] = []
+            for c, cw in combos:
+                for vv, vw in _variants(v, limit, cw):
                     if len(new) >= limit:
                         break
                     d = c.__class__(c)
                     _copy_meta(c, d, value)
-                    d[k] = vv
-                    new.append(d)
+                    if vv is not REMOVE or v is REMOVE:
+                        d[k] = vv
+                    new.append((d, vw))
             combos = new
-        for c in combos:
+        for c, _ in combos:
             _copy_meta(value, c, value)
         return combos
     if isinstance(value, list):
         if not _contains_choice(value):
-            return [value]
-        combos_l: list[list] = [value.__class__()]
+            return [(value, when)]
+        combos_l: list[tuple[list, dict]] = [(value.__class__(), when)]
         for item in value:
-            vs = _variants(item, limit)
-            new_l: list[list] = []
-            for c in combos_l:
-                for vv in vs:
+            new_l: list[tuple[list, dict]] = []
+            for c, cw in combos_l:
+                for vv, vw in _variants(item, limit, cw):
                     if len(new_l) >= limit:
                         break
                     d = value.__class__(c)
                     if vv is not REMOVE:
                         d.append(vv)
-                    new_l.append(d)
+                    new_l.append((d, vw))
             combos_l = new_l
-        for c in combos_l:
+        for c, _ in combos_l:
             if isinstance(value, LList):
                 c.loc = value.loc
         return combos_l
-    return [value]
+    return [(value, when)]
 
 
 def _copy_meta(src: Any, dst: Any, orig: Any) -> None:
@@ -346,6 +618,17 @@ class Policy:
     raw: Any = None
     #: False when some statements could not be resolved statically
     complete: bool = True
+    #: where the policy holds, when it depends on switches (instances,
+    #: conditions): alternatives, each switch -> the keys it holds for;
+    #: empty: everywhere
+    when: list[dict] = field(default_factory=list)
+
+    def holds(self, sel: dict) -> bool:
+        """Whether this policy is the key's policy for the keys ``sel``
+        (switch -> key) chooses."""
+        if not self.when:
+            return True
+        return any(all(s not in sel or sel[s] in ks for s, ks in w.items()) for w in self.when)
 
 
 # --- resources ------------------------------------------------------------------
@@ -368,6 +651,15 @@ class Resource:
     source: str  # terraform | cloudformation | plan
     attrs: dict[str, Attr] = field(default_factory=dict)
     suppressions: list[Suppression] = field(default_factory=list)
+    #: the conditions under which the resource exists at all, when they are
+    #: off with the defaults (``var.create_external is true``, ``UseHsm is
+    #: true``): it is checked as it would be deployed with them on, and
+    #: every finding says so
+    exists_when: tuple[str, ...] = ()
+    #: the branch it exists in opened some inputs (any value: a ``for_each``
+    #: empty by default, a string switch): what cannot be known there comes
+    #: from that opening, not from the code, and is not noted (IKMS002)
+    opened: bool = False
 
     def attr(self, name: str) -> Attr:
         return self.attrs.get(name, ABSENT)

@@ -23,11 +23,14 @@ from .model import (
     Unknown,
     display,
     loc_of,
-    variants,
+    variants_when,
 )
 
 MAX_POLICY_BYTES = 32768
 VALID_VERSIONS = ("2012-10-17",)
+#: at most this many variants of one policy value are built (a key has at most
+#: 64 variants: see :func:`iackms.model.key_variants`)
+MAX_POLICY_VARIANTS = 64
 
 _ACCOUNT_RE = re.compile(r"^(\d{12}|\ue002)$")
 _ARN_RE = re.compile(r"^arn:([^:]*):(iam|sts)::([^:]*):(.*)$", re.S)
@@ -325,23 +328,29 @@ def build_policies(value: Any, loc: Location, source: str = "inline") -> list[Po
     Choice between them. An Unknown value gives no policy (the caller
     reports it as unresolved)."""
     out: list[Policy] = []
-    seen: set[bytes] = set()
-    for v in variants(value):
+    seen: dict[bytes, Policy] = {}
+    for v, when in variants_when(value, MAX_POLICY_VARIANTS):
         if isinstance(v, Unknown) or v is None or v is REMOVE:
             continue
         if isinstance(v, str):
             if UNK_OPEN in v and v.strip().startswith(UNK_OPEN) and v.strip().endswith("\ue001"):
                 continue
-            p = parse_policy_text(v, loc_of(v, loc) or loc, source)
-        else:
-            p = build_policy(v, loc, source)
         try:
             k = orjson.dumps(v, default=display)
         except (TypeError, orjson.JSONEncodeError):
             k = repr(v).encode()
         if k in seen:
+            # the same document in other instances or branches
+            first = seen[k]
+            if first.when:
+                if when:
+                    first.when.append(when)
+                else:
+                    first.when = []
             continue
-        seen.add(k)
+        p = parse_policy_text(v, loc_of(v, loc) or loc, source) if isinstance(v, str) else build_policy(v, loc, source)
+        p.when = [when] if when else []
+        seen[k] = p
         out.append(p)
     return out
 

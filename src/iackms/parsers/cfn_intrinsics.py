@@ -15,12 +15,14 @@ Unknown, or a Choice of its ``AllowedValues``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import combinations, product
 from typing import Any, Callable
 
 import orjson
 
 from ..model import (
+    CONDITION,
     OPAQUE_CLOSE,
     OPAQUE_OPEN,
     REMOVE,
@@ -30,9 +32,13 @@ from ..model import (
     LDict,
     LList,
     Location,
+    Switch,
     Unknown,
+    bound,
     display,
+    from_alternatives,
     unknown_piece,
+    variants_when,
 )
 
 MAX_DEPTH = 300
@@ -228,22 +234,41 @@ def _key(v: Any) -> Any:
         return repr(v)
 
 
-def choice_of(values: list, expr: str, loc: Location | None) -> Any:
+def _same(a: Any, b: Any) -> bool:
+    return a is b or _key(a) == _key(b)
+
+
+def choice_of(values: list, expr: str, loc: Location | None, on: Switch | None = None, keys: Any = None) -> Any:
+    """A Choice of the distinct ``values`` (the value itself when there is
+    one); with a switch ``on``, ``keys[i]`` is the key (or keys) giving ``values[i]``."""
+    if on is not None and keys is not None:
+        return bound(values, list(keys), expr, loc, on, _same)
     vals = _dedupe(values)
     if len(vals) == 1:
         return vals[0]
     return Choice(tuple(vals), expr, loc)
 
 
+def remap(c: Choice, values: list, expr: str | None = None, loc: Any = False) -> Any:
+    """``c`` with each option replaced by ``values[i]`` (its switch kept)."""
+    return choice_of(values, c.expr if expr is None else expr, c.loc if loc is False else loc, c.on, c.labels if c.on is not None else None)
+
+
 def lift(args: Any, fn: Callable[[Any], Any], expr: str, loc: Location | None) -> Any:
     """Apply ``fn`` to resolved ``args``; when they hold Choices, apply it to
-    every variant and return the Choice of the results."""
+    every variant and return the Choice of the results (chosen by the same
+    conditions as the arguments)."""
     if not has_choice(args):
         return fn(args)
-    variants = expand(args)
-    if variants is None:
+    pairs = variants_when(_strip(args), MAX_OPTIONS + 1)
+    if len(pairs) > MAX_OPTIONS:
         return Unknown(expr, "too many conditional combinations")
-    return choice_of([fn(v) for v in variants], expr, loc)
+    return from_alternatives([(fn(v), w) for v, w in pairs], expr, loc, _same)
+
+
+def _strip(v: Any) -> Any:
+    """Tuples as lists (what :func:`expand` took)."""
+    return list(v) if isinstance(v, tuple) else v
 
 
 # --- conditions -------------------------------------------------------------------
@@ -325,6 +350,78 @@ def false_by_defaults(tpl: Template, name: Any) -> list[tuple[str, Any]]:
     if condition(without, name) is False:
         return []
     return [(p, param_value(tpl, p)) for p in params]
+
+
+#: at most this many parameter assignments are tried to find the branch in
+#: which a condition that is false with the defaults is true
+MAX_BRANCH_TRIES = 64
+
+
+def branch_template(tpl: Template, name: str, by_defaults: list[tuple[str, Any]]) -> Template:
+    """The template as deployed in the branch where condition ``name`` (false
+    with the parameters' defaults) is true: the parameters it depends on set
+    to values that make it true (allowed values, or the literals the
+    conditions compare them with; as few changed as possible), every other
+    parameter at its default. When no such values are found, the condition
+    is simply taken as true."""
+    params = [p for p, _ in by_defaults]
+    literals = _compared_literals(tpl, name)
+    cands: list[list[Any]] = []
+    for p in params:
+        d = tpl.params[p]
+        allowed = d.get("AllowedValues")
+        vals = [v for v in allowed if isinstance(v, (str, int, float, bool))] if isinstance(allowed, list) else list(literals)
+        cands.append([v for v in dict.fromkeys(vals) if v != d.get("Default")])
+    tries = 0
+    for size in range(1, len(params) + 1):
+        for idx in combinations(range(len(params)), size):
+            for values in product(*(cands[i] for i in idx)):
+                tries += 1
+                if tries > MAX_BRANCH_TRIES:
+                    return _forced(tpl, name)
+                opened = dict(tpl.params)
+                for i, v in zip(idx, values):
+                    d = tpl.params[params[i]]
+                    opened[params[i]] = LDict({**d, "Default": v}, loc=getattr(d, "loc", None), key_locs=getattr(d, "key_locs", None))
+                t = replace(tpl, params=opened, _cond_cache={}, _busy=set())
+                if condition(t, name) is True:
+                    return t
+    return _forced(tpl, name)
+
+
+def _forced(tpl: Template, name: str) -> Template:
+    return replace(tpl, _cond_cache={name: True}, _busy=set())
+
+
+def _compared_literals(tpl: Template, name: str) -> list[Any]:
+    """The scalar literals the named condition (and the conditions it uses)
+    compares values with in ``Fn::Equals``."""
+    out: list[Any] = []
+    seen: set[str] = set()
+
+    def walk(raw: Any, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            return
+        if isinstance(raw, dict):
+            if len(raw) == 1:
+                (k, v), = raw.items()
+                if k == "Condition" and isinstance(v, str):
+                    return cond(v)
+                if k == "Fn::Equals" and isinstance(v, list):
+                    out.extend(x for x in v if isinstance(x, (str, int, float, bool)) and x not in out)
+            for v in raw.values():
+                walk(v, depth + 1)
+        elif isinstance(raw, list):
+            for v in raw:
+                walk(v, depth + 1)
+
+    def cond(n: str) -> None:
+        if n not in seen and n in tpl.conditions:
+            seen.add(n)
+            walk(tpl.conditions[n], 0)
+
+    cond(name)
+    return out
 
 
 def eval_condition(tpl: Template, raw: Any, depth: int) -> bool | None:
@@ -556,7 +653,7 @@ def _known(v: Any) -> bool:
 def ref(tpl: Template, name: Any, depth: int = 0) -> Any:
     """``Ref`` of a pseudo parameter, parameter or resource."""
     if isinstance(name, Choice):
-        return choice_of([ref(tpl, n, depth) for n in name.options], f"!Ref {source_repr(name)}", name.loc)
+        return remap(name, [ref(tpl, n, depth) for n in name.options], f"!Ref {source_repr(name)}", name.loc)
     if not isinstance(name, str):
         return Unknown(source_repr({"Ref": name}), "Ref of a non-string")
     if name.startswith("AWS::"):
@@ -700,7 +797,11 @@ def _if(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> 
         return resolve(arg[2], tpl, depth + 1)
     a = resolve(arg[1], tpl, depth + 1)
     b = resolve(arg[2], tpl, depth + 1)
-    return Choice((a, b), f"Fn::If [{_text(cond)}, ...]", loc)
+    expr = f"Fn::If [{_text(cond)}, ...]"
+    if not isinstance(cond, str):
+        return Choice((a, b), expr, loc)
+    # every Fn::If on this condition is one decision: its branches are chosen together
+    return choice_of([a, b], expr, loc, Switch(CONDITION, cond), ("true", "false"))
 
 
 def _getatt(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
@@ -899,6 +1000,7 @@ _HANDLERS: dict[str, Callable[..., Any]] = {
 
 __all__ = [
     "Template",
+    "branch_template",
     "condition",
     "condition_parameters",
     "expand",

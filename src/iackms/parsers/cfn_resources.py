@@ -20,19 +20,20 @@ from ..model import (
     ScanUnit,
     Suppression,
     Unknown,
-    display,
     unknown_piece,
+    variants_when,
     walk,
 )
-from ..policy import build_policies
+from ..policy import MAX_POLICY_VARIANTS, build_policies
 from ..vocab import CFN_ALIAS, CFN_ALIAS_PROPS, CFN_KEY_PROPS, CFN_KEY_TYPES, CFN_PRINCIPAL_TYPES
 from .cfn_intrinsics import (
     Template,
-    choice_of,
+    branch_template,
     condition,
-    expand,
     false_by_defaults,
     iam_arn,
+    lift,
+    remap,
     resolve,
     source_repr,
 )
@@ -86,18 +87,16 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             continue
         if rtype not in KEY_TYPES and rtype != ALIAS_TYPE:
             continue
+        rtpl, exists_when = tpl, ()
         if "Condition" in res and condition(tpl, res.get("Condition")) is False:
-            # the resource is not created; say so when only the parameters'
-            # defaults make it so (a deployment may pass other values)
+            # not created with the parameters' defaults; when only the defaults
+            # make it so (a deployment may pass other values), it is code under
+            # review all the same: checked as the branch in which it exists
             by_defaults = false_by_defaults(tpl, res.get("Condition"))
-            if by_defaults:
-                values = ", ".join(f"{p} = {display(v)}" for p, v in by_defaults)
-                unit.notes.append(Note(
-                    "IKMS002",
-                    f"{lid} is not checked: its condition {res.get('Condition')} is false with the parameters' defaults ({values})",
-                    loc, str(lid), rtype,
-                ))
-            continue
+            if not by_defaults:
+                continue
+            cname = str(res.get("Condition"))
+            rtpl, exists_when = branch_template(tpl, cname, by_defaults), (f"{cname} is true",)
         transform = _included_properties(res)
         if transform is not None:
             # AWS::Include (or a macro) supplies the properties at deployment:
@@ -110,13 +109,14 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             ))
             continue
         if rtype == ALIAS_TYPE:
-            alias = Alias(str(lid), rtype, loc, SOURCE)
-            props = _properties(res, tpl, file, alias, unit)
+            alias = Alias(str(lid), rtype, loc, SOURCE, exists_when=exists_when)
+            props = _properties(res, rtpl, file, alias, unit)
             alias.suppressions = suppressions(res, file, loc)
             aliases.append((alias, props.get("TargetKeyId") if isinstance(props, dict) else None))
             continue
         ktext, kjson = (texts or {}).get(loc.file, (text, is_json))
-        key = build_key(str(lid), rtype, res, loc, tpl, file, ktext, kjson, unit)
+        key = build_key(str(lid), rtype, res, loc, rtpl, file, ktext, kjson, unit)
+        key.exists_when = exists_when
         key.local_principals = set(locals_)
         if origins and key.address in origins:
             key.report_loc = origins[key.address]  # a file given alone (pre-commit): reported where the module is used
@@ -262,24 +262,23 @@ def _key_policy(key: Key, props: dict, tpl: Template, file: str, text: str, is_j
         return
     loc = span(props, "KeyPolicy", file)
     key.policy = Attr(value, loc, True, source_repr(raw))
-    variants = expand(value) or [value]
-    if not any(isinstance(v, str) for v in variants):
+    variants = variants_when(value, MAX_POLICY_VARIANTS)
+    if not any(isinstance(v, str) for v, _ in variants):
         key.policies = build_policies(value, loc, SOURCE)
         return
     first = None if is_json else _literal_block_line(raw, loc, text)
     ploc = Location(loc.file, first, loc.end_line, loc.column) if first is not None else loc
     policies: list[Policy] = []
-    for v in variants:
-        if isinstance(v, str):
-            got = build_policies(v, ploc, SOURCE)
-            if first is None:
+    for v, when in variants:
+        got = build_policies(v, ploc if isinstance(v, str) else loc, SOURCE)
+        for p in got:
+            if isinstance(v, str) and first is None:
                 # JSON text in a one-line or folded string: its own line
                 # numbers say nothing about the file; point at KeyPolicy
-                for p in got:
-                    _pin(p, loc)
-            policies.extend(got)
-        else:
-            policies.extend(build_policies(v, loc, SOURCE))
+                _pin(p, loc)
+            if when:
+                p.when = [when]
+        policies.extend(got)
     key.policies = policies
 
 
@@ -330,7 +329,7 @@ def _retains(v: Any) -> Any:
     if isinstance(v, str):
         return v in _RETAIN
     if isinstance(v, Choice):
-        return choice_of([_retains(o) for o in v.options], v.expr, v.loc)
+        return remap(v, [_retains(o) for o in v.options])
     return v if isinstance(v, Unknown) else Unknown(source_repr(v), "DeletionPolicy is not a string")
 
 
@@ -351,17 +350,11 @@ def _primary_of(key: Key, tpl: Template, keys: dict[str, Key]) -> str | None:
 def tags(value: Any) -> Any:
     """``[{Key, Value}]`` to a dict (Choices and Unknowns kept)."""
     if isinstance(value, Choice):
-        opts = expand(value)
-        if opts is None:
-            return Unknown(value.expr or "Tags", "too many conditional tags")
-        return choice_of([tags(o) for o in opts], value.expr, value.loc)
+        return lift(value, tags, value.expr or "Tags", value.loc)
     if not isinstance(value, list):
         return value
     if any(isinstance(i, Choice) for i in value):
-        opts = expand(value)
-        if opts is None:
-            return Unknown("Tags", "too many conditional tags")
-        return choice_of([tags(o) for o in opts], "Tags", getattr(value, "loc", None))
+        return lift(value, tags, "Tags", getattr(value, "loc", None))
     out = LDict(loc=getattr(value, "loc", None))
     for item in value:
         if isinstance(item, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from ..vocab import TF_KMS_TYPES, TF_PRINCIPAL_TYPES
 from ..vocab import tf_enabled_argument as enabled_argument
 from .tf_aws import principal_arn
 from .tf_hcl import Block, suppressions_in
-from .tf_module import Loader, instance_absent, instantiate, make_factory
+from .tf_module import Loader, branch_of, instance_absent, instantiate, root_scope
 from .tf_policydoc import expand_blocks
 from .tf_prescan import Prescan
 from .tf_scope import Scope
@@ -160,8 +161,7 @@ def _eval_root(d: Path, loader: Loader, ctx: ScanContext, unit: ScanUnit, reache
         if not loader.has_kms(d):
             reached.add(d)
             return
-        root = Scope(mod, ctx, d)
-        root.child_factory = make_factory(root, loader, (d,), 0)
+        root = root_scope(mod, loader, d)
         scopes = instantiate(root, loader)
         for s in scopes:
             reached.add(s.mod.dir)
@@ -211,7 +211,7 @@ def _attr(scope: Scope, blk: Block, tf_name: str) -> Attr | None:
 def _convert(v: Any, fn: Any) -> Any:
     """Terraform converts "true" / "30" to the argument's type."""
     if isinstance(v, Choice):
-        return Choice(tuple(_convert(o, fn) for o in v.options), v.expr, v.loc)
+        return replace(v, options=tuple(_convert(o, fn) for o in v.options))
     if isinstance(v, str):
         c = fn(v)
         return v if c is None else c
@@ -327,18 +327,23 @@ def _one(
     if rtype in KEY_TYPES:
         pend.key_blocks.add(addr)
     if instance_absent(blk, s):
-        return
+        # off by default (count = var.create_x ? 1 : 0): checked as the
+        # branch in which it exists; else never deployed
+        br = branch_of(s, blk)
+        if br is None:
+            return
+        s = br
     if rtype in KEY_TYPES:
         key = _key(s, rtype, addr, blk)
         keys[addr] = key
         pend.keys.append((key, s, blk))
     elif rtype == "aws_kms_alias":
-        al = Alias(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
+        al = Alias(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened)
         al.attrs.update(_attrs(s, blk, ("name", "name_prefix", "target_key_id")))
         al.target = _ref(al.attrs["target_key_id"].value) if "target_key_id" in al.attrs else None
         aliases.append(al)
     elif rtype == "aws_kms_grant":
-        g = Grant(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
+        g = Grant(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened)
         g.attrs.update(_attrs(s, blk, _GRANT_ATTRS))
         cons = expand_blocks(blk, "constraints", s.ev, {})
         if cons:
@@ -357,7 +362,7 @@ def _one(
         g.target = _ref(g.attrs["key_id"].value) if "key_id" in g.attrs else None
         grants.append(g)
     elif rtype == "aws_kms_custom_key_store":
-        st = CustomKeyStore(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk))
+        st = CustomKeyStore(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened)
         st.attrs.update(_attrs(s, blk, _STORE_ATTRS))
         if "custom_key_store_type" not in st.attrs:
             st.attrs["custom_key_store_type"] = Attr("AWS_CLOUDHSM", blk.loc, False, "")
@@ -393,7 +398,8 @@ def _policy_only_key(s: Scope, addr: str, blk: Block, pol: Attr | None, bypass: 
     """An ``aws_kms_key_policy`` whose key is not in the scan (a data source,
     a literal ARN, an unresolved expression): a key of kind ``policy_only``
     that carries only the policy, so the key-policy rules still judge it."""
-    key = Key(addr, "aws_kms_key_policy", blk.loc, "terraform", kind="policy_only", suppressions=suppressions_in(blk), report_loc=s.report_loc)
+    key = Key(addr, "aws_kms_key_policy", blk.loc, "terraform", kind="policy_only", suppressions=suppressions_in(blk), report_loc=s.report_loc,
+              exists_when=s.exists_when, opened=s.opened)
     if pol is not None:
         key.policy = pol
     if bypass is not None:
@@ -403,7 +409,7 @@ def _policy_only_key(s: Scope, addr: str, blk: Block, pol: Attr | None, bypass: 
 
 def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
     kind = KEY_TYPES[rtype]
-    key = Key(addr, rtype, blk.loc, "terraform", kind=kind, suppressions=suppressions_in(blk), report_loc=s.report_loc)
+    key = Key(addr, rtype, blk.loc, "terraform", kind=kind, suppressions=suppressions_in(blk), report_loc=s.report_loc, exists_when=s.exists_when, opened=s.opened)
     key.attrs.update(_attrs(s, blk, _KEY_ATTRS))
     en = _attr(s, blk, enabled_argument(rtype))
     if en is not None:
@@ -456,28 +462,41 @@ def _default_tags(s: Scope, blk: Block, key: Key) -> None:
 def _finish_key(key: Key, stores: dict[str, CustomKeyStore], default_source: str) -> None:
     cks = key.attrs.get("custom_key_store_id")
     if cks is not None and key.kind == "key":
-        ref = _ref(cks.value)
-        store = stores.get(ref or "")
-        origin: Any = Unknown(cks.expr or "custom_key_store_id")
-        if store is not None:
-            key.custom_key_store = store
-            t = store.attrs["custom_key_store_type"].value
-            if t == "AWS_CLOUDHSM":
-                origin = "AWS_CLOUDHSM"
-            elif t == "EXTERNAL_KEY_STORE":
-                origin = "EXTERNAL_KEY_STORE"
-        key.attrs["origin"] = Attr(origin, cks.loc, True, cks.expr)
+        key.attrs["origin"] = Attr(_store_origin(key, cks.value, stores, cks.expr or "custom_key_store_id"), cks.loc, True, cks.expr)
     if key.policy.present:
         v = key.policy.value
         source = _policy_source(v, default_source)
         key.policies = _build(v, key.policy.loc or key.loc, source)
 
 
+def _store_origin(key: Key, v: Any, stores: dict[str, CustomKeyStore], expr: str) -> Any:
+    """The key's origin from its custom key store (``AWS_CLOUDHSM``,
+    ``EXTERNAL_KEY_STORE``, Unknown when the store is not in the scan), per
+    option when the store is chosen by a switch (null: no store, no origin);
+    links the key to the store."""
+    if isinstance(v, Choice):
+        return replace(v, options=tuple(_store_origin(key, o, stores, expr) for o in v.options))
+    if v is None:
+        return None
+    store = stores.get(_ref(v) or "")
+    if store is None:
+        return Unknown(expr)
+    key.custom_key_store = store
+    t = store.attrs["custom_key_store_type"].value
+    return t if t in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE") else Unknown(expr)
+
+
 def _build(v: Any, loc: Location, source: str) -> list[Policy]:
     """The policies of a policy value, located where each statement is
     written (a heredoc with directives is mapped back to its source lines)."""
     if isinstance(v, Choice) and any(getattr(o, "line_map", None) for o in v.options):
-        return [p for o in v.options for p in _build(o, loc, source)]
+        out: list[Policy] = []
+        for o, ks in zip(v.options, v.labels or [()] * len(v.options)):
+            for p in _build(o, loc, source):
+                if v.on is not None:  # this option's keys of the switch, on top of its own
+                    p.when = [{**w, v.on: ks} for w in (p.when or [{}])]
+                out.append(p)
+        return out
     pols = build_policies(_prepare(v), loc, source)
     fn = source_lines(v)
     if fn is not None:
@@ -507,7 +526,7 @@ def _prepare(v: Any) -> Any:
     """Policy JSON text with unresolved pieces outside JSON strings (``"a":
     ${var.x}``) cannot be parsed; such pieces become Unknown values."""
     if isinstance(v, Choice):
-        return Choice(tuple(_prepare(o) for o in v.options), v.expr, v.loc)
+        return replace(v, options=tuple(_prepare(o) for o in v.options))
     if not isinstance(v, str) or UNK_OPEN not in v:
         return v
     loc = getattr(v, "loc", None)

@@ -9,9 +9,10 @@ guessed."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..model import UNK_OPEN, Choice, LDict, LList, Location, Note, Unknown
+from ..model import CONDITION, UNK_OPEN, Choice, LDict, LList, Location, Note, Switch, Unknown
 from .tf_files import FILE_FUNCTIONS, file_call
 from .tf_funcs import FUNCTIONS, UNKNOWN_TOLERANT, FnError, Unresolved
 from .tf_hcl import AttrNode, SrcFile, node_loc, node_text
@@ -26,6 +27,7 @@ from .tf_values import (
     iterate,
     known_deep,
     mk_choice,
+    remap,
     to_bool,
     to_number,
     to_str,
@@ -122,7 +124,7 @@ class Ev:
 
     def postfix(self, val: Any, p: Any, whole: Any, f: SrcFile, env: dict[str, Any]) -> Any:
         if isinstance(val, Choice):
-            return mk_choice([self.postfix(o, p, whole, f, env) for o in val.options], val.expr, val.loc)
+            return remap(val, [self.postfix(o, p, whole, f, env) for o in val.options])
         if isinstance(val, Unknown):
             if val.error or val.reason == TOO_DEEP:
                 return val
@@ -159,7 +161,7 @@ class Ev:
 
     def index(self, val: Any, key: Any, whole: Any) -> Any:
         if isinstance(key, Choice):
-            return mk_choice([self.index(val, k, whole) for k in key.options], node_text(whole), node_loc(whole, ""))
+            return remap(key, [self.index(val, k, whole) for k in key.options], node_text(whole), node_loc(whole, ""))
         if isinstance(key, Unknown) or (isinstance(key, str) and UNK_OPEN in key):
             return Unknown(node_text(whole)) if not is_err(key) else key
         if isinstance(val, list):
@@ -249,7 +251,7 @@ class Ev:
         pairs = iterate(coll)
         if pairs is None:
             if isinstance(coll, Choice):
-                return mk_choice([self._for_over(fe, o, names, exprs, cond, f, env, n) for o in coll.options], node_text(n), node_loc(n, f.rel))
+                return remap(coll, [self._for_over(fe, o, names, exprs, cond, f, env, n) for o in coll.options], node_text(n), node_loc(n, f.rel))
             return err(node_text(n)) if is_err(coll) or coll is None else Unknown(node_text(n))
         return self._for_items(fe, pairs, names, exprs, cond, f, env, n)
 
@@ -307,18 +309,45 @@ class Ev:
         if i == len(chain) - 1:
             return self.node(chain[i], f, env)
         c = self.node(chain[i], f, env)
+        branches: dict[bool, Any] = {}
+
+        def branch(b: bool) -> Any:
+            if b not in branches:
+                branches[b] = self.node(chain[i + 1], f, env) if b else self._chain(chain, i + 2, whole, f, env)
+            return branches[b]
+
+        return self._decide(c, chain[i], branch, whole, f, env)
+
+    def _decide(self, c: Any, cond: Any, branch: Callable[[bool], Any], whole: Any, f: SrcFile, env: dict[str, Any]) -> Any:
         if is_err(c):
             return c
+        if isinstance(c, Choice):
+            # the condition differs by instance or by another condition:
+            # each of its options picks a branch, under the same switch
+            return remap(c, [self._decide(o, cond, branch, whole, f, env) for o in c.options], node_text(whole), node_loc(whole, f.rel))
         b = to_bool(c)
-        if b is True:
-            return self.node(chain[i + 1], f, env)
-        if b is False:
-            return self._chain(chain, i + 2, whole, f, env)
-        if not isinstance(c, (Unknown, Choice)) and not (isinstance(c, str) and UNK_OPEN in c):
+        if b is not None:
+            return branch(b)
+        if not isinstance(c, Unknown) and not (isinstance(c, str) and UNK_OPEN in c):
             return err(node_text(whole))
-        a = self.node(chain[i + 1], f, env)
-        b2 = self._chain(chain, i + 2, whole, f, env)
-        return mk_choice([a, b2], node_text(whole), node_loc(whole, f.rel))
+        sw = self.switch(cond, env)
+        return mk_choice([branch(True), branch(False)], node_text(whole), node_loc(whole, f.rel), sw, ("true", "false") if sw else None)
+
+    def switch(self, cond: Any, env: dict[str, Any]) -> Switch | None:
+        """The switch of an undecidable condition: the condition as written
+        in this module, so that every value it decides is chosen together.
+        None when the text may mean different things in different places
+        (it names a loop variable, or ``each``/``count`` of instances not
+        known statically)."""
+        text = " ".join(node_text(cond).split())
+        names = set(_IDENT.findall(text))
+        for name in names:
+            if name in ("each", "count"):
+                if not _static(env.get(name)):
+                    return None
+            elif name in env:
+                return None  # a `for` or `dynamic` variable: one value per element
+        return Switch(CONDITION, text, self.scope.prefix)
 
     def operation(self, n: Any, f: SrcFile, env: dict[str, Any]) -> Any:
         op = n.children[0]
@@ -398,6 +427,18 @@ class Ev:
 
 
 # --- helpers -------------------------------------------------------------------------
+
+
+_IDENT = re.compile(r"(?<![.\w-])[A-Za-z_][\w-]*")
+
+
+def _static(v: Any) -> bool:
+    """``each``/``count`` bound to the instances of a static for_each/count
+    (or to one instance), not to an unknown instance."""
+    if v is None:
+        return False
+    vals = list(v.values()) if isinstance(v, dict) else [v]
+    return not any(isinstance(x, Unknown) for x in vals)
 
 
 def _with_ref(res: Any, args: list[Any]) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from itertools import combinations
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,7 +13,7 @@ from ..context import ScanContext, size_limit_message
 from ..model import Location, Note
 from ..vocab import TF_KMS_TYPES
 from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
-from .tf_scope import ModuleDef, Scope
+from .tf_scope import OPEN, ModuleDef, Scope
 
 MAX_MODULE_DEPTH = 10
 KMS_RESOURCES = TF_KMS_TYPES
@@ -279,7 +280,10 @@ def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: i
             loader.note(Note("IKMS002", f"module {name} uses {src!r}, which does not exist; its keys are not scanned", rel_loc, f"module.{name}", "module"))
             return None
         if instance_absent(blk, scope):
-            return None
+            # off by default (count = var.enable ? 1 : 0): the module's keys
+            # are checked as the branch in which it exists
+            br = branch_of(scope, blk)
+            return br.child(name) if br is not None else None
         mod = loader.load(target)
         if mod is None:
             return None
@@ -291,9 +295,92 @@ def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: i
         child.parent = scope
         child.provider_map = provider_map(blk)
         child.child_factory = make_factory(child, loader, stack + (target,), depth + 1)
+        child.deps = scope.deps
+        child.path = scope.path + (name,)
+        child.exists_when = scope.exists_when
+        child.opened = scope.opened
         return child
 
     return factory
+
+
+def root_scope(mod: ModuleDef, loader: Loader, d: Path, overrides: dict[str, Any] | None = None) -> Scope:
+    """The root module instance of directory ``d`` (with some variables
+    overridden: a branch of a switch that is off by default)."""
+    root = Scope(mod, loader.ctx, d)
+    root.overrides = dict(overrides or {})
+    root.child_factory = make_factory(root, loader, (d,), 0)
+    root.spawn = lambda ov: root_scope(mod, loader, d, ov)
+    return root
+
+
+#: at most this many combinations of switch values are tried to find the
+#: branch in which a block that is off by default exists
+MAX_BRANCH_TRIES = 32
+
+
+def branch_of(scope: Scope, blk: Block) -> Scope | None:
+    """A block with no instance only because of root variables' defaults
+    (``count = var.create_x ? 1 : 0``, ``for_each = var.items`` with ``{}``
+    by default) is still code under review: the instance of ``scope``, in a
+    new root, in which it exists, with ``exists_when`` saying which branch
+    that is. Boolean switches are turned (as few as possible); other values
+    are opened (any value). None when no such branch exists (a literal
+    ``count = 0``, values fixed by tfvars or by the root's code)."""
+    deps = scope.absent_by_default(blk)
+    root = scope.root()
+    if not deps or root.spawn is None:
+        return None
+    defaults = {n: root.var(n) for n in sorted(deps) if n not in root.overrides}
+    bools = [n for n, v in defaults.items() if isinstance(v, bool)]
+    opened = {n: OPEN for n in defaults if n not in bools}
+    tries = 0
+    for size in range(len(bools) + 1):
+        for flips in combinations(bools, size):
+            if size == 0 and not opened:
+                continue
+            tries += 1
+            if tries > MAX_BRANCH_TRIES:
+                return None
+            ov = {**root.overrides, **opened, **{n: not defaults[n] for n in flips}}
+            t: Scope | None = root.spawn(ov)
+            for name in scope.path:
+                t = t.child(name) if t is not None else None
+            if t is None or t.absent(blk):
+                continue
+            if opened:
+                phrases = [_existence(scope, blk)]
+            else:
+                phrases = [f"var.{n} is {'true' if not defaults[n] else 'false'}" for n in flips]
+            t.exists_when = tuple(dict.fromkeys((*scope.exists_when, *phrases)))
+            t.opened = scope.opened or bool(opened)
+            return t
+    return None
+
+
+_TERNARY = re.compile(r"^(?P<c>.+?)\s*\?\s*(?P<a>[^?:]+?)\s*:\s*(?P<b>[^?:]+?)$", re.S)
+
+
+def _existence(scope: Scope, blk: Block) -> str:
+    """The condition, as written at the block, under which it has instances."""
+    where = f" in {scope.prefix.rstrip('.')}" if scope.prefix else ""
+    if "for_each" in blk.attrs:
+        return f"{_text(blk.attrs['for_each'])} is not empty{where}"
+    text = _text(blk.attrs["count"]) if "count" in blk.attrs else ""
+    m = _TERNARY.match(text)
+    if m and m.group("b").strip() == "0":
+        return f"{m.group('c').strip()} is true{where}"
+    if m and m.group("a").strip() == "0":
+        return f"{m.group('c').strip()} is false{where}"
+    return f"count = {text} is not 0{where}"
+
+
+def _text(a: AttrNode) -> str:
+    t = a.text() if not a.file.is_json else str(a.expr)
+    t = " ".join(t.split())
+    if t.startswith("${") and t.endswith("}"):
+        t = t[2:-1]
+    return t
 
 
 def _thunk(scope: Scope, a: AttrNode, blk: Block) -> Callable[[], Any]:

@@ -9,48 +9,35 @@ from typing import Any, Callable
 
 from ..model import UNK_OPEN, Choice, Location, Unknown
 from .tf_hcl import SrcFile, node_loc, node_text
-from .tf_values import err, is_err, mk_choice, tf_equal, to_bool, to_number
+from .tf_values import err, is_err, lift_all, remap, tf_equal, to_bool, to_number
 
-#: at most this many combinations of Choice options are evaluated
+#: at most this many combinations of independent Choice options are evaluated
 MAX_COMBINATIONS = 16
+#: at most this many evaluations in all when Choices share a switch (one per
+#: instance of a static for_each/count, which has at most 64)
+MAX_SWITCHED = 64
 
 
 def lift1(fn: Callable[[Any], Any], v: Any, whole: Any, f: SrcFile) -> Any:
     """``fn(v)``, once per option when ``v`` is a Choice (``whole`` is the
-    expression node)."""
+    expression node); the result is chosen by the same switch."""
     if isinstance(v, Choice):
-        return mk_choice([lift1(fn, o, whole, f) for o in v.options], node_text(whole), node_loc(whole, f.rel))
+        return remap(v, [lift1(fn, o, whole, f) for o in v.options], node_text(whole), node_loc(whole, f.rel))
     return fn(v)
 
 
 def lift2(fn: Callable[[Any, Any], Any], a: Any, b: Any, whole: Any, f: SrcFile) -> Any:
-    """``fn(a, b)``, once per combination of options."""
+    """``fn(a, b)``, once per combination of options (options of Choices
+    on the same switch are taken key by key, never mixed)."""
     if isinstance(a, Choice) or isinstance(b, Choice):
-        ao = a.options if isinstance(a, Choice) else (a,)
-        bo = b.options if isinstance(b, Choice) else (b,)
-        if len(ao) * len(bo) > MAX_COMBINATIONS:
-            return Unknown(node_text(whole))
-        return mk_choice([lift2(fn, x, y, whole, f) for x in ao for y in bo], node_text(whole), node_loc(whole, f.rel))
+        return lift_all(lambda xs: lift2(fn, xs[0], xs[1], whole, f), [a, b], node_text(whole), node_loc(whole, f.rel),
+                        MAX_SWITCHED, MAX_COMBINATIONS)
     return fn(a, b)
 
 
 def lift_args(fn: Callable[[list[Any]], Any], args: list[Any], whole: str, loc: Location) -> Any:
     """``fn(args)``, once per combination of the options of its arguments."""
-    idx = [i for i, a in enumerate(args) if isinstance(a, Choice)]
-    if not idx:
-        return fn(args)
-    combos: list[list[Any]] = [list(args)]
-    for i in idx:
-        new: list[list[Any]] = []
-        for c in combos:
-            for o in args[i].options:
-                d = list(c)
-                d[i] = o
-                new.append(d)
-        combos = new
-        if len(combos) > MAX_COMBINATIONS:
-            return Unknown(whole)
-    return mk_choice([lift_args(fn, c, whole, loc) for c in combos], whole, loc)
+    return lift_all(fn, args, whole, loc, MAX_SWITCHED, MAX_COMBINATIONS)
 
 
 def unary(sym: str, v: Any, whole: Any) -> Any:

@@ -5,13 +5,14 @@ Expressions are evaluated by the scope's :class:`~.tf_expr.Ev`."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Hashable
 
 from ..context import ScanContext
-from ..model import Location, Note, Unknown
+from ..model import INSTANCES, Location, Note, Switch, Unknown
 from . import tf_types
 from .tf_expr import Ev
 from .tf_hcl import AttrNode, Block, node_text
@@ -19,6 +20,13 @@ from .tf_values import err, mk_choice, to_number
 
 #: a static ``for_each``/``count`` with more instances than this is not expanded
 MAX_INSTANCES = 64
+
+
+def instance_key(k: Any) -> str:
+    """An instance key as Terraform writes it in an address: ``["jwt"]``, ``[0]``."""
+    if isinstance(k, int) and not isinstance(k, bool):
+        return f"[{k}]"
+    return "[" + json.dumps(str(k), ensure_ascii=False) + "]"
 
 
 @dataclass
@@ -39,6 +47,30 @@ class ModuleDef:
     #: later resource blocks with an address already taken (Terraform rejects
     #: them; iackms reports them and still checks their keys)
     duplicates: list[Block] = field(default_factory=list)
+
+
+class Deps:
+    """The root variables that took their ``default`` while values were
+    computed (shared by a tree of scopes): a ``count``/``for_each`` that is 0
+    only because of them is a switch that is off by default, not a key that
+    is never deployed."""
+
+    def __init__(self) -> None:
+        self.frames: list[set[str]] = []
+
+    def note(self, name: str) -> None:
+        for f in self.frames:
+            f.add(name)
+
+
+class _Open:
+    """A root variable opened for a branch: any value may be given."""
+
+    def __repr__(self) -> str:
+        return "OPEN"
+
+
+OPEN = _Open()
 
 
 class Scope:
@@ -67,6 +99,21 @@ class Scope:
         self.notes: list[Note] = []
         self._memo: dict[str, dict[Hashable, Any]] = {}
         self._busy: set[tuple[str, Hashable]] = set()
+        #: root variables each memoized value depends on the default of
+        self._deps: dict[tuple[str, Hashable], frozenset[str]] = {}
+        self.deps = Deps()
+        #: the module block names from the root to this instance
+        self.path: tuple[str, ...] = ()
+        #: root variables given another value than their default (a branch of
+        #: a switch that is off by default; :data:`OPEN`: any value)
+        self.overrides: dict[str, Any] = {}
+        #: the branch this instance is evaluated in (``var.create_external is
+        #: true``): the conditions, off by default, under which it exists
+        self.exists_when: tuple[str, ...] = ()
+        #: that branch gives some root variables any value (see :attr:`iackms.model.Resource.opened`)
+        self.opened = False
+        #: on a root: a new root with some variables overridden (see :func:`.tf_module.branch_of`)
+        self.spawn: Callable[[dict[str, Any]], "Scope"] | None = None
         self.ev = Ev(self)
 
     def once(self, kind: str, key: Hashable, compute: Callable[[], Any], on_cycle: Callable[[], Any]) -> Any:
@@ -74,19 +121,30 @@ class Scope:
         while it runs (a reference cycle), the answer is ``on_cycle()``,
         which is not kept."""
         table = self._memo.get(kind)
+        frames = self.deps.frames
         if table is None:
             table = self._memo[kind] = {}
         elif key in table:
+            if frames:
+                d = self._deps.get((kind, key))
+                if d:
+                    for f in frames:
+                        f |= d
             return table[key]
         busy = (kind, key)
         if busy in self._busy:
             return on_cycle()
         self._busy.add(busy)
+        frame: set[str] = set()
+        frames.append(frame)
         try:
             v = compute()
         finally:
             self._busy.discard(busy)
+            frames.pop()
         table[key] = v
+        if frame:
+            self._deps[busy] = frozenset(frame)
         return v
 
     # --- named values -------------------------------------------------------------
@@ -100,6 +158,9 @@ class Scope:
             return Unknown("var." + name)
         default = blk.attrs.get("default")
         value: Any
+        if self.inputs is None and name in self.overrides:
+            o = self.overrides[name]
+            return Unknown("var." + name, "any value: the branch in which a key that is off by default exists") if o is OPEN else o
         if self.inputs is not None and name in self.inputs:
             value = self.inputs[name]()
         elif self.inputs is None and name in self.ctx.tf_vars:
@@ -108,6 +169,8 @@ class Scope:
             value = self.ev.attr(self.mod.tfvars[name], {"__const__": True})
         elif default is not None:
             value = self.ev.attr(default, {"__const__": True})
+            if self.inputs is None:
+                self.deps.note(name)  # a deployment may pass another value
         else:
             return Unknown("var." + name)
         nullable = blk.attrs.get("nullable")
@@ -153,8 +216,21 @@ class Scope:
     def instance_env(self, blk: Block) -> dict[str, Any]:
         """Bindings for `each` / `count` inside a block with a static
         `for_each` or `count`: one value when there is one instance, else a
-        Choice of every instance's value (rules judge the worst instance)."""
+        Choice of every instance's value on the block's instances (a
+        :class:`~iackms.model.Switch`: every value of one instance is chosen
+        together)."""
         return self.once("env", id(blk), lambda: self._instance_env(blk), dict)
+
+    def block_address(self, blk: Block) -> str:
+        """The block's address without instance keys (module path included)."""
+        lb = blk.labels
+        if blk.type == "module" and lb:
+            return f"{self.prefix}module.{lb[0]}"
+        if blk.type == "data" and len(lb) >= 2:
+            return f"{self.prefix}data.{lb[0]}.{lb[1]}"
+        if len(lb) >= 2:
+            return f"{self.prefix}{lb[0]}.{lb[1]}"
+        return f"{self.prefix}{blk.type}"
 
     def _instance_env(self, blk: Block) -> dict[str, Any]:
         env: dict[str, Any] = {}
@@ -164,13 +240,15 @@ class Scope:
             if isinstance(v, dict):
                 items = list(v.items())
             elif isinstance(v, list) and all(isinstance(x, str) for x in v):
-                items = [(x, x) for x in v]
+                items = [(x, x) for x in dict.fromkeys(v)]
             if items and len(items) <= MAX_INSTANCES:
                 fe = blk.attrs["for_each"]
                 src = fe.expr if isinstance(fe.expr, str) else (node_text(fe.expr) if hasattr(fe.expr, "text") else "")
                 expr = f"each.value over {src[:80]}" if src else "each.value"
-                env["each"] = {"key": mk_choice([a for a, _ in items], "each.key", blk.loc),
-                               "value": mk_choice([b for _, b in items], expr, blk.loc)}
+                sw = Switch(INSTANCES, self.block_address(blk))
+                keys = [instance_key(a) for a, _ in items]
+                env["each"] = {"key": mk_choice([a for a, _ in items], "each.key", blk.loc, sw, keys),
+                               "value": mk_choice([b for _, b in items], expr, blk.loc, sw, keys)}
             elif isinstance(v, Unknown) and v.ref is not None:
                 # for_each = aws_kms_key.x: each.value is an instance of that
                 # resource, so each.value.key_id still links to it
@@ -178,13 +256,29 @@ class Scope:
         elif "count" in blk.attrs:
             c = to_number(self.ev.attr(blk.attrs["count"], {}))
             if c is not None and c == int(c) and 1 <= c <= MAX_INSTANCES:
-                env["count"] = {"index": mk_choice(list(range(int(c))), "count.index", blk.loc)}
+                n = int(c)
+                env["count"] = {"index": mk_choice(list(range(n)), "count.index", blk.loc, Switch(INSTANCES, self.block_address(blk)),
+                                                   [instance_key(i) for i in range(n)])}
         return env
 
     def absent(self, blk: Block) -> bool:
         """True when ``count``/``for_each`` statically give the block no
         instance."""
         return self.once("absent", id(blk), lambda: self._absent(blk), lambda: False)
+
+    def absent_by_default(self, blk: Block) -> frozenset[str]:
+        """For a block that :meth:`absent` says has no instance: the root
+        variables whose defaults make it so (empty: a literal ``count = 0``,
+        or values fixed by tfvars or the root's code)."""
+        if not self.absent(blk):
+            return frozenset()
+        return self._deps.get(("absent", id(blk)), frozenset())
+
+    def root(self) -> "Scope":
+        s = self
+        while s.parent is not None:
+            s = s.parent
+        return s
 
     def _absent(self, blk: Block) -> bool:
         if "count" in blk.attrs:

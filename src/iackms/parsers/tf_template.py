@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Choice, Location, Unknown, unknown_piece
 from .tf_hcl import SrcFile, hcl_parser, node_loc, node_text
-from .tf_values import TOO_DEEP, LStr, err, is_err, iterate, mk_choice, relocate, to_bool, to_str
+from .tf_values import TOO_DEEP, LStr, err, is_err, iterate, lift_all, relocate, to_bool, to_str
 
 if TYPE_CHECKING:
     from .tf_expr import Ev
@@ -157,23 +157,23 @@ def _template(ev: "Ev", base: Any, kids: list[Any], start: int, end: int, f: Src
 
 def _template_choice(items: list[Any], choices: list[int], base: Any) -> Any:
     """A template over Choices (e.g. `alias/${each.value}` with several
-    instances) is a Choice of the strings it can produce (at most 16)."""
-    combos: list[list[Any]] = [list(items)]
-    for i in choices:
-        opts = items[i][2].options
-        nxt = []
-        for c in combos:
-            for o in opts:
-                so = to_str(o)
-                if isinstance(so, Unknown):
-                    so = unknown_piece(node_text(base))
-                cc = list(c)
-                cc[i] = ("V", so, o, items[i][3])
-                nxt.append(cc)
-        combos = nxt
-        if len(combos) > 16:
-            return _assemble(items, 0, False)[0]
-    return mk_choice([_assemble(c, 0, False)[0] for c in combos], node_text(base), None)
+    instances) is a Choice of the strings it can produce (at most 16
+    combinations of independent Choices; Choices on one switch go
+    together)."""
+
+    def render(vals: list[Any]) -> Any:
+        cc = list(items)
+        for i, o in zip(choices, vals):
+            so = to_str(o)
+            if isinstance(so, Unknown):
+                so = unknown_piece(node_text(base))
+            cc[i] = ("V", so, o, items[i][3])
+        return _assemble(cc, 0, False)[0]
+
+    res = lift_all(render, [items[i][2] for i in choices], node_text(base), None)
+    if isinstance(res, Unknown):
+        return _assemble(items, 0, False)[0]
+    return res
 
 
 class _Pieces:

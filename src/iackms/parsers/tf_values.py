@@ -4,11 +4,12 @@ applies to them (to string, to number, to bool, equality, JSON text)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
-from ..model import OPAQUE_OPEN, THIS_ACCOUNT, UNK_OPEN, Choice, LDict, LList, Location, Unknown, display, unknown_piece
+from ..model import OPAQUE_OPEN, THIS_ACCOUNT, UNK_OPEN, Choice, LDict, LList, Location, Switch, Unknown, bound, display, unknown_piece
 
 
 class LStr(str):
@@ -65,7 +66,7 @@ def relocate(value: Any, fn: Any, only_file: str | None = None, seen: set[int] |
     if only_file is not None and loc is not None and loc.file != only_file:
         return value
     if isinstance(value, Choice):
-        return Choice(tuple(relocate(o, fn, only_file, seen, depth + 1) for o in value.options), value.expr, fn(loc) if loc is not None else None)
+        return replace(value, options=tuple(relocate(o, fn, only_file, seen, depth + 1) for o in value.options), loc=fn(loc) if loc is not None else None)
     if isinstance(value, LStr):
         if loc is not None:
             value.loc = fn(loc)
@@ -270,9 +271,12 @@ def contains_err(v: Any, depth: int = 0) -> bool:
     return False
 
 
-def mk_choice(options: list[Any], expr: str, loc: Location | None) -> Any:
+def mk_choice(options: list[Any], expr: str, loc: Location | None, on: Switch | None = None, keys: Any = None) -> Any:
     """A Choice of the distinct ``options``; the value itself when there is
-    only one."""
+    only one. With a switch ``on``, ``keys[i]`` is the key (or keys) of the
+    switch that gives ``options[i]``."""
+    if on is not None and keys is not None:
+        return bound(options, list(keys), expr, loc, on, _same)
     uniq: list[Any] = []
     for o in options:
         if not any(_same(o, u) for u in uniq):
@@ -280,6 +284,59 @@ def mk_choice(options: list[Any], expr: str, loc: Location | None) -> Any:
     if len(uniq) == 1:
         return uniq[0]
     return Choice(tuple(uniq), expr, loc)
+
+
+def remap(c: Choice, options: list[Any], expr: str | None = None, loc: Any = False) -> Any:
+    """The Choice ``c`` with each option replaced by ``options[i]`` (its
+    switch and keys kept)."""
+    return mk_choice(options, c.expr if expr is None else expr, c.loc if loc is False else loc, c.on, c.labels if c.on is not None else None)
+
+
+def lift_all(fn: Any, args: list[Any], expr: str, loc: Location | None, budget: int = 64, independent: int = 16) -> Any:
+    """``fn(args)`` once per way the top-level Choices among ``args`` can go:
+    Choices on one switch go together (key by key), independent Choices
+    combine. More than ``budget`` evaluations (or ``independent``
+    combinations of independent Choices) give Unknown."""
+    if not any(isinstance(a, Choice) for a in args):
+        return fn(args)
+    n_sw: dict = {}
+    n_ind = 1
+    for a in args:
+        if isinstance(a, Choice):
+            if a.on is None:
+                n_ind *= len(a.options)
+            else:
+                n_sw[a.on] = max(n_sw.get(a.on, 0), len(a.keys()))
+    total = n_ind
+    for n in n_sw.values():
+        total *= n
+    if n_ind > independent or total > budget:
+        return Unknown(expr)
+    return _lift(fn, list(args), expr, loc)
+
+
+def _lift(fn: Any, args: list[Any], expr: str, loc: Location | None) -> Any:
+    i = next((j for j, a in enumerate(args) if isinstance(a, Choice)), None)
+    if i is None:
+        return fn(args)
+    c = args[i]
+    if c.on is None:
+        return mk_choice([_lift(fn, args[:i] + [o] + args[i + 1 :], expr, loc) for o in c.options], expr, loc)
+    keys = c.keys()
+    outs = []
+    for k in keys:
+        sub = [_at(a, c.on, k) for a in args]
+        outs.append(_lift(fn, sub, expr, loc))
+    return mk_choice(outs, expr, loc, c.on, keys)
+
+
+def _at(a: Any, on: Switch, key: Any) -> Any:
+    if isinstance(a, Choice) and a.on == on:
+        try:
+            return a.pick(key)
+        except KeyError:
+            return a
+    return a
 
 
 def _same(a: Any, b: Any) -> bool:

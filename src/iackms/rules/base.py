@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-from ..model import Attr, Choice, Key, Location, Unknown, display, is_known, variants
+from ..model import INSTANCES, Attr, Choice, Key, Location, Unknown, display, is_known, variants
 from ..vocab import OPTIONS, SEVERITIES, TARGET_FILE, TARGETS, WRITTEN, Option
 
 
@@ -226,8 +226,17 @@ def describe(key: Key, name: str, value: Any = None) -> str:
     if expr and expr != shown_v and expr.strip('"') != shown_v and not isinstance(attr.value, Choice):
         return f"{label} = {expr} ({shown_v})"
     if isinstance(attr.value, Choice):
+        # a key judged per variant holds plain values; a Choice is left only
+        # past the variant bound or where no switch is known: say which
+        # instances or branch give the value, as precisely as is known
+        c = attr.value
+        keys = c.label_of(value) if c.on is not None and value is not None else ()
+        if keys:
+            if c.on.kind == INSTANCES:
+                return f"{label} = {shown_v} for {', '.join(c.on.phrase(k) for k in keys)} (`{attr.expr}`)"
+            return f"{label} = {shown_v} when {' or '.join(c.on.phrase(k) for k in keys)} (`{attr.expr}`)"
         if "each." in attr.expr or "count.index" in attr.expr:
-            return f"{label} = {shown_v} for one instance (`{attr.expr}`)"
+            return f"{label} = {shown_v} for some instances (`{attr.expr}`)"
         return f"{label} = {shown_v} in one branch of `{attr.expr}`"
     return f"{label} = {shown_v}"
 

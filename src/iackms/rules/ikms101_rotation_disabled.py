@@ -22,7 +22,9 @@ from .sources import CIS, KMS_BP, NIST_SC_10, ROTATE_DOC
         "Checks that automatic key rotation is enabled on every key that AWS can rotate: a symmetric "
         "(`SYMMETRIC_DEFAULT`) `ENCRYPT_DECRYPT` key whose material AWS KMS generated (origin `AWS_KMS`) "
         "and that is not in a custom key store. Replica keys follow their primary and imported (`EXTERNAL`) "
-        "keys can only be rotated on demand, so neither is flagged. A string `\"true\"` counts as true."
+        "keys can only be rotated on demand, so neither is flagged. A string `\"true\"` counts as true. "
+        "Each instance and each branch of a condition is judged as a whole: a `for_each` whose only instance "
+        "with rotation off is an RSA signing key passes, as AWS could not rotate that instance."
     ),
     why=(
         "Rotation limits how much data one version of the key material protects and is required by CIS "

@@ -23,7 +23,9 @@ from .sources import ALIAS_DOC, CKS_DOC, DELETE_DOC, ROTATE_DOC
         "rotation enabled on a key that cannot rotate (asymmetric, HMAC, imported `EXTERNAL` material, "
         "custom key store), a key usage the key spec does not allow (e.g. SIGN_VERIFY on SYMMETRIC_DEFAULT), "
         "a rotation period outside 90–2560 days, a deletion window outside 7–30 days, "
-        "`multi_region` together with a custom key store, and an alias under the reserved `alias/aws/` prefix."
+        "`multi_region` together with a custom key store, and an alias under the reserved `alias/aws/` prefix. "
+        "Settings that go together are read together: per instance of a `for_each`/`count` and per branch of a "
+        "condition (a key in a custom key store in one branch and multi-Region in the other is valid)."
     ),
     why="A failed apply in the middle of a change leaves infrastructure half-updated. These mistakes can be caught before any deployment is attempted.",
     sources=(ROTATE_DOC, DELETE_DOC, CKS_DOC, ALIAS_DOC,

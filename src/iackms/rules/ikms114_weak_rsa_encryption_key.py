@@ -17,7 +17,10 @@ from .sources import SPEC_DOC
     severity="low",
     profiles=STRICT_ONLY,
     targets=("key",),
-    what="Flags `RSA_2048` key specs with `ENCRYPT_DECRYPT` usage.",
+    what=(
+        "Flags `RSA_2048` key specs with `ENCRYPT_DECRYPT` usage, on the same instance or in the same branch "
+        "(an `RSA_2048` signing instance next to a symmetric encryption instance passes)."
+    ),
     why="RSA-2048 gives about 112 bits of security, the minimum NIST allows through 2030; new encryption keys should use RSA_3072 or larger.",
     sources=(SPEC_DOC, Source("NIST SP 800-57 Part 1 Rev. 5, table 2", "https://csrc.nist.gov/pubs/sp/800/57/pt1/r5/final")),
     fix_tf='Use `customer_master_key_spec = "RSA_3072"` or `"RSA_4096"`.',

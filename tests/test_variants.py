@@ -1,0 +1,387 @@
+"""Issue 12.1 (instances and branches are judged as a whole) and issue 17.3
+(keys behind a switch that is off by default are code under review): the
+switches of values, the variants of a key, how findings of variants are
+merged and named, and the branch a key that is off by default is checked in.
+Each test names the rule, the file, the line and the resource it expects."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from iackms.config import Config
+from iackms.engine import MAX_VARIANTS, block_address, scan
+from iackms.model import CONDITION, INSTANCES, Attr, Choice, Key, Location, Switch, key_variants, select, variants, variants_when
+from iackms.reporters.sarif import fingerprint
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+def run(tmp_path: Path, files: dict[str, str], profile: str = "default", **cfg):
+    write(tmp_path, files)
+    return scan([str(tmp_path)], Config(profile=profile, **cfg), cwd=tmp_path)
+
+
+def hits(report, rid: str) -> list[tuple[str, int, str]]:
+    return sorted((f.file, f.line, f.resource) for f in report.findings if f.rule_id == rid)
+
+
+def messages(report, rid: str) -> list[str]:
+    return sorted(f.message for f in report.findings if f.rule_id == rid)
+
+
+# --- the model ---------------------------------------------------------------------
+
+
+def test_choices_on_one_switch_are_expanded_together():
+    sw = Switch(INSTANCES, "aws_kms_key.k")
+    spec = Choice(("RSA_2048", "SYMMETRIC_DEFAULT"), "each.value.spec", None, sw, (('["jwt"]',), ('["a"]', '["b"]')))
+    rot = Choice((False, True), "each.value.rotate", None, sw, (('["jwt"]',), ('["a"]', '["b"]')))
+    # without the switch, four combinations (two impossible); with it, two
+    assert variants({"spec": spec, "rotate": rot}) == [{"spec": "RSA_2048", "rotate": False}, {"spec": "SYMMETRIC_DEFAULT", "rotate": True}]
+    assert [w for _, w in variants_when([spec, rot])] == [{sw: ('["jwt"]',)}, {sw: ('["a"]', '["b"]')}]
+    assert select({"x": [spec]}, {sw: '["b"]'}) == {"x": ["SYMMETRIC_DEFAULT"]}
+    # independent choices still combine
+    free = Choice((1, 2), "var.x ? 1 : 2")
+    assert len(variants([free, free])) == 4
+
+
+def test_key_variants_group_instances_that_agree_and_respect_the_bound():
+    sw = Switch(INSTANCES, "aws_kms_key.k")
+    cond = Switch(CONDITION, "var.prod")
+    k = Key("aws_kms_key.k", "aws_kms_key", Location("main.tf", 1, 5), "terraform")
+    k.attrs["rotation"] = Attr(Choice((False, True), "", None, sw, (('["a"]',), ('["b"]', '["c"]'))), None, True)
+    k.attrs["enabled"] = Attr(Choice((True, False), "", None, cond, (("true",), ("false",))), None, True)
+    vs = key_variants(k)
+    assert [(v.chosen[sw], v.chosen[cond], v.key.attrs["rotation"].value, v.key.attrs["enabled"].value) for v in vs] == [
+        (('["a"]',), ("true",), False, True), (('["a"]',), ("false",), False, False),
+        (('["b"]', '["c"]'), ("true",), True, True), (('["b"]', '["c"]'), ("false",), True, False)]
+    many = Switch(INSTANCES, "aws_kms_key.m")
+    k.attrs["description"] = Attr(Choice(tuple(range(17)), "", None, many, tuple((f"[{i}]",) for i in range(17))), None, True)
+    assert key_variants(k, 64) is None  # 2 x 2 x 17 > 64
+
+
+def test_block_address_drops_instance_keys():
+    assert block_address('module.kms[0].aws_kms_key.this["a]b"]') == "module.kms.aws_kms_key.this"
+    assert block_address("aws_kms_key.k") == "aws_kms_key.k"
+
+
+# --- Terraform instances -------------------------------------------------------------
+
+
+SERVICE_KEYS = """
+    locals {
+      keys = {
+        jwt  = { spec = "RSA_2048", usage = "SIGN_VERIFY", rotate = false }
+        data = { spec = "SYMMETRIC_DEFAULT", usage = "ENCRYPT_DECRYPT", rotate = true }
+        logs = { spec = "SYMMETRIC_DEFAULT", usage = "ENCRYPT_DECRYPT", rotate = %s }
+      }
+    }
+    resource "aws_kms_key" "this" {
+      for_each                 = local.keys
+      customer_master_key_spec = each.value.spec
+      key_usage                = each.value.usage
+      enable_key_rotation      = each.value.rotate
+      deletion_window_in_days  = 7
+    }
+"""
+
+
+def test_an_instance_that_cannot_rotate_is_not_a_rotation_finding(tmp_path):
+    r = run(tmp_path, {"main.tf": SERVICE_KEYS % "true"}, "strict")
+    assert hits(r, "IKMS101") == [] and hits(r, "IKMS114") == []
+    # a finding of every instance names the block once, with the message it always had
+    assert hits(r, "IKMS107") == [("main.tf", 13, "aws_kms_key.this")]
+    assert messages(r, "IKMS107") == ["aws_kms_key.this has a deletion window of 7 days, below the minimum of 30 (deletion_window_in_days = 7)"]
+
+
+def test_a_finding_of_some_instances_names_their_addresses(tmp_path):
+    r = run(tmp_path, {"main.tf": SERVICE_KEYS % "false"})
+    assert hits(r, "IKMS101") == [("main.tf", 12, 'aws_kms_key.this["logs"]')]
+    assert messages(r, "IKMS101") == ["aws_kms_key.this has automatic rotation disabled: enable_key_rotation = each.value.rotate (false)"]
+
+
+def test_module_instances_are_instances(tmp_path):
+    r = run(tmp_path, {
+        "main.tf": """
+            module "kms" {
+              source = "./kms"
+              count  = 3
+              rotate = count.index != 1
+            }
+            module "tenant" {
+              source   = "./kms"
+              for_each = { a = true, b = false }
+              rotate   = each.value
+            }
+        """,
+        "kms/main.tf": """
+            variable "rotate" {}
+            resource "aws_kms_key" "this" {
+              for_each            = { x = 1, y = 2 }
+              enable_key_rotation = var.rotate && each.value == 1
+            }
+        """,
+    })
+    assert hits(r, "IKMS101") == [
+        ("kms/main.tf", 4, 'module.kms.aws_kms_key.this["y"]'),
+        ("kms/main.tf", 4, 'module.kms[1].aws_kms_key.this["x"]'),
+        ("kms/main.tf", 4, 'module.tenant.aws_kms_key.this["y"]'),
+        ("kms/main.tf", 4, 'module.tenant["b"].aws_kms_key.this["x"]'),
+    ]
+
+
+def test_suppression_of_the_block_covers_its_instances(tmp_path):
+    r = run(tmp_path, {"main.tf": """
+        resource "aws_kms_key" "this" {
+          # iackms:skip=IKMS101 signing keys are rotated by hand
+          for_each            = { a = true, b = false }
+          enable_key_rotation = each.value
+        }
+    """})
+    assert hits(r, "IKMS101") == []
+    assert [(f.rule_id, f.resource) for f in r.suppressed] == [("IKMS101", 'aws_kms_key.this["b"]')]
+
+
+def test_unchanged_findings_keep_their_fingerprint(tmp_path):
+    """A finding that holds for every variant is the finding it was before:
+    same resource, message and fingerprint."""
+    before = run(tmp_path / "a", {"main.tf": 'resource "aws_kms_key" "this" {\n  deletion_window_in_days = 7\n  enable_key_rotation = true\n}\n'})
+    after = run(tmp_path / "b", {"main.tf": 'resource "aws_kms_key" "this" {\n  deletion_window_in_days = 7\n  enable_key_rotation = var.x ? true : true\n'
+                                            '  is_enabled = var.y ? true : false\n}\nvariable "x" {}\nvariable "y" {}\n'})
+    fa = [f for f in before.findings if f.rule_id == "IKMS107"]
+    fb = [f for f in after.findings if f.rule_id == "IKMS107"]
+    assert [fingerprint(f) for f in fa] == [fingerprint(f) for f in fb] and [f.message for f in fa] == [f.message for f in fb]
+
+
+# --- Terraform branches ----------------------------------------------------------------
+
+
+def test_a_condition_switches_several_arguments_together(tmp_path):
+    r = run(tmp_path, {"main.tf": """
+        variable "prod" {
+          type = bool
+        }
+        resource "aws_kms_key" "webhook" {
+          customer_master_key_spec = var.prod ? "SYMMETRIC_DEFAULT" : "HMAC_256"
+          key_usage                = var.prod ? "ENCRYPT_DECRYPT" : "GENERATE_VERIFY_MAC"
+          enable_key_rotation      = var.prod ? true : false
+          deletion_window_in_days  = var.prod ? 30 : 7
+        }
+    """})
+    assert hits(r, "IKMS101") == [] and hits(r, "IKMS103") == []
+    assert hits(r, "IKMS107") == [("main.tf", 8, "aws_kms_key.webhook")]
+    assert messages(r, "IKMS107") == ["aws_kms_key.webhook has a deletion window of 7 days, below the minimum of 30 "
+                                      "(deletion_window_in_days = var.prod ? 30 : 7 (7)) (when var.prod is false)"]
+
+
+def test_a_condition_on_instances_follows_the_instances(tmp_path):
+    r = run(tmp_path, {"main.tf": """
+        resource "aws_kms_key" "this" {
+          for_each                 = { sign = true, data = false }
+          customer_master_key_spec = each.value ? "ECC_NIST_P256" : "SYMMETRIC_DEFAULT"
+          key_usage                = each.value ? "SIGN_VERIFY" : "ENCRYPT_DECRYPT"
+          enable_key_rotation      = !each.value
+        }
+    """})
+    assert hits(r, "IKMS101") == [] and hits(r, "IKMS103") == []
+
+
+def test_a_condition_inside_a_for_expression_stays_independent(tmp_path):
+    """`s.public ? ... : ...` inside a `for` means one thing per element:
+    no switch, every combination is judged, as before."""
+    r = run(tmp_path, {"main.tf": """
+        variable "open" {
+          type = bool
+        }
+        locals {
+          stmts = [for s in [1, 2] : { Sid = "S${s}", Effect = "Allow", Action = "kms:Decrypt", Resource = "*",
+                                       Principal = var.open ? "*" : { AWS = "arn:aws:iam::111122223333:root" } }]
+        }
+        resource "aws_kms_key" "k" {
+          enable_key_rotation = true
+          policy              = jsonencode({ Version = "2012-10-17", Statement = local.stmts })
+        }
+    """})
+    assert {f.message.endswith("(when var.open is true)") for f in r.findings if f.rule_id == "IKMS202"} == {True}
+
+
+def test_past_the_bound_each_setting_is_judged_alone_with_a_note(tmp_path):
+    instances = ", ".join(f"k{i} = {i}" for i in range(9))
+    r = run(tmp_path, {"main.tf": f"""
+        variable "a" {{}}
+        variable "b" {{}}
+        variable "c" {{}}
+        resource "aws_kms_key" "many" {{
+          for_each                = {{ {instances} }}
+          description             = "key ${{each.value}}"
+          enable_key_rotation     = var.a ? true : false
+          is_enabled              = var.b ? true : false
+          multi_region            = var.c ? true : false
+        }}
+    """})
+    notes = [f for f in r.findings if f.rule_id == "IKMS002" and "combinations" in f.message]
+    assert [(f.line, f.resource) for f in notes] == [(4, "aws_kms_key.many")]
+    assert f"more than {MAX_VARIANTS} combinations" in notes[0].message
+    assert hits(r, "IKMS101") == [("main.tf", 7, "aws_kms_key.many")]
+    assert messages(r, "IKMS101") == ["aws_kms_key.many has automatic rotation disabled: enable_key_rotation = false when var.a is false "
+                                      "(`var.a ? true : false`)"]
+
+
+# --- CloudFormation branches -------------------------------------------------------------
+
+
+def test_cloudformation_if_on_one_condition_is_one_decision(tmp_path):
+    r = run(tmp_path, {"t.yaml": """
+        AWSTemplateFormatVersion: "2010-09-09"
+        Parameters:
+          Env: {Type: String}
+        Conditions:
+          IsProd: !Equals [!Ref Env, prod]
+        Resources:
+          Key:
+            Type: AWS::KMS::Key
+            Properties:
+              KeySpec: !If [IsProd, SYMMETRIC_DEFAULT, RSA_2048]
+              KeyUsage: !If [IsProd, ENCRYPT_DECRYPT, SIGN_VERIFY]
+              EnableKeyRotation: !If [IsProd, true, !Ref AWS::NoValue]
+              PendingWindowInDays: !If [IsProd, 30, 7]
+              KeyPolicy:
+                Version: "2012-10-17"
+                Statement:
+                  - Effect: Allow
+                    Principal: {AWS: !If [IsProd, !Sub "arn:aws:iam::${AWS::AccountId}:root", "*"]}
+                    Action: kms:*
+                    Resource: "*"
+    """}, "strict")
+    assert hits(r, "IKMS101") == [] and hits(r, "IKMS114") == []
+    assert hits(r, "IKMS107") == [("t.yaml", 13, "Key")]
+    assert messages(r, "IKMS107")[0].endswith("(when IsProd is false)")
+    assert hits(r, "IKMS202") == [("t.yaml", 17, "Key")]
+    assert messages(r, "IKMS202") == ["statement #1 of Key allows any principal (*) kms:* (when IsProd is false)"]
+
+
+# --- issue 17.3: switches that are off by default ------------------------------------------
+
+
+def test_a_module_off_by_default_is_checked_in_its_branch(tmp_path):
+    r = run(tmp_path, {
+        "main.tf": """
+            variable "enable_archive" {
+              default = false
+            }
+            variable "create_replica" {
+              default = false
+            }
+            module "archive" {
+              source = "./archive"
+              count  = var.enable_archive ? 1 : 0
+              replica = var.create_replica
+            }
+            module "fixed" {
+              source  = "./archive"
+              count   = 0
+              replica = true
+            }
+        """,
+        "archive/main.tf": """
+            variable "replica" {}
+            resource "aws_kms_key" "this" {
+              enable_key_rotation = false
+            }
+            resource "aws_kms_replica_key" "copy" {
+              count           = var.replica ? 1 : 0
+              primary_key_arn = aws_kms_key.this.arn
+            }
+        """,
+    })
+    assert hits(r, "IKMS101") == [("archive/main.tf", 3, "module.archive.aws_kms_key.this")]
+    assert messages(r, "IKMS101") == ["module.archive.aws_kms_key.this has automatic rotation disabled: enable_key_rotation = false "
+                                      "(when var.enable_archive is true)"]
+    assert hits(r, "IKMS105") == [("archive/main.tf", 5, "module.archive.aws_kms_replica_key.copy")]
+    assert messages(r, "IKMS105") == ["module.archive.aws_kms_replica_key.copy replicates a multi-Region key into another Region "
+                                      "(when var.enable_archive is true and var.create_replica is true)"]
+
+
+def test_the_fewest_switches_are_turned(tmp_path):
+    r = run(tmp_path, {"main.tf": """
+        variable "create" { default = true }
+        variable "create_external" { default = false }
+        variable "create_replica" { default = false }
+        resource "aws_kms_external_key" "this" {
+          count = var.create && var.create_external && !var.create_replica ? 1 : 0
+        }
+        resource "aws_kms_key" "never" {
+          count = var.create && false ? 1 : 0
+        }
+    """})
+    assert hits(r, "IKMS109") == [("main.tf", 4, "aws_kms_external_key.this")]
+    assert messages(r, "IKMS109")[0].endswith("(when var.create_external is true)")
+    assert not [f for f in r.findings if f.resource == "aws_kms_key.never"]
+
+
+def test_values_that_are_not_switches_are_opened(tmp_path):
+    r = run(tmp_path, {"main.tf": """
+        variable "secondary_region" { default = "" }
+        resource "aws_kms_key" "secondary" {
+          count               = var.secondary_region == "" ? 0 : 1
+          enable_key_rotation = false
+        }
+    """})
+    assert hits(r, "IKMS101") == [("main.tf", 4, "aws_kms_key.secondary")]
+    assert messages(r, "IKMS101")[0].endswith('(when var.secondary_region == "" is false)')
+
+
+def test_tfvars_fix_a_switch(tmp_path):
+    r = run(tmp_path, {
+        "main.tf": 'variable "on" { default = true }\nresource "aws_kms_key" "k" {\n  count = var.on ? 1 : 0\n  enable_key_rotation = false\n}\n',
+        "terraform.tfvars": "on = false\n",
+    })
+    assert hits(r, "IKMS101") == []
+
+
+def test_cloudformation_condition_false_with_defaults_is_checked_in_its_branch(tmp_path):
+    r = run(tmp_path, {"t.yaml": """
+        AWSTemplateFormatVersion: "2010-09-09"
+        Parameters:
+          Env: {Type: String, Default: dev, AllowedValues: [dev, prod]}
+        Conditions:
+          IsProd: !Equals [!Ref Env, prod]
+          IsDev: !Equals [!Ref Env, dev]
+        Resources:
+          ProdKey:
+            Type: AWS::KMS::Key
+            Condition: IsProd
+            Properties:
+              EnableKeyRotation: !If [IsDev, true, false]
+              PendingWindowInDays: !If [IsProd, 7, 30]
+    """})
+    # the branch is Env = prod: IsDev is then false, consistently
+    assert hits(r, "IKMS101") == [("t.yaml", 12, "ProdKey")]
+    assert messages(r, "IKMS101")[0].endswith("(when IsProd is true)")
+    assert hits(r, "IKMS107") == [("t.yaml", 13, "ProdKey")]
+    assert not [f for f in r.findings if f.rule_id == "IKMS002"]
+
+
+def test_a_for_each_empty_by_default_is_opened_without_notes(tmp_path):
+    """Its instances' values are unknown because the branch gives them any
+    value, not because of the code: failures are reported, no IKMS002 note."""
+    r = run(tmp_path, {"main.tf": """
+        variable "tenants" {
+          default = {}
+        }
+        resource "aws_kms_external_key" "tenant" {
+          for_each = var.tenants
+          enabled  = each.value.enabled
+        }
+    """})
+    assert hits(r, "IKMS109") == [("main.tf", 4, "aws_kms_external_key.tenant")]
+    assert messages(r, "IKMS109")[0].endswith("(when var.tenants is not empty)")
+    assert [f.message for f in r.findings if f.rule_id == "IKMS002"] == []
