@@ -366,3 +366,24 @@ def test_narrowed_wildcard_is_judged_for_separation_of_duties():
     # a wildcard open to anyone is IKMS202's finding, not IKMS204's
     k, f = key_with([ROOT, {"Sid": "All", "Effect": "Allow", "Principal": "*", "Action": ["kms:Decrypt", "kms:DisableKey"], "Resource": "*"}])
     assert fired(f, "IKMS202") and not fired(f, "IKMS204")
+
+
+def test_alias_naming_with_this_account_in_the_name_is_shown_and_judged(tmp_path, monkeypatch):
+    """An alias name holding the caller's account is judged only when the digits cannot change the verdict,
+    and shown with `<this account>`, never with the internal marker."""
+    from iackms.config import Config
+    from iackms.engine import scan
+
+    (tmp_path / "main.tf").write_text(
+        'data "aws_caller_identity" "current" {}\n'
+        'resource "aws_kms_key" "k" {\n  enable_key_rotation = true\n}\n'
+        'resource "aws_kms_alias" "bad" {\n'
+        '  name          = "alias/team-${data.aws_caller_identity.current.account_id}-key"\n'
+        '  target_key_id = aws_kms_key.k.key_id\n}\n'
+        'resource "aws_kms_alias" "good" {\n'
+        '  name          = "alias/cmmc-${data.aws_caller_identity.current.account_id}"\n'
+        '  target_key_id = aws_kms_key.k.key_id\n}\n')
+    monkeypatch.chdir(tmp_path)
+    found = [f for f in scan(["."], Config(profile="cmmc-l2")).findings if f.rule_id in ("IKMS111", "IKMS002")]
+    assert [(f.rule_id, f.file, f.line, f.resource) for f in found] == [("IKMS111", "main.tf", 6, "aws_kms_key.k")]
+    assert "alias/team-<this account>-key" in found[0].message and "\ue002" not in found[0].message

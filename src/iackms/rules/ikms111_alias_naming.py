@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from ..model import Key, is_known
+from ..model import THIS_ACCOUNT, Key, display, is_known
 from ..vocab import CMMC, OPTIONS
 from .base import Fail, Result, RuleMeta, Unresolved, known_prefix, options, rule, shown
 from .sources import ALIAS_DOC, KMS_BP
@@ -43,10 +43,13 @@ def alias_naming(key: Key, cfg) -> Iterator[Result]:
             continue
         for o in options(attr):
             if isinstance(o, str) and is_known(o):
-                if not rx.search(o):
-                    yield Fail(f"alias '{o}' of {key.address} does not match {pat}", attr.loc or alias.loc, ident=o)
+                # "this account" stands for 12 digits: judge the name only when the digits cannot matter
+                verdicts = {bool(rx.search(o.replace(THIS_ACCOUNT, digits))) for digits in ("000000000000", "999999999999")}
+                if verdicts == {False}:
+                    yield Fail(f"alias '{display(o)}' of {key.address} does not match {pat}", attr.loc or alias.loc, ident=display(o))
                     break
-                continue
+                if verdicts == {True}:
+                    continue
             prefix = known_prefix(o)
             if prefix and rx.match(prefix):
                 continue  # the part that is written already satisfies the pattern
