@@ -67,3 +67,11 @@ def test_no_stale_snapshots():
     want = {_snapshot_path(p.values[2]).name for p in [*_cases(), *_scenario_cases()]}
     stale = sorted(p.name for p in SNAPSHOTS.glob("*.json") if p.name not in want)
     assert not stale, f"snapshots of fixtures that no longer exist: {stale}"
+
+
+def test_no_internal_marker_in_any_message():
+    """Unresolved pieces, "this account" and opaque values are shown as `${...}` / `<this account>`: the model's
+    private-use markers never reach a person."""
+    leaks = [(p.name, f["message"]) for p in sorted(SNAPSHOTS.glob("*.json"))
+             for f in json.loads(p.read_text(encoding="utf-8")) if any("\ue000" <= c <= "\ue0ff" for c in f["message"])]
+    assert not leaks, leaks
