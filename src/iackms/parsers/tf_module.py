@@ -274,7 +274,10 @@ def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: i
             loader.note(Note("IKMS002", f"module {name} ({src}) {why}; it is not evaluated again", rel_loc, f"module.{name}", "module"))
             return None
         if not loader.ctx.inside_roots(target):
-            loader.note(Note("IKMS002", f"module {name} uses {src!r}, which is outside the scanned directories; its keys are not scanned", rel_loc, f"module.{name}", "module"))
+            b = loader.ctx.root_of(scope.mod.dir)
+            where = f"the scan boundary {loader.ctx.rel(b)}" if b is not None else "the scan boundary"
+            loader.note(Note("IKMS002", f"module {name} uses {src!r}, which is outside {where} (the repository of the scanned path); "
+                                        "its keys are not scanned", rel_loc, f"module.{name}", "module"))
             return None
         if not target.is_dir():
             loader.note(Note("IKMS002", f"module {name} uses {src!r}, which does not exist; its keys are not scanned", rel_loc, f"module.{name}", "module"))
@@ -291,7 +294,7 @@ def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: i
         for aname, a in blk.attrs.items():
             if aname not in MODULE_META:
                 inputs[aname] = _thunk(scope, a, blk)
-        child = Scope(mod, scope.ctx, scope.root_dir, f"{scope.prefix}module.{name}.", inputs, scope.report_loc or blk.loc)
+        child = Scope(mod, scope.ctx, scope.root_dir, f"{scope.prefix}module.{name}.", inputs, (*scope.calls, (blk.loc, f"{scope.prefix}module.{name}")))
         child.parent = scope
         child.provider_map = provider_map(blk)
         child.child_factory = make_factory(child, loader, stack + (target,), depth + 1)

@@ -83,14 +83,16 @@ class Scope:
         root_dir: Path,
         prefix: str = "",
         inputs: dict[str, Callable[[], Any]] | None = None,
-        report_loc: Location | None = None,
+        calls: tuple[tuple[Location, str], ...] = (),
     ) -> None:
         self.mod = mod
         self.ctx = ctx
         self.root_dir = root_dir
         self.prefix = prefix
         self.inputs = inputs
-        self.report_loc = report_loc
+        #: the module blocks that instantiate this module, from the root down:
+        #: (where the block is written, its module address)
+        self.calls = calls
         self.parent: Scope | None = None
         #: the module block's ``providers`` map: child alias -> caller alias;
         #: None when the module block has none (the default is inherited)

@@ -1,0 +1,255 @@
+"""Repository layouts as people have them, through the CLI: monorepos whose
+roots call shared modules (`envs/prod` -> `../../modules/kms`), several roots
+calling the same module name, values written far from the resource that uses
+them (module arguments, variable defaults, tfvars, parameter defaults),
+suppressions written above a resource, OpenTofu files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+MODULE = '''variable "rotate" {
+  default = true
+}
+
+variable "window" {
+  default = 30
+}
+
+resource "aws_kms_key" "this" {
+  description             = "shared key module"
+  enable_key_rotation     = var.rotate
+  deletion_window_in_days = var.window
+  multi_region            = true
+}
+'''
+#: line numbers in MODULE
+M_ROTATE, M_WINDOW, M_MULTI, M_KEY = 11, 12, 13, 9
+
+
+def root_tf(rotate: str, window: str = "30") -> str:
+    return f'''module "kms" {{
+  source = "../../modules/kms"
+  rotate = {rotate}
+  window = {window}
+}}
+'''
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    return subprocess.run([sys.executable, "-m", "iackms", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
+
+
+def scan_json(*args: str, cwd: Path) -> dict:
+    r = run("scan", *args, "--format", "json", cwd=cwd)
+    assert r.returncode in (0, 1), r.stderr
+    return json.loads(r.stdout)
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text))
+    return root
+
+
+@pytest.fixture()
+def monorepo(tmp_path: Path) -> Path:
+    """envs/prod, envs/dev and envs/stage each call module "kms" with different arguments."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    return write(repo, {
+        "modules/kms/main.tf": MODULE,
+        "envs/prod/main.tf": root_tf("false", "7"),
+        "envs/dev/main.tf": root_tf("true", "10"),
+        "envs/stage/main.tf": root_tf("var.rotate"),
+        "envs/stage/variables.tf": 'variable "rotate" {\n  default = false\n}\n',
+    })
+
+
+def by_rule(doc: dict, rule: str) -> list[dict]:
+    return [f for f in doc["findings"] if f["rule_id"] == rule]
+
+
+# --- 11.2: a directory scan follows local modules anywhere in the repository ----------------
+
+
+def test_scanning_a_root_directory_follows_its_modules_in_the_repository(monorepo):
+    prod = monorepo / "envs" / "prod"
+    doc = scan_json(cwd=prod)  # cd envs/prod && iackms scan
+    assert doc["summary"]["keys_checked"] == 1
+    assert doc["summary"]["boundary"] == ["../.."]
+    assert not [f for f in doc["findings"] if "outside" in f["message"]]
+    [mr] = by_rule(doc, "IKMS104")  # written in the module: reported there, with the full address
+    assert (mr["file"], mr["line"], mr["resource"]) == ("../../modules/kms/main.tf", M_MULTI, "module.kms.aws_kms_key.this")
+    assert mr["related"] == [{"file": "main.tf", "line": 1, "what": "call of module.kms"}]
+    assert mr["root"] == "."
+    assert {f["rule_id"] for f in doc["findings"]} >= {"IKMS101", "IKMS104", "IKMS107", "IKMS201"}
+    # the same from the repository root, by directory and by file (the pre-commit and Action cases)
+    for args in (["envs/prod"], ["envs/prod/main.tf"]):
+        d2 = scan_json(*args, cwd=monorepo)
+        [mr2] = by_rule(d2, "IKMS104")
+        assert (mr2["file"], mr2["line"], mr2["resource"], mr2["root"]) == ("modules/kms/main.tf", M_MULTI, "module.kms.aws_kms_key.this", "envs/prod")
+        assert mr2["related"] == [{"file": "envs/prod/main.tf", "line": 1, "what": "call of module.kms"}]
+        assert "(in the module" not in mr2["message"]
+        assert {f["rule_id"] for f in d2["findings"]} == {f["rule_id"] for f in doc["findings"]}
+        assert d2["summary"]["boundary"] == ["."]
+    text = run("scan", "envs/prod/main.tf", cwd=monorepo).stdout
+    assert (f"modules/kms/main.tf:{M_MULTI}: MEDIUM IKMS104 module.kms.aws_kms_key.this: module.kms.aws_kms_key.this is a multi-Region key"
+            in text)
+    assert "(via envs/prod/main.tf:1)" in text
+
+
+def test_the_boundary_without_git_is_the_configuration_files_directory_else_the_path(tmp_path):
+    top = write(tmp_path / "top", {"modules/kms/main.tf": MODULE, "envs/prod/main.tf": root_tf("false")})
+    prod = top / "envs" / "prod"
+    doc = scan_json(cwd=prod)
+    assert doc["summary"]["boundary"] == ["."] and doc["summary"]["keys_checked"] == 0
+    [note] = doc["findings"]
+    assert note["rule_id"] == "IKMS002" and "outside the scan boundary ." in note["message"]
+    (top / ".iackms.yaml").write_text("profile: default\n")
+    doc = scan_json(cwd=prod)
+    assert doc["summary"]["boundary"] == ["../.."] and doc["summary"]["keys_checked"] == 1
+    assert {f["rule_id"] for f in doc["findings"]} >= {"IKMS101", "IKMS104"}
+
+
+def test_nothing_outside_the_repository_is_read_and_links_out_are_not_followed(tmp_path, monorepo):
+    outside = write(tmp_path / "outside", {"kms/main.tf": MODULE.replace("true\n}", "false\n}", 1),
+                                           "secret.json": '{"Statement": []}\n'})
+    (monorepo / "modules" / "linked").symlink_to(outside / "kms", target_is_directory=True)
+    (monorepo / "modules" / "kms" / "linked.tf").symlink_to(outside / "kms" / "main.tf")
+    write(monorepo, {
+        "envs/qa/main.tf": 'module "a" {\n  source = "../../../outside/kms"\n}\n\nmodule "b" {\n  source = "../../modules/linked"\n}\n',
+    })
+    doc = scan_json("envs/qa", cwd=monorepo)
+    assert doc["summary"]["keys_checked"] == 0
+    notes = [(f["line"], f["message"]) for f in doc["findings"]]
+    assert len(notes) == 2 and all("outside the scan boundary ." in m for _, m in notes), notes
+    # the linked .tf in the module directory is never read: no duplicate resource, no second key
+    doc = scan_json("envs/prod", cwd=monorepo)
+    assert doc["summary"]["keys_checked"] == 1 and not by_rule(doc, "IKMS001")
+
+
+# --- 11.6: suppressions where people write them ------------------------------------------------
+
+
+def test_suppression_above_the_resource_header_and_stale_suppressions(tmp_path):
+    repo = tmp_path
+    (repo / ".git").mkdir()
+    write(repo, {"main.tf": '''\
+        # iackms:skip=IKMS101 rotated by the HSM team (RUNBOOK-12)
+        resource "aws_kms_key" "above" {
+          enable_key_rotation = false
+        }
+
+        # tfsec:ignore:aws-kms-auto-rotate-keys
+        # iackms:skip=IKMS201 default key policy is intended here
+        resource "aws_kms_key" "stale" {
+          # iackms:skip=IKMS101 was off once, rotation is on now
+          enable_key_rotation = true
+          # iackms:skip=IKMS110 a cmmc rule, off in the default profile: not stale
+          # checkov:skip=CKV_AWS_33:for Checkov, which may still need it
+        }
+    '''})
+    r = run("scan", "--format", "json", cwd=repo)
+    doc = json.loads(r.stdout)
+    got = {(f["rule_id"], f["resource"]) for f in doc["findings"]}
+    assert ("IKMS101", "aws_kms_key.above") not in got and ("IKMS201", "aws_kms_key.stale") not in got
+    assert doc["summary"]["suppressed"] == 2
+    assert doc["summary"]["stale_suppressions"] == [{"file": "main.tf", "line": 9, "rule_id": "IKMS101", "resource": "aws_kms_key.stale"}]
+    warning = "main.tf:9: suppression of IKMS101 on aws_kms_key.stale matches no finding; remove it if it is no longer needed"
+    assert warning in doc["warnings"]
+    assert f"iackms: warning: {warning}" in r.stderr.splitlines()
+    assert "IKMS110" not in r.stderr and "CKV_AWS_33" not in r.stderr
+    # with the profile that has IKMS110, a key without tags matches it: still not stale
+    assert "IKMS110" not in run("scan", "--profile", "cmmc-l2", cwd=repo).stderr
+    # --no-suppress judges no suppression
+    assert "matches no finding" not in run("scan", "--no-suppress", cwd=repo).stderr
+
+
+def test_stale_suppressions_only_in_the_files_given(tmp_path):
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {"a.tf": 'resource "aws_kms_key" "a" {\n  # iackms:skip=IKMS101 not needed any more\n  enable_key_rotation = true\n}\n',
+                     "b.tf": 'resource "aws_kms_key" "b" {\n  enable_key_rotation = true\n}\n'})
+    assert "matches no finding" not in run("scan", "b.tf", cwd=tmp_path).stderr
+    assert "a.tf:2: suppression of IKMS101 on aws_kms_key.a matches no finding" in run("scan", "a.tf", cwd=tmp_path).stderr
+
+
+# --- 17.1: several roots calling the same module name --------------------------------------------
+
+
+def _check_three_roots(doc: dict) -> None:
+    # one key per root, each judged with its own arguments
+    assert doc["summary"]["keys_checked"] == 3
+    roots = {"envs/prod", "envs/dev", "envs/stage"}
+    for f in doc["findings"]:
+        assert f["root"] in roots and f["resource"] == "module.kms.aws_kms_key.this", f
+        # located in that root's files, or in the module's file with a related call from that root
+        places = [f["file"], *(r["file"] for r in f["related"])]
+        assert all(p.startswith(f["root"] + "/") or p == "modules/kms/main.tf" for p in places), f
+        assert any(p.startswith(f["root"] + "/") for p in places), f
+    mr = by_rule(doc, "IKMS104")  # written in the module: three findings, one per root, told apart
+    assert sorted(f["root"] for f in mr) == sorted(roots)
+    assert {f["related"][0]["file"] for f in mr} == {f"{r}/main.tf" for r in roots}
+    # rotation is off in prod (an argument) and stage (a variable default), not in dev
+    assert sorted(f["root"] for f in by_rule(doc, "IKMS101")) == ["envs/prod", "envs/stage"]
+    # a deletion window of 7 (prod) and 10 (dev), not stage's 30
+    assert sorted((f["root"], f["message"].split("deletion window of ")[1][:2]) for f in by_rule(doc, "IKMS107")) == [
+        ("envs/dev", "10"), ("envs/prod", "7 ")]
+
+
+@pytest.mark.parametrize("how", ["directory", "files", "directories"])
+def test_three_roots_calling_the_same_module_name(monorepo, how):
+    args = {"directory": ["envs"], "files": ["envs/prod/main.tf", "envs/dev/main.tf", "envs/stage/main.tf"],
+            "directories": ["envs/stage", "envs/dev", "envs/prod", "modules"]}[how]
+    doc = scan_json(*args, cwd=monorepo)
+    _check_three_roots(doc)
+    n = len(doc["findings"])
+    # every format tells the three roots apart
+    text = run("scan", *args, cwd=monorepo).stdout.splitlines()[:-2]
+    assert len(text) == n and len(set(text)) == n
+    mr = [t for t in text if " IKMS104 " in t]
+    assert sorted(t.rsplit("(via ", 1)[1] for t in mr) == ["envs/dev/main.tf:1)", "envs/prod/main.tf:1)", "envs/stage/main.tf:1)"]
+    gh = run("scan", *args, "--format", "github", cwd=monorepo).stdout.splitlines()
+    assert len(gh) == n and len(set(gh)) == n
+    sarif = json.loads(run("scan", *args, "--format", "sarif", cwd=monorepo).stdout)
+    results = sarif["runs"][0]["results"]
+    assert len(results) == n
+    assert len({r["partialFingerprints"]["iackms/v1"] for r in results}) == n
+    ikms104 = [r for r in results if r["ruleId"] == "IKMS104"]
+    assert sorted(r["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in ikms104) == [
+        "envs/dev/main.tf", "envs/prod/main.tf", "envs/stage/main.tf"]
+    assert sorted(r["properties"]["root"] for r in ikms104) == ["envs/dev", "envs/prod", "envs/stage"]
+
+
+def test_a_file_scan_of_one_root_reports_only_that_root(monorepo):
+    for root in ("prod", "dev", "stage"):
+        # the module's file given too (pre-commit with both staged): it is evaluated through its caller
+        doc = scan_json(f"envs/{root}/main.tf", "modules/kms/main.tf", cwd=monorepo)
+        assert doc["findings"] and {(f["root"], f["resource"]) for f in doc["findings"]} == {(f"envs/{root}", "module.kms.aws_kms_key.this")}
+        assert doc["summary"]["keys_checked"] == 1
+
+
+def test_suppressions_belong_to_one_root(tmp_path):
+    (tmp_path / ".git").mkdir()
+    key = 'resource "aws_kms_key" "k" {\n  enable_key_rotation = false\n}\n'
+    write(tmp_path, {"a/main.tf": key.replace("{\n", "{\n  # iackms:skip=IKMS101 rotated by hand in a/\n", 1), "b/main.tf": key})
+    doc = scan_json(cwd=tmp_path)
+    assert [(f["root"], f["file"]) for f in by_rule(doc, "IKMS101")] == [("b", "b/main.tf")]
+    assert doc["summary"]["suppressed"] == 1
+    # two templates with the same logical ID: the suppression is the one template's
+    cfn = 'Resources:\n  Key:\n    Type: AWS::KMS::Key\n{meta}    Properties:\n      EnableKeyRotation: false\n'
+    meta = "    Metadata:\n      iackms:\n        skip:\n          - id: IKMS101\n            reason: vendor-managed\n"
+    write(tmp_path, {"t/one.yaml": cfn.format(meta=meta), "t/two.yaml": cfn.format(meta="")})
+    doc = scan_json("t", cwd=tmp_path)
+    assert [(f["root"], f["file"]) for f in by_rule(doc, "IKMS101")] == [("t/two.yaml", "t/two.yaml")]
