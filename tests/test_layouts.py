@@ -253,3 +253,165 @@ def test_suppressions_belong_to_one_root(tmp_path):
     write(tmp_path, {"t/one.yaml": cfn.format(meta=meta), "t/two.yaml": cfn.format(meta="")})
     doc = scan_json("t", cwd=tmp_path)
     assert [(f["root"], f["file"]) for f in by_rule(doc, "IKMS101")] == [("t/two.yaml", "t/two.yaml")]
+
+
+# --- 11.3: a finding points at where the bad value is written ---------------------------------
+
+
+EXTERNAL_MODULE = '''variable "material" {
+  type = string
+}
+
+resource "aws_kms_external_key" "this" {
+  description         = "imported"
+  key_material_base64 = var.material
+}
+'''
+
+
+def test_a_value_through_a_module_argument_is_reported_where_it_is_written(tmp_path):
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {
+        "modules/ext/main.tf": EXTERNAL_MODULE,
+        "main.tf": 'module "a" {\n  source   = "./modules/ext"\n  material = "c2VjcmV0LW1hdGVyaWFs"\n}\n\n'
+                   'module "b" {\n  source   = "./modules/ext"\n  material = "b3RoZXItc2VjcmV0"\n}\n',
+    })
+    doc = scan_json(cwd=tmp_path)
+    got = sorted((f["file"], f["line"], f["resource"], tuple((r["file"], r["line"], r["what"]) for r in f["related"]))
+                 for f in by_rule(doc, "IKMS112"))
+    assert got == [
+        ("main.tf", 3, "module.a.aws_kms_external_key.this", (("modules/ext/main.tf", 7, "key_material_base64 = var.material"),)),
+        ("main.tf", 8, "module.b.aws_kms_external_key.this", (("modules/ext/main.tf", 7, "key_material_base64 = var.material"),)),
+    ]
+    # two instances share the module's lines: told apart by their addresses in every format
+    [ra, rb] = [f for f in doc["findings"] if f["rule_id"] == "IKMS201"]
+    assert (ra["file"], ra["line"]) == (rb["file"], rb["line"]) == ("modules/ext/main.tf", 5)
+    assert {ra["resource"], rb["resource"]} == {"module.a.aws_kms_external_key.this", "module.b.aws_kms_external_key.this"}
+    assert {r["line"] for f in (ra, rb) for r in f["related"]} == {1, 6}
+    text = run("scan", cwd=tmp_path).stdout
+    assert ("main.tf:3: CRITICAL IKMS112 module.a.aws_kms_external_key.this: module.a.aws_kms_external_key.this has its key "
+            "material (key_material_base64) written in the code (via modules/ext/main.tf:7)") in text
+    assert "modules/ext/main.tf:5: LOW IKMS201 module.b.aws_kms_external_key.this:" in text
+    gh = run("scan", "--format", "github", cwd=tmp_path).stdout.splitlines()
+    assert len([g for g in gh if "IKMS201" in g]) == 2 and len(set(gh)) == len(gh)
+    sarif = json.loads(run("scan", "--format", "sarif", cwd=tmp_path).stdout)
+    results = sarif["runs"][0]["results"]
+    [r112] = [r for r in results if r["ruleId"] == "IKMS112" and r["locations"][0]["physicalLocation"]["region"]["startLine"] == 3]
+    assert r112["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "main.tf"
+    assert r112["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "module.a.aws_kms_external_key.this"
+    assert r112["relatedLocations"] == [{"id": 1, "physicalLocation": {"artifactLocation": {"uri": "modules/ext/main.tf", "uriBaseId": "%SRCROOT%"},
+                                                                        "region": {"startLine": 7}},
+                                         "message": {"text": "key_material_base64 = var.material"}}]
+    assert len({r["partialFingerprints"]["iackms/v1"] for r in results}) == len(results)
+    # fingerprints survive lines moving, in both files
+    for name in ("main.tf", "modules/ext/main.tf"):
+        (tmp_path / name).write_text("\n\n" + (tmp_path / name).read_text())
+    moved = json.loads(run("scan", "--format", "sarif", cwd=tmp_path).stdout)["runs"][0]["results"]
+    assert sorted(r["partialFingerprints"]["iackms/v1"] for r in moved) == sorted(r["partialFingerprints"]["iackms/v1"] for r in results)
+
+
+def test_defaults_tfvars_locals_and_chains_are_reported_where_written(tmp_path):
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {
+        "variables.tf": 'variable "rotate" {\n  default = false\n}\n\nvariable "window" {\n  default = 30\n}\n\nvariable "multi" {}\n',
+        "terraform.tfvars": 'window = 7\n',
+        "locals.tf": 'locals {\n  multi = true\n  spec  = local.multi ? "SYMMETRIC_DEFAULT" : "RSA_2048"\n}\n',
+        "main.tf": '''resource "aws_kms_key" "k" {
+  enable_key_rotation     = var.rotate
+  deletion_window_in_days = "${var.window}"
+  multi_region            = local.multi
+  description             = var.multi
+}
+
+module "inner" {
+  source = "./modules/inner"
+  window = var.window
+}
+''',
+        "modules/inner/main.tf": 'variable "window" {}\n\nresource "aws_kms_key" "i" {\n  enable_key_rotation     = true\n  deletion_window_in_days = var.window\n}\n',
+    })
+    doc = scan_json(cwd=tmp_path)
+    got = {(f["rule_id"], f["resource"]): (f["file"], f["line"], [(r["file"], r["line"]) for r in f["related"]]) for f in doc["findings"]}
+    assert got[("IKMS101", "aws_kms_key.k")] == ("variables.tf", 2, [("main.tf", 2)])  # a variable default
+    assert got[("IKMS107", "aws_kms_key.k")] == ("terraform.tfvars", 1, [("main.tf", 3)])  # tfvars, through "${...}"
+    assert got[("IKMS104", "aws_kms_key.k")] == ("locals.tf", 2, [("main.tf", 4)])  # a local
+    # root tfvars -> module argument -> the module's variable: the tfvars line, the module attribute and call related
+    assert got[("IKMS107", "module.inner.aws_kms_key.i")] == ("terraform.tfvars", 1, [("modules/inner/main.tf", 5), ("main.tf", 8)])
+    # the resource's own line when nothing is written elsewhere
+    assert got[("IKMS201", "aws_kms_key.k")] == ("main.tf", 1, [])
+    # a .tf.json root: "${var.x}" is a plain reference too
+    (tmp_path / "main.tf").unlink()
+    (tmp_path / "main.tf.json").write_text(json.dumps({"resource": {"aws_kms_key": {"k": {"enable_key_rotation": "${var.rotate}"}}}}, indent=2))
+    doc = scan_json(cwd=tmp_path)
+    [f] = by_rule(doc, "IKMS101")
+    assert (f["file"], f["line"], f["related"][0]["file"]) == ("variables.tf", 2, "main.tf.json")
+
+
+def test_a_cloudformation_parameter_default_is_where_the_value_is_written(tmp_path):
+    yaml_t = '''AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Rotate:
+    Type: String
+    Default: "false"
+  Window:
+    Type: Number
+    Default: 7
+  FromSsm:
+    Type: AWS::SSM::Parameter::Value<String>
+    Default: /kms/window
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !Ref Rotate
+      PendingWindowInDays: !Ref Window
+      MultiRegion: true
+'''
+    write(tmp_path, {"k.yaml": yaml_t})
+    json_t = json.dumps({"Parameters": {"Rotate": {"Type": "String", "Default": "false"}},
+                         "Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"EnableKeyRotation": {"Ref": "Rotate"}}}}}, indent=2)
+    (tmp_path / "k.template.json").write_text(json_t)
+    doc = scan_json(cwd=tmp_path)
+    got = {(f["rule_id"], f["file"]): (f["line"], [(r["file"], r["line"], r["what"]) for r in f["related"]]) for f in doc["findings"]}
+    assert got[("IKMS101", "k.yaml")] == (5, [("k.yaml", 16, "EnableKeyRotation = !Ref Rotate")])
+    assert got[("IKMS107", "k.yaml")] == (8, [("k.yaml", 17, "PendingWindowInDays = !Ref Window")])
+    assert got[("IKMS104", "k.yaml")] == (18, [])
+    assert got[("IKMS101", "k.template.json")] == (5, [("k.template.json", 12, "EnableKeyRotation = !Ref Rotate")])
+    text = run("scan", "k.yaml", cwd=tmp_path).stdout
+    assert "k.yaml:5: MEDIUM IKMS101 Key: Key has automatic rotation disabled: EnableKeyRotation = !Ref Rotate (false) (via k.yaml:16)" in text
+
+
+# --- 11.7: OpenTofu --------------------------------------------------------------------------
+
+
+def test_opentofu_files_are_read_and_x_tofu_replaces_x_tf(tmp_path):
+    (tmp_path / ".git").mkdir()
+    write(tmp_path, {
+        # Terraform reads main.tf; OpenTofu reads main.tofu instead
+        "main.tf": 'resource "aws_kms_key" "k" {\n  enable_key_rotation = false\n}\n',
+        "main.tofu": 'resource "aws_kms_key" "k" {\n  enable_key_rotation = true\n  multi_region        = var.multi\n}\n',
+        "variables.tofu": 'variable "multi" {\n  default = true\n}\n',
+        "keys.tf.json": json.dumps({"resource": {"aws_kms_key": {"j": {"enable_key_rotation": False}}}}),
+        "keys.tofu.json": json.dumps({"resource": {"aws_kms_key": {"j": {"enable_key_rotation": True, "deletion_window_in_days": 7}}}}),
+        "override.tofu": 'resource "aws_kms_key" "k" {\n  description = "from the override"\n}\n',
+        "mod.tf": 'module "m" {\n  source = "./modules/m"\n}\n',
+        "modules/m/main.tofu": 'resource "aws_kms_key" "inner" {\n  is_enabled = false\n}\n',
+    })
+    doc = scan_json(cwd=tmp_path)
+    got = {(f["rule_id"], f["resource"], f["file"], f["line"]) for f in doc["findings"]}
+    assert got == {
+        ("IKMS104", "aws_kms_key.k", "variables.tofu", 2),  # a .tofu variable default, where it is written
+        ("IKMS201", "aws_kms_key.k", "main.tofu", 1),
+        ("IKMS107", "aws_kms_key.j", "keys.tofu.json", 1),
+        ("IKMS201", "aws_kms_key.j", "keys.tofu.json", 1),
+        ("IKMS101", "module.m.aws_kms_key.inner", "modules/m/main.tofu", 1),  # a module written in .tofu only
+        ("IKMS108", "module.m.aws_kms_key.inner", "modules/m/main.tofu", 2),
+        ("IKMS201", "module.m.aws_kms_key.inner", "modules/m/main.tofu", 1),
+    }  # nothing of main.tf or keys.tf.json (rotation off there), no duplicate resource (IKMS001)
+    assert doc["summary"]["keys_checked"] == 3
+    # main.tofu, variables.tofu, keys.tofu.json, override.tofu, mod.tf, modules/m/main.tofu
+    assert doc["summary"]["files_scanned"] == 6
+    # given on the command line (pre-commit): a .tofu file scans its directory the same way
+    doc = scan_json("main.tofu", "main.tf", cwd=tmp_path)
+    assert {(f["rule_id"], f["file"]) for f in doc["findings"]} == {("IKMS104", "variables.tofu"), ("IKMS201", "main.tofu")}
+    assert doc["summary"]["files_scanned"] == 1

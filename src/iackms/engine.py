@@ -25,15 +25,17 @@ from .vocab import (
     TARGET_KEY,
     TARGET_POLICY_ONLY,
     TARGET_STORE,
+    TF_CONFIG_SUFFIXES,
     TF_KEY_ATTRS,
     UNRESOLVED,
     WRITTEN,
     checkov_id,
+    replaced_by_tofu,
     tf_enabled_argument,
 )
 
 SKIP_DIRS = {".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__", ".venv", "venv"}
-TF_SUFFIXES = (".tf", ".tf.json")
+TF_SUFFIXES = TF_CONFIG_SUFFIXES  # Terraform's and OpenTofu's
 TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
 DOC_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 SNIFF_BYTES = 65536
@@ -57,7 +59,7 @@ def _is_tf(name: str) -> bool:
 
 
 def _is_doc(name: str) -> bool:
-    return name.endswith(DOC_SUFFIXES) and not name.endswith(".tf.json") and not name.endswith(".tfvars.json")
+    return name.endswith(DOC_SUFFIXES) and not name.endswith((".tf.json", ".tofu.json", ".tfvars.json"))
 
 
 def _repo_root(real: Path) -> Path | None:
@@ -136,7 +138,7 @@ def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
         visited.add(real)
         return True
 
-    def add_file(p: Path, dir_checked: bool = False) -> None:
+    def add_file(p: Path, dir_checked: bool = False, siblings: set[str] | None = None) -> None:
         name = p.name
         tfvars = name.endswith(TFVARS_SUFFIXES)
         if not (_is_tf(name) or _is_doc(name) or tfvars):
@@ -156,6 +158,8 @@ def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
             return  # given twice, or both given and under a directory given
         seen_files.add(key)
         if _is_tf(name):
+            if replaced_by_tofu(name, siblings if siblings is not None else (lambda other: os.path.isfile(p.parent / other))):
+                return  # OpenTofu reads x.tofu instead of x.tf
             inp.tf_dirs.setdefault(p.parent.absolute(), []).append(p)
         elif tfvars:
             # a variables file belongs to its module: the module is scanned for it (given alone, it
@@ -172,11 +176,11 @@ def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
         if p.is_dir():
             inp.requested_dirs.append(ctx.rel(p))
             for dirpath, filenames in _walk(str(p), enter):
+                siblings = set(filenames)
                 for fn in filenames:
-                    n = fn
-                    if n.endswith(TFVARS_SUFFIXES):
+                    if fn.endswith(TFVARS_SUFFIXES):
                         continue  # found with its module directory
-                    add_file(Path(dirpath) / n, dir_checked=True)
+                    add_file(Path(dirpath) / fn, dir_checked=True, siblings=siblings)
         else:
             inp.requested_files.add(ctx.rel(p))
             add_file(p)

@@ -54,6 +54,24 @@ TARGET_STORE = "store"
 TARGET_FILE = "file"
 TARGETS = (TARGET_KEY, TARGET_POLICY_ONLY, TARGET_GRANT, TARGET_STORE, TARGET_FILE)
 
+# --- files -----------------------------------------------------------------------------
+
+#: Terraform and OpenTofu configuration files (longest suffix first)
+TF_CONFIG_SUFFIXES = (".tf.json", ".tofu.json", ".tf", ".tofu")
+#: OpenTofu reads ``x.tofu`` instead of ``x.tf`` in one directory (``x.tofu.json`` instead of ``x.tf.json``)
+TOFU_REPLACES = {".tofu": ".tf", ".tofu.json": ".tf.json"}
+
+
+def replaced_by_tofu(name: str, exists: Any) -> bool:
+    """``x.tf`` (``x.tf.json``) when ``x.tofu`` (``x.tofu.json``) is in the
+    same directory (``exists(name)`` tells, or ``name in exists`` for a set)."""
+    for tofu, tf in TOFU_REPLACES.items():
+        if name.endswith(tf):
+            other = name[: -len(tf)] + tofu
+            return other in exists if isinstance(exists, (set, frozenset, dict)) else bool(exists(other))
+    return False
+
+
 # --- resource types per source ------------------------------------------------------
 
 #: Terraform (and plan) key resource type -> the model's key kind

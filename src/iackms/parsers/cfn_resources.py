@@ -248,8 +248,23 @@ def _properties(res: dict, tpl: Template, file: str, resource: Any, unit: ScanUn
             continue
         if attr == "tags":
             value = tags(value)
-        resource.attrs[attr] = Attr(value, span(props, prop, file), True, source_repr(raw))
+        resource.attrs[attr] = Attr(value, span(props, prop, file), True, source_repr(raw), default_origin(raw, tpl, file))
     return props
+
+
+def default_origin(raw: Any, tpl: Template, file: str) -> Location | None:
+    """Where a property's value is written when the property is ``!Ref`` to a
+    parameter that gets it from its ``Default``: the ``Default:`` line
+    (findings about the property are reported there); else None."""
+    if not (isinstance(raw, dict) and len(raw) == 1 and isinstance(raw.get("Ref"), str)):
+        return None
+    p = tpl.params.get(raw["Ref"])
+    if not isinstance(p, dict) or "Default" not in p:
+        return None
+    ptype = p.get("Type")
+    if isinstance(ptype, str) and ptype.startswith("AWS::SSM::Parameter::Value"):
+        return None  # the value is read from SSM at deployment
+    return span(p, "Default", file)
 
 
 # --- key policy -------------------------------------------------------------------
@@ -261,7 +276,7 @@ def _key_policy(key: Key, props: dict, tpl: Template, file: str, text: str, is_j
     if value is REMOVE:
         return
     loc = span(props, "KeyPolicy", file)
-    key.policy = Attr(value, loc, True, source_repr(raw))
+    key.policy = Attr(value, loc, True, source_repr(raw), default_origin(raw, tpl, file))
     variants = variants_when(value, MAX_POLICY_VARIANTS)
     if not any(isinstance(v, str) for v, _ in variants):
         key.policies = build_policies(value, loc, SOURCE)
@@ -322,7 +337,8 @@ def _deletion_policy(key: Key, res: dict, tpl: Template, file: str) -> None:
     value = resolve(raw, tpl)
     if value is REMOVE:
         return
-    key.attrs["deletion_protection"] = Attr(_retains(value), span(res, "DeletionPolicy", file), True, source_repr(raw))
+    key.attrs["deletion_protection"] = Attr(_retains(value), span(res, "DeletionPolicy", file), True, source_repr(raw),
+                                            default_origin(raw, tpl, file))
 
 
 def _retains(v: Any) -> Any:

@@ -205,7 +205,8 @@ def _attr(scope: Scope, blk: Block, tf_name: str) -> Attr | None:
         v = _convert(v, to_bool)
     elif tf_name in _NUMBERS:
         v = _convert(v, to_number)
-    return Attr(v, a.loc, True, a.text())
+    # written elsewhere (a module argument, tfvars, a default): findings are reported there
+    return Attr(v, a.loc, True, a.text(), scope.origin(a))
 
 
 def _convert(v: Any, fn: Any) -> Any:
