@@ -80,7 +80,9 @@ def _suppress_section(meta: RuleMeta) -> str:
     if TARGET_FILE in meta.targets:
         text = FILE_SCOPE_SUPPRESS.get(meta.id, "This rule reports files, not resources: leave the file out of the scan with `exclude:` in `.iackms.yaml`.")
         return "\n".join(["## How to suppress", "", text, ""])
-    lines = ["## How to suppress", "", "Terraform, a comment inside the resource block (the reason is required):", "",
+    lines = ["## How to suppress", "",
+             "Terraform, a comment inside the resource block or on the lines directly above its header (the reason is required; "
+             "the rule's name works as well as its ID):", "",
              "```hcl", SUPPRESS_TF.format(id=meta.id), "```", ""]
     if meta.cfn_applicable:
         lines += ["CloudFormation, in the resource's `Metadata`:", "", "```yaml", SUPPRESS_CFN.format(id=meta.id), "```", ""]
