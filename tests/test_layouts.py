@@ -358,7 +358,10 @@ Parameters:
     Default: 7
   FromSsm:
     Type: AWS::SSM::Parameter::Value<String>
-    Default: /kms/window
+    Default: /kms/rotation
+  Dynamic:
+    Type: String
+    Default: "{{resolve:ssm:/kms/rotation}}"
 Resources:
   Key:
     Type: AWS::KMS::Key
@@ -366,6 +369,14 @@ Resources:
       EnableKeyRotation: !Ref Rotate
       PendingWindowInDays: !Ref Window
       MultiRegion: true
+  FromParameterStore:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !Ref FromSsm
+  FromDynamicReference:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !Ref Dynamic
 '''
     write(tmp_path, {"k.yaml": yaml_t})
     json_t = json.dumps({"Parameters": {"Rotate": {"Type": "String", "Default": "false"}},
@@ -373,12 +384,16 @@ Resources:
     (tmp_path / "k.template.json").write_text(json_t)
     doc = scan_json(cwd=tmp_path)
     got = {(f["rule_id"], f["file"]): (f["line"], [(r["file"], r["line"], r["what"]) for r in f["related"]]) for f in doc["findings"]}
-    assert got[("IKMS101", "k.yaml")] == (5, [("k.yaml", 16, "EnableKeyRotation = !Ref Rotate")])
-    assert got[("IKMS107", "k.yaml")] == (8, [("k.yaml", 17, "PendingWindowInDays = !Ref Window")])
-    assert got[("IKMS104", "k.yaml")] == (18, [])
+    assert got[("IKMS101", "k.yaml")] == (5, [("k.yaml", 19, "EnableKeyRotation = !Ref Rotate")])
+    assert got[("IKMS107", "k.yaml")] == (8, [("k.yaml", 20, "PendingWindowInDays = !Ref Window")])
+    assert got[("IKMS104", "k.yaml")] == (21, [])
+    # values read at deployment (an SSM parameter type, a dynamic reference) are not written in the
+    # template: the notes stay at the property
+    notes = sorted((f["resource"], f["line"], f["related"]) for f in doc["findings"] if f["rule_id"] == "IKMS002")
+    assert notes == [("FromDynamicReference", 29, []), ("FromParameterStore", 25, [])]
     assert got[("IKMS101", "k.template.json")] == (5, [("k.template.json", 12, "EnableKeyRotation = !Ref Rotate")])
     text = run("scan", "k.yaml", cwd=tmp_path).stdout
-    assert "k.yaml:5: MEDIUM IKMS101 Key: Key has automatic rotation disabled: EnableKeyRotation = !Ref Rotate (false) (via k.yaml:16)" in text
+    assert "k.yaml:5: MEDIUM IKMS101 Key: Key has automatic rotation disabled: EnableKeyRotation = !Ref Rotate (false) (via k.yaml:19)" in text
 
 
 # --- 11.7: OpenTofu --------------------------------------------------------------------------

@@ -803,7 +803,8 @@ def _rooted(unit: ScanUnit, root: str) -> ScanUnit:
         r.root = r.root or root
     for n in unit.notes:
         if n.resource:
-            n.root = n.root or root
+            # where the resource is written (a Rain module file read for several templates is one place)
+            n.root = n.root or n.loc.file or root
     return unit
 
 

@@ -65,7 +65,8 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
                origins: dict | None = None) -> None:
     """Add the template's keys, aliases and notes to ``unit``. ``texts`` holds
     the text of every Rain module file whose resources the template holds,
-    ``origins`` where the template uses the module of each such resource."""
+    ``origins`` where the template uses the module of each such resource
+    (its location and logical ID)."""
     _transform_notes(data, file, unit)
     resources = tpl.resources  # Resources with Fn::ForEach loops expanded
     if not resources:
@@ -119,7 +120,8 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
         key.exists_when = exists_when
         key.local_principals = set(locals_)
         if origins and key.address in origins:
-            key.report_loc = origins[key.address]  # a file given alone (pre-commit): reported where the module is used
+            where, module = origins[key.address]
+            key.calls = ((where, module),)  # the Rain module resource that adds it: a related location
         keys[key.address] = key
         unit.keys.append(key)
     for key in keys.values():  # a replica of an imported-material primary holds imported material too
@@ -264,6 +266,9 @@ def default_origin(raw: Any, tpl: Template, file: str) -> Location | None:
     ptype = p.get("Type")
     if isinstance(ptype, str) and ptype.startswith("AWS::SSM::Parameter::Value"):
         return None  # the value is read from SSM at deployment
+    default = p["Default"]
+    if isinstance(default, str) and "{{resolve:" in default:
+        return None  # a dynamic reference: the value is read at deployment, not written here
     return span(p, "Default", file)
 
 
