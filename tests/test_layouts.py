@@ -430,3 +430,31 @@ def test_opentofu_files_are_read_and_x_tofu_replaces_x_tf(tmp_path):
     doc = scan_json("main.tofu", "main.tf", cwd=tmp_path)
     assert {(f["rule_id"], f["file"]) for f in doc["findings"]} == {("IKMS104", "variables.tofu"), ("IKMS201", "main.tofu")}
     assert doc["summary"]["files_scanned"] == 1
+
+
+def test_merged_notes_of_two_roots_stay_two(tmp_path):
+    (tmp_path / ".git").mkdir()
+    module = '''variable "admin" {}
+
+resource "aws_kms_key" "this" {
+  enable_key_rotation = true
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "Admins"
+      Effect    = "Allow"
+      Principal = { AWS = var.admin }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]
+  })
+}
+'''
+    call = 'module "kms" {\n  source = "../../modules/kms"\n  admin  = data.aws_iam_role.admin.arn\n}\n'
+    write(tmp_path, {"modules/kms/main.tf": module, "envs/a/main.tf": call, "envs/b/main.tf": call})
+    doc = scan_json("envs", cwd=tmp_path)
+    notes = by_rule(doc, "IKMS002")
+    assert notes and sorted({f["root"] for f in notes}) == ["envs/a", "envs/b"]
+    per_root = {r: [f for f in notes if f["root"] == r] for r in ("envs/a", "envs/b")}
+    assert len(per_root["envs/a"]) == len(per_root["envs/b"])
+    assert [f["message"] for f in per_root["envs/a"]] == [f["message"] for f in per_root["envs/b"]]
