@@ -38,7 +38,7 @@ class ScanContext:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     #: Terraform variables given on the command line (not used by default)
     tf_vars: dict = field(default_factory=dict)
-    #: directory as given -> resolved (and the resolved current directory)
+    #: directory as given -> its resolved path relative to the resolved current directory
     _rel_dirs: dict = field(default_factory=dict, repr=False, compare=False)
 
     def rel(self, path: Path | str) -> str:
@@ -48,18 +48,25 @@ class ScanContext:
         ``../../tmp/...``; the file's own name is kept as written (a linked
         file is shown under its link's name)."""
         d, name = os.path.split(os.path.abspath(str(path)))
-        real_cwd = self._rel_dirs.get("\0cwd")
-        if real_cwd is None:
-            real_cwd = self._rel_dirs["\0cwd"] = os.path.realpath(str(self.cwd))
-        real_d = self._rel_dirs.get(d)
-        if real_d is None:
-            real_d = self._rel_dirs[d] = os.path.realpath(d)
-        full = os.path.join(real_d, name) if name else real_d
-        try:
-            r = os.path.relpath(full, real_cwd)
-        except ValueError:  # another drive on Windows
-            r = full
-        return r.replace(os.sep, "/")
+        rd = self._rel_dirs.get(d)
+        if rd is None:
+            real_cwd = self._rel_dirs.get("\0cwd")
+            if real_cwd is None:
+                real_cwd = self._rel_dirs["\0cwd"] = os.path.realpath(str(self.cwd))
+            real = os.path.realpath(d)
+            try:
+                rd = os.path.relpath(real, real_cwd).replace(os.sep, "/")
+            except ValueError:  # another drive on Windows
+                rd = real.replace(os.sep, "/")
+            self._rel_dirs[d] = rd
+        if not name:
+            return rd
+        if rd == ".":
+            return name
+        if rd == ".." or rd.startswith("../"):  # above the current directory: `../x` may be `.` itself
+            cwd = self._rel_dirs["\0cwd"]
+            return os.path.relpath(os.path.join(cwd, rd, name), cwd).replace(os.sep, "/")
+        return f"{rd}/{name}"
 
     def inside_roots(self, path: Path | str) -> bool:
         """True when ``path`` (after resolving links) is inside a scan root."""

@@ -127,6 +127,7 @@ def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
     inp = Inputs()
     visited: set[str] = set()
     seen_files: set[str] = set()
+    real_dirs: dict[str, str] = {}
     walk_roots = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
 
     def enter(dirpath: str) -> bool:
@@ -153,7 +154,11 @@ def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
                 return
         except OSError:
             return
-        key = os.path.realpath(p.parent) + os.sep + name
+        parent = str(p.parent)
+        real_parent = real_dirs.get(parent)
+        if real_parent is None:
+            real_parent = real_dirs[parent] = os.path.realpath(parent)
+        key = real_parent + os.sep + name
         if key in seen_files:
             return  # given twice, or both given and under a directory given
         seen_files.add(key)
