@@ -429,8 +429,8 @@ def suppressions_in(block: Block) -> list[Suppression]:
 
 def _comments_above(node: Any) -> list[Any]:
     """The comments on the lines directly above ``node`` (no blank line, no
-    code between), nearest last. A comment that ends a line of code is not
-    one of them."""
+    code between), in source order. A comment that ends a line of code, or
+    that starts the header's own line, is not one of them."""
     found: list[Any] = []
     row = node.start_point[0]
     cur = node
