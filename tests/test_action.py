@@ -55,7 +55,7 @@ def test_composite_with_the_documented_inputs(action):
     inputs = action["inputs"]
     assert {"path", "profile", "config", "fail-on", "sarif-file", "upload-sarif", "version"} <= set(inputs)
     assert inputs["path"]["default"] == "."
-    assert inputs["fail-on"]["default"] == "low"
+    assert inputs["fail-on"]["default"] == ""  # the configuration's fail_on, else low
     assert inputs["sarif-file"]["default"] == "iackms.sarif"
     assert inputs["upload-sarif"]["default"] == "true"
     assert inputs["version"]["default"] == ""
@@ -275,6 +275,25 @@ def test_action_steps_below_fail_on(action, workspace, tmp_path):
     assert r.outputs["scan"]["sarif-written"] == "true"
     _validate_sarif(workspace / "out" / "iackms.sarif")
     assert r.fail_step().returncode == 0
+
+
+@needs_tf
+def test_action_uses_the_configurations_fail_on_and_follows_modules_of_a_root(action, workspace, tmp_path):
+    """`fail_on` in .iackms.yaml does what it says in the Action (the input is empty by default), and
+    `path: envs/prod` follows `../../modules/kms` in the repository."""
+    (workspace / ".git").mkdir()
+    (workspace / "modules" / "kms").mkdir(parents=True)
+    (workspace / "modules" / "kms" / "main.tf").write_text(BAD_KEY, encoding="utf-8")
+    (workspace / "envs" / "prod").mkdir(parents=True)
+    (workspace / "envs" / "prod" / "main.tf").write_text('module "kms" {\n  source = "../../modules/kms"\n}\n', encoding="utf-8")
+    (workspace / ".iackms.yaml").write_text("fail_on: high\n", encoding="utf-8")
+    r = Runner(action, workspace, tmp_path, path="envs/prod")
+    scan = r.run("scan")
+    assert "file=modules/kms/main.tf,line=2," in scan.stdout and "module.kms.aws_kms_key" in scan.stdout, scan.stdout + scan.stderr
+    assert r.action_output("exit-code") == "0"  # medium and low findings, fail_on: high
+    r = Runner(action, workspace, tmp_path, path="envs/prod", fail_on="medium")
+    r.run("scan")
+    assert r.action_output("exit-code") == "1"
 
 
 @needs_tf

@@ -89,7 +89,8 @@ def test_json_contract(repo):
     assert set(doc) >= {"version", "findings", "summary"}
     f = [x for x in doc["findings"] if x["rule_id"] == "IKMS101"][0]
     assert f == {"rule_id": "IKMS101", "title": f["title"], "severity": "medium", "file": "infra/main.tf", "line": 3, "end_line": 3,
-                 "column": 3, "resource": "aws_kms_key.payments", "resource_type": "aws_kms_key", "message": f["message"]}
+                 "column": 3, "resource": "aws_kms_key.payments", "resource_type": "aws_kms_key", "message": f["message"],
+                 "root": "infra", "related": []}
     assert doc["summary"]["total"] == 2 and doc["summary"]["by_severity"]["medium"] == 1
     assert [x["line"] for x in doc["findings"]] == sorted(x["line"] for x in doc["findings"])
 
@@ -173,20 +174,19 @@ def test_findings_order_is_stable(repo):
     assert len(outs) == 1
 
 
-def test_given_files_report_module_findings_at_the_module_block(tmp_path):
+def test_given_files_report_module_findings_with_the_module_block_related(tmp_path):
     (tmp_path / ".git").mkdir()
     (tmp_path / "modules" / "kms").mkdir(parents=True)
-    (tmp_path / "main.tf").write_text('module "payments_key" {\n  source = "./modules/kms"\n  rotate = false\n}\n')
+    (tmp_path / "main.tf").write_text('module "payments_key" {\n  source = "./modules/kms"\n}\n')
     (tmp_path / "vars.tf").write_text('resource "aws_kms_key" "other" {\n  enable_key_rotation = false\n}\n')
     (tmp_path / "modules" / "kms" / "main.tf").write_text(
-        'variable "rotate" {\n  default = true\n}\n\nresource "aws_kms_key" "this" {\n  enable_key_rotation = var.rotate\n}\n')
+        'variable "rotate" {\n  default = true\n}\n\nresource "aws_kms_key" "this" {\n  enable_key_rotation = false\n}\n')
     doc = json.loads(run("scan", "main.tf", "--format", "json", cwd=tmp_path).stdout)
     got = [(f["rule_id"], f["file"], f["line"], f["resource"]) for f in doc["findings"]]
-    # only what belongs to main.tf: the module's key, at the module block; not vars.tf's key
-    assert ("IKMS101", "main.tf", 1, "module.payments_key.aws_kms_key.this") in got
-    assert all(f[1] == "main.tf" for f in got)
-    msg = [f["message"] for f in doc["findings"] if f["rule_id"] == "IKMS101"][0]
-    assert msg.endswith("(in the module, at modules/kms/main.tf:6)")
+    # only what belongs to main.tf: the module's key, in the module's file, the module block related; not vars.tf's key
+    assert ("IKMS101", "modules/kms/main.tf", 6, "module.payments_key.aws_kms_key.this") in got
+    assert all(f["resource"].startswith("module.payments_key.") for f in doc["findings"])
+    assert all(f["related"] == [{"file": "main.tf", "line": 1, "what": "call of module.payments_key"}] for f in doc["findings"])
 
 
 def test_custom_key_store_secret_reported_once_on_the_store(tmp_path):
@@ -218,3 +218,138 @@ def test_two_formats_on_stdout_or_one_file_are_usage_errors(repo):
     assert r.returncode == 2 and "standard output" in r.stderr
     r = run("scan", "--format", "json", "--output", "x.json", "--format", "sarif", "--output", "x.json", cwd=repo)
     assert r.returncode == 2 and "same --output" in r.stderr
+
+
+# --- 11.5: paths, output and configuration ------------------------------------------
+
+
+def test_paths_through_a_linked_directory_are_relative_to_the_real_one(tmp_path):
+    """A working directory reached through a link (macOS /tmp) never gives ../../tmp/... paths."""
+    real = tmp_path / "real"
+    (real / "repo" / ".git").mkdir(parents=True)
+    (real / "repo" / "infra").mkdir()
+    (real / "repo" / "infra" / "main.tf").write_text(BAD_TF)
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    linked = tmp_path / "link" / "repo"
+    for cwd, args in ((real / "repo", [str(linked / "infra")]), (linked, [str(linked / "infra" / "main.tf")]),
+                      (linked, ["infra"]), (real / "repo" / "infra", [str(linked)])):
+        doc = json.loads(run("scan", *args, "--format", "json", cwd=cwd).stdout)
+        files = {f["file"] for f in doc["findings"]}
+        want = "main.tf" if cwd.name == "infra" else "infra/main.tf"
+        assert files == {want}, (cwd, args, files)
+
+
+def test_output_creates_directories_and_the_summary_goes_to_stderr(repo):
+    r = run("scan", "--format", "json", "--output", "reports/2024/x.json", "--format", "sarif", "--output", "reports/y/z.sarif", cwd=repo)
+    assert r.returncode == 1, r.stderr
+    assert json.loads((repo / "reports" / "2024" / "x.json").read_text())["summary"]["total"] == 2
+    assert json.loads((repo / "reports" / "y" / "z.sarif").read_text())["version"] == "2.1.0"
+    assert r.stdout == ""
+    assert "iackms: 2 findings (1 medium, 1 low) in 1 file, 1 key checked" in r.stderr.splitlines()
+    # one format on standard output: that output is the result, nothing more on stderr
+    r = run("scan", "--format", "json", "--format", "sarif", "--output", "out/z.sarif", cwd=repo)
+    assert json.loads(r.stdout)["summary"]["total"] == 2 and "finding" not in r.stderr
+    r = run("scan", "--output", "only-text/out.txt", cwd=repo)
+    assert (repo / "only-text" / "out.txt").read_text().splitlines()[-1].startswith("2 findings")
+    assert "iackms: 2 findings" in r.stderr
+
+
+def test_files_scanned_counts_only_terraform_cloudformation_and_plans(repo):
+    (repo / "k8s").mkdir()
+    (repo / "k8s" / "deploy.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n")
+    (repo / "package.json").write_text('{"name": "x", "version": "1.0.0"}\n')
+    (repo / "ci.yml").write_text("on: push\n")
+    (repo / "cfn").mkdir()
+    (repo / "cfn" / "key.yaml").write_text(CFN)
+    (repo / "plan.json").write_text('{"format_version": "1.2", "terraform_version": "1.7.0", "planned_values": {"root_module": {}}}\n')
+    doc = json.loads(run("scan", "--format", "json", cwd=repo).stdout)
+    assert doc["summary"]["files_scanned"] == 3  # main.tf, key.yaml, plan.json
+    r = run("scan", "k8s", "package.json", cwd=repo)
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[-1] == "0 findings: no Terraform, CloudFormation or plan file found"
+    assert json.loads(run("scan", "k8s", "--format", "json", cwd=repo).stdout)["summary"]["files_scanned"] == 0
+
+
+def test_fail_on_info_from_the_command_line_and_the_configuration(repo):
+    (repo / ".iackms.yaml").write_text("disable: [IKMS101]\nseverity: {IKMS201: info}\n")
+    assert run("scan", cwd=repo).returncode == 0  # default low: an info finding does not fail
+    assert run("scan", "--fail-on", "info", cwd=repo).returncode == 1
+    (repo / ".iackms.yaml").write_text("disable: [IKMS101]\nseverity: {IKMS201: info}\nfail_on: info\n")
+    assert run("scan", cwd=repo).returncode == 1
+    assert run("scan", "--fail-on", "low", cwd=repo).returncode == 0  # the command line wins
+    (repo / ".iackms.yaml").write_text("fail-on: high\n")
+    assert run("scan", cwd=repo).returncode == 0  # a medium and a low finding
+    (repo / ".iackms.yaml").write_text("fail_on: none\n")
+    r = run("scan", cwd=repo)
+    assert r.returncode == 2 and "`fail_on` must be one of critical, high, medium, low, info" in r.stderr
+    # IKMS002 notes never fail a run, even at info
+    (repo / "infra" / "main.tf").write_text('variable "r" {}\nresource "aws_kms_key" "k" {\n  enable_key_rotation = var.r\n  policy = var.p\n}\n')
+    (repo / ".iackms.yaml").write_text("disable: [IKMS201]\n")
+    r = run("scan", "--fail-on", "info", "--format", "json", cwd=repo)
+    assert {f["rule_id"] for f in json.loads(r.stdout)["findings"]} == {"IKMS002"} and r.returncode == 0
+
+
+def test_rule_names_wherever_rule_ids(repo):
+    (repo / ".iackms.yaml").write_text("disable: [rotation-disabled]\nenable: [Deletion-Protection]\nseverity: {no-explicit-key-policy: high}\n")
+    doc = json.loads(run("scan", "--format", "json", cwd=repo).stdout)
+    got = {(f["rule_id"], f["severity"]) for f in doc["findings"]}
+    assert got == {("IKMS201", "high"), ("IKMS113", "low")}
+    (repo / ".iackms.yaml").write_text("disable: [rotation-disabld]\n")
+    r = run("scan", cwd=repo)
+    assert r.returncode == 2 and "unknown rule(s): rotation-disabld" in r.stderr
+    (repo / ".iackms.yaml").write_text("")
+    (repo / "infra" / "main.tf").write_text(BAD_TF.replace("  description", "  # iackms:skip=rotation-disabled vendor HSM rotates it\n  description"))
+    doc = json.loads(run("scan", "--format", "json", cwd=repo).stdout)
+    assert {f["rule_id"] for f in doc["findings"]} == {"IKMS201"} and doc["summary"]["suppressed"] == 1
+
+
+def _wheel_venv(tmp_path: Path) -> Path:
+    """A virtualenv holding only the iackms wheel built from this tree (its
+    dependencies come from the test environment, never the source tree)."""
+    import shutil
+    import site
+    import sysconfig
+
+    try:
+        import setuptools  # noqa: F401
+        import wheel  # noqa: F401
+    except ImportError:
+        pytest.skip("setuptools and wheel are needed to build the wheel offline (test extra)")
+    src = tmp_path / "src-copy"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "tests",
+                                                             "fixtures", "docs", "benchmarks", ".pytest_cache", ".hypothesis"))
+    # README.md is the long description
+    dist = tmp_path / "dist"
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", str(dist), str(src)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (whl,) = dist.glob("iackms-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    py = venv / "bin" / "python"
+    r = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q", str(whl)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True, check=True).stdout.strip()
+    # the dependencies (orjson, PyYAML, tree-sitter) from this environment, through a plain path entry
+    # (its .pth files, the editable install of iackms among them, are not processed)
+    deps = [p for p in {*site.getsitepackages(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]} if Path(p).is_dir()]
+    Path(purelib, "test-deps.pth").write_text("\n".join(deps) + "\n")
+    return venv
+
+
+def test_explain_prints_the_whole_page_from_an_installed_wheel(tmp_path):
+    venv = _wheel_venv(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import iackms; print(iackms.__file__)"], cwd=elsewhere,
+                           capture_output=True, text=True, env=env, check=True).stdout
+    assert str(venv) in where and str(ROOT) not in where
+    r = subprocess.run([str(venv / "bin" / "iackms"), "explain", "rotation-disabled"], cwd=elsewhere, capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    page = (ROOT / "src" / "iackms" / "data" / "rules" / "IKMS101.md").read_text(encoding="utf-8")
+    assert r.stdout == page
+    for part in ("# IKMS101 rotation-disabled", "## Example", "Terraform, flagged:", "```hcl", "CloudFormation, flagged:", "```yaml",
+                 "## Use instead", "## How to suppress", "## References"):
+        assert part in r.stdout

@@ -75,3 +75,29 @@ def test_index_links_every_rule():
 def test_strip_markers():
     src = 'resource "aws_kms_key" "k" { # expect: IKMS101\n  # profile: default\n  is_enabled = false # expect: IKMS108, IKMS101\n}\n'
     assert docgen.strip_markers(src) == 'resource "aws_kms_key" "k" {\n  is_enabled = false\n}'
+
+
+def test_packaged_rule_pages_are_up_to_date():
+    """`iackms explain` prints the pages shipped in the package: the docs' pages, examples included."""
+    pkg = ROOT / "src" / "iackms" / "data" / "rules"
+    want = docgen.render_packaged(FIXTURES)
+    stale = [n for n, text in want.items() if not (pkg / n).is_file() or (pkg / n).read_text(encoding="utf-8") != text]
+    extra = sorted(p.name for p in pkg.glob("*.md") if p.name not in want)
+    assert not stale and not extra, f"run `python -m iackms.docgen`: out of date {stale}, stale {extra}"
+    for rid in REGISTRY:
+        page = want[f"{rid}.md"]
+        assert page == (DOCS / f"{rid}.md").read_text(encoding="utf-8").split("## Code, fixtures and tests")[0].rstrip() + "\n"
+
+
+def test_configuration_table_is_generated_from_the_options():
+    from iackms.config import CONFIG_KEYS
+    from iackms.vocab import OPTIONS
+
+    committed = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert committed == docgen.configuration_markdown(), "run `python -m iackms.docgen`"
+    assert set(OPTIONS) == CONFIG_KEYS
+    for name in OPTIONS:
+        assert f"| `{name}` |" in committed
+    assert "relative to the configuration file's directory" in committed
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "docs/configuration.md" in readme

@@ -46,7 +46,10 @@ def test_level_mapping(severity, level):
 def test_data_escaping():
     f = finding(message="100% bad\r\nnext line: a, b\nlast")
     data = gh.command(f).split("::", 2)[2]
-    assert data == "100%25 bad%0D%0Anext line: a, b%0Alast"
+    # the annotation names the resource when the message does not (two instances of a module share lines)
+    assert data == "aws_kms_key.main: 100%25 bad%0D%0Anext line: a, b%0Alast"
+    f = finding(message="aws_kms_key.main has automatic rotation disabled")
+    assert gh.command(f).split("::", 2)[2] == "aws_kms_key.main has automatic rotation disabled"
 
 
 def test_property_escaping():

@@ -122,10 +122,11 @@ def test_rain_module_keys_are_checked_as_the_templates(tmp_path, monkeypatch):
     assert [(f.rule_id, f.file, f.line, f.resource) for f in r.findings] == [("IKMS204", "modules/key.yaml", 20, "AppKey")]
     assert "role/ops can both administer" in r.findings[0].message
     assert r.keys_checked == 1  # the module file is checked through its template only
-    # pre-commit gives the template alone: the module's finding is reported where the module is used
+    # the module resource that adds the key is a related location: pre-commit gives the template alone
+    assert r.findings[0].related == (("main.yaml", 3, "call of App"),)
     r = _scan("main.yaml")
-    assert [(f.rule_id, f.file, f.line, f.resource) for f in r.findings] == [("IKMS204", "main.yaml", 3, "AppKey")]
-    assert r.findings[0].message.endswith("(in the module, at modules/key.yaml:20)")
+    assert [(f.rule_id, f.file, f.line, f.resource, f.related) for f in r.findings] == [
+        ("IKMS204", "modules/key.yaml", 20, "AppKey", (("main.yaml", 3, "call of App"),))]
 
 
 def test_rain_module_out_of_the_scan_is_not_read(tmp_path, monkeypatch):

@@ -599,9 +599,11 @@ def test_local_module_with_arguments_and_nesting(tmp_path: Path) -> None:
     assert k.attrs["rotation"].value is False
     assert k.attrs["deletion_window"].value == 20
     assert (k.loc.file, k.loc.line) == ("modules/kms/main.tf", 4)
-    assert k.report_loc is not None and (k.report_loc.file, k.report_loc.line) == ("main.tf", 1)
+    # the module blocks that instantiate it, from the root down; the root module's directory
+    assert [(c.file, c.line, name) for c, name in k.calls] == [("main.tf", 1, "module.payments")]
+    assert k.root == "."
     deep = key(u, "module.payments.module.inner.aws_kms_key.deep")
-    assert deep.report_loc is not None and (deep.report_loc.file, deep.report_loc.line) == ("main.tf", 1)
+    assert [(c.file, name) for c, name in deep.calls] == [("main.tf", "module.payments"), ("modules/kms/main.tf", "module.payments.module.inner")]
     [a] = u.aliases
     assert a.target == "module.payments.aws_kms_key.this"
     assert k.aliases == [a]
@@ -618,7 +620,7 @@ def test_module_outside_scan_roots_is_not_read(tmp_path: Path) -> None:
     u = scan(tmp_path / "app", {"main.tf": 'module "m" {\n  source = "../shared"\n}\n'})
     assert u.keys == []
     [n] = u.notes
-    assert n.rule_id == "IKMS002" and "outside the scanned directories" in n.message and n.loc.line == 1
+    assert n.rule_id == "IKMS002" and "outside the scan boundary . (the repository of the scanned path)" in n.message and n.loc.line == 1
 
 
 def test_module_count_zero_and_cycle(tmp_path: Path) -> None:
@@ -658,7 +660,9 @@ def test_remote_module_note(tmp_path: Path) -> None:
 
 def test_suppression_comments(tmp_path: Path) -> None:
     u = scan(tmp_path, {"main.tf": """
-        # iackms:skip=IKMS999 outside the block is ignored
+        # iackms:skip=IKMS998 separated from the block by a blank line: ignored
+
+        # iackms:skip=IKMS999 directly above the header (as tfsec and Trivy users write it)
         resource "aws_kms_key" "k" {
           # iackms:skip=IKMS101 rotation handled by the HSM team
           // iackms:skip=IKMS102,IKMS103
@@ -670,11 +674,12 @@ def test_suppression_comments(tmp_path: Path) -> None:
     sup = key(u, "aws_kms_key.k").suppressions
     got = [(s.rule_id, s.reason, s.loc.line, s.origin, s.written_id) for s in sup]
     assert got == [
-        ("IKMS101", "rotation handled by the HSM team", 3, "iackms", "IKMS101"),
-        ("IKMS102", "", 4, "iackms", "IKMS102"),
-        ("IKMS103", "", 4, "iackms", "IKMS103"),
-        ("", "rotated elsewhere", 5, "checkov", "CKV_AWS_7"),
-        ("", "", 6, "checkov", "CKV_AWS_33"),
+        ("IKMS999", "directly above the header (as tfsec and Trivy users write it)", 3, "iackms", "IKMS999"),
+        ("IKMS101", "rotation handled by the HSM team", 5, "iackms", "IKMS101"),
+        ("IKMS102", "", 6, "iackms", "IKMS102"),
+        ("IKMS103", "", 6, "iackms", "IKMS103"),
+        ("", "rotated elsewhere", 7, "checkov", "CKV_AWS_7"),
+        ("", "", 8, "checkov", "CKV_AWS_33"),
     ]
 
 

@@ -45,7 +45,7 @@ def test_terraform_aws_kms_key_policy_from_policy_document() -> None:
     assert "aws_kms_key.this" not in by_addr
     k = by_addr["module.kms_complete.aws_kms_key.this"]
     assert (k.loc.file, k.loc.line) == ("main.tf", 18)
-    assert k.report_loc is not None and k.report_loc.file == "examples/complete/main.tf"
+    assert [c.file for c, _ in k.calls] == ["examples/complete/main.tf"] and k.root == "examples/complete"
     assert k.attrs["rotation"].value is False and k.attrs["deletion_window"].value == 7
     [p] = k.policies
     assert p.source == "policy_document"

@@ -13,7 +13,6 @@ from typing import Sequence
 from . import __version__
 
 ISSUES_URL = "https://github.com/iackms/iackms/issues"
-FAIL_ON = ("critical", "high", "medium", "low", "info")
 
 
 class _FormatAction(argparse.Action):
@@ -60,7 +59,7 @@ def _jobs(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .vocab import PROFILES
+    from .vocab import FAIL_ON, PROFILES
     from .reporters import FORMATS
 
     p = argparse.ArgumentParser(prog="iackms", description="Check AWS KMS keys in Terraform and CloudFormation before they are deployed.")
@@ -71,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or directories (default: .)")
     s.add_argument("-f", "--format", choices=FORMATS, action=_FormatAction, dest="format", help="output format (repeatable; each pairs with the --output after it)")
     s.add_argument("-o", "--output", action=_FormatAction, dest="output", metavar="FILE", help="write the preceding --format to FILE instead of stdout")
-    s.add_argument("--fail-on", choices=FAIL_ON[:-1], default=None, help="lowest severity that makes the exit code 1 (default: low)")
+    s.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                   help="lowest severity that makes the exit code 1 (default: low, or the config's); IKMS002 notes never do")
     s.add_argument("-p", "--profile", choices=PROFILES, default=None, help="rule profile (default: default, or the config's)")
     s.add_argument("-c", "--config", metavar="FILE", help="configuration file (default: .iackms.yaml or [tool.iackms] found upward)")
     s.add_argument("--show-suppressed", action="store_true", help="also report suppressed findings")
@@ -163,10 +163,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         else:
             try:
+                Path(out).parent.mkdir(parents=True, exist_ok=True)
                 Path(out).write_text(text, encoding="utf-8")
             except OSError as e:
                 print(f"iackms: cannot write {out}: {e.strerror or e}", file=sys.stderr)
                 return 2
+    if not to_stdout:  # every format went to a file: a person still sees the result
+        from .reporters.text import summary
+
+        print(f"iackms: {summary(report)}", file=sys.stderr)
+        if report.remote_summary():
+            print(f"iackms: {report.remote_summary()}", file=sys.stderr)
     return exit_code(report, fail_on)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .vocab import CMMC_ALIAS_PATTERN, CMMC_TAGS, OPTIONS, PROFILES, SEVERITIES
+from .vocab import CMMC_ALIAS_PATTERN, CMMC_TAGS, FAIL_ON, OPTIONS, PROFILES, SEVERITIES
 
 CONFIG_KEYS = set(OPTIONS)
 
@@ -76,18 +76,20 @@ def _list_of_str(name: str, v: Any) -> tuple[str, ...]:
 
 
 def _rule_ids(name: str, v: Any) -> set[str]:
-    from .rules import REGISTRY
+    """Rule IDs (any case) or names (`public-principal`), as IDs."""
+    from .rules import resolve_rule
 
-    ids = {x.upper() for x in _list_of_str(name, v)}
-    bad = sorted(i for i in ids if i not in REGISTRY)
+    written = _list_of_str(name, v)
+    ids = {x: resolve_rule(x) for x in written}
+    bad = sorted(x for x, rid in ids.items() if rid is None)
     if bad:
         raise ConfigError(f"`{name}` names unknown rule(s): {', '.join(bad)} (see `iackms rules`)")
-    return ids
+    return {rid for rid in ids.values() if rid is not None}
 
 
 def from_mapping(data: Any, origin: str, base: Config | None = None) -> Config:
     """Validate a configuration mapping; errors name the key and the file."""
-    from .rules import REGISTRY
+    from .rules import resolve_rule
 
     cfg = replace(base) if base else Config()
     cfg.origin = origin
@@ -111,9 +113,9 @@ def from_mapping(data: Any, origin: str, base: Config | None = None) -> Config:
                     raise ConfigError("`severity` must map rule IDs to severities")
                 sev = {}
                 for rid, s in v.items():
-                    rid_u = str(rid).upper()
-                    if rid_u not in REGISTRY:
-                        raise ConfigError(f"`severity` names unknown rule {rid}")
+                    rid_u = resolve_rule(str(rid))
+                    if rid_u is None:
+                        raise ConfigError(f"`severity` names unknown rule {rid} (see `iackms rules`)")
                     if str(s).lower() not in SEVERITIES:
                         raise ConfigError(f"`severity.{rid}` must be one of {', '.join(SEVERITIES)}")
                     sev[rid_u] = str(s).lower()
@@ -146,8 +148,8 @@ def from_mapping(data: Any, origin: str, base: Config | None = None) -> Config:
             elif key == "exclude":
                 cfg.exclude = _list_of_str(key, v)
             elif key == "fail_on":
-                if v not in ("critical", "high", "medium", "low", "info"):
-                    raise ConfigError("`fail_on` must be critical, high, medium, low or info")
+                if v not in FAIL_ON:
+                    raise ConfigError(f"`fail_on` must be one of {', '.join(FAIL_ON)}, not {v!r}")
                 cfg.fail_on = v
             elif key == "custom_key_store_types":
                 types = _list_of_str(key, v)

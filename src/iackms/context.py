@@ -28,22 +28,45 @@ def size_limit_message(size: int, limit: int) -> str:
 
 @dataclass
 class ScanContext:
-    #: absolute, resolved scan roots; file()/templatefile() never read outside
+    #: the boundary: absolute, resolved directories nothing outside of which is
+    #: ever read (modules, file(), templatefile(), tfvars); for each path
+    #: scanned, the git work tree holding it, else the configuration file's
+    #: directory, else the path itself (see engine.boundary_of)
     roots: list[Path]
     #: paths are printed relative to this directory
     cwd: Path = field(default_factory=lambda: Path.cwd())
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     #: Terraform variables given on the command line (not used by default)
     tf_vars: dict = field(default_factory=dict)
+    #: directory as given -> its resolved path relative to the resolved current directory
+    _rel_dirs: dict = field(default_factory=dict, repr=False, compare=False)
 
     def rel(self, path: Path | str) -> str:
-        """``path`` relative to the current directory, with forward slashes."""
-        p = os.path.abspath(str(path))
-        try:
-            r = os.path.relpath(p, str(self.cwd))
-        except ValueError:  # another drive on Windows
-            r = p
-        return r.replace(os.sep, "/")
+        """``path`` relative to the current directory, with forward slashes.
+        Computed on resolved paths on both sides, so that a current directory
+        or an argument reached through a link (macOS ``/tmp``) never gives
+        ``../../tmp/...``; the file's own name is kept as written (a linked
+        file is shown under its link's name)."""
+        d, name = os.path.split(os.path.abspath(str(path)))
+        rd = self._rel_dirs.get(d)
+        if rd is None:
+            real_cwd = self._rel_dirs.get("\0cwd")
+            if real_cwd is None:
+                real_cwd = self._rel_dirs["\0cwd"] = os.path.realpath(str(self.cwd))
+            real = os.path.realpath(d)
+            try:
+                rd = os.path.relpath(real, real_cwd).replace(os.sep, "/")
+            except ValueError:  # another drive on Windows
+                rd = real.replace(os.sep, "/")
+            self._rel_dirs[d] = rd
+        if not name:
+            return rd
+        if rd == ".":
+            return name
+        if rd == ".." or rd.startswith("../"):  # above the current directory: `../x` may be `.` itself
+            cwd = self._rel_dirs["\0cwd"]
+            return os.path.relpath(os.path.join(cwd, rd, name), cwd).replace(os.sep, "/")
+        return f"{rd}/{name}"
 
     def inside_roots(self, path: Path | str) -> bool:
         """True when ``path`` (after resolving links) is inside a scan root."""
@@ -60,6 +83,15 @@ class ScanContext:
             if real == r or real.startswith(r.rstrip(os.sep) + os.sep):
                 return True
         return False
+
+    def root_of(self, path: Path | str) -> Path | None:
+        """The scan root (boundary) that holds ``path``, after resolving links."""
+        real = os.path.realpath(str(path))
+        for root in self.roots:
+            r = str(root)
+            if real == r or real.startswith(r.rstrip(os.sep) + os.sep):
+                return root
+        return None
 
     def read_text(self, path: Path | str) -> str | None:
         """The text of a file inside the scan roots, or None when it is outside,

@@ -13,13 +13,30 @@ from typing import Callable, Iterable, Iterator
 from .config import Config
 from .context import ScanContext, size_limit_message
 from .findings import Finding, ModuleCall, RemoteModules, Report
-from .model import INSTANCES, CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit, key_variants
-from .rules import REGISTRY, profile_rules, rules_for
+from .model import INSTANCES, Attr, CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit, key_variants
+from .rules import REGISTRY, profile_rules, resolve_rule, rules_for
 from .rules.base import Fail, Unresolved
-from .vocab import PARSE_ERROR, SEVERITY_RANK, UNRESOLVED, TARGET_GRANT, TARGET_KEY, TARGET_POLICY_ONLY, TARGET_STORE, checkov_id
+from .vocab import (
+    CFN_ALIAS_PROPS,
+    CFN_KEY_PROPS,
+    PARSE_ERROR,
+    SEVERITY_RANK,
+    TARGET_GRANT,
+    TARGET_KEY,
+    TARGET_POLICY_ONLY,
+    TARGET_STORE,
+    TF_CONFIG_SUFFIXES,
+    TF_KEY_ATTRS,
+    UNRESOLVED,
+    WRITTEN,
+    checkov_id,
+    replaced_by_tofu,
+    tf_enabled_argument,
+)
 
 SKIP_DIRS = {".git", ".terraform", "node_modules", ".terragrunt-cache", "__pycache__", ".venv", "venv"}
-TF_SUFFIXES = (".tf", ".tf.json")
+TF_SUFFIXES = TF_CONFIG_SUFFIXES  # Terraform's and OpenTofu's
+TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
 DOC_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 SNIFF_BYTES = 65536
 
@@ -42,14 +59,32 @@ def _is_tf(name: str) -> bool:
 
 
 def _is_doc(name: str) -> bool:
-    return name.endswith(DOC_SUFFIXES) and not name.endswith(".tf.json") and not name.endswith(".tfvars.json")
+    return name.endswith(DOC_SUFFIXES) and not name.endswith((".tf.json", ".tofu.json", ".tfvars.json"))
 
 
-def _repo_root(p: Path) -> Path:
-    d = p if p.is_dir() else p.parent
+def _repo_root(real: Path) -> Path | None:
+    """The git work tree holding ``real`` (a resolved path): the nearest
+    directory, from it upward, with a `.git` directory or file."""
+    d = real if real.is_dir() else real.parent
     for cand in [d, *d.parents]:
         if (cand / ".git").exists():
             return cand
+    return None
+
+
+def boundary_of(path: Path, config_dir: str | None = None) -> Path:
+    """What a scan of ``path`` may read (modules, ``file()``, tfvars): the git
+    work tree that holds it, else the directory of the configuration file
+    when it holds it, else the path itself (a file's directory). Resolved."""
+    real = Path(os.path.realpath(path))
+    repo = _repo_root(real)
+    if repo is not None:
+        return repo
+    d = real if real.is_dir() else real.parent
+    if config_dir:
+        c = Path(os.path.realpath(config_dir))
+        if d == c or c in d.parents:
+            return c
     return d
 
 
@@ -86,32 +121,54 @@ def _walk(top: str, enter: Callable[[str], bool]) -> Iterator[tuple[str, list[st
 
 
 def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
+    """The files to scan: those under the directories given (links to
+    directories followed only while they stay under one of them) and the
+    files given. Each file once, however often it is reached."""
     inp = Inputs()
     visited: set[str] = set()
+    seen_files: set[str] = set()
+    real_dirs: dict[str, str] = {}
+    walk_roots = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
 
     def enter(dirpath: str) -> bool:
-        """Not a directory seen before (a link loop), nor one out of the roots."""
+        """Not a directory seen before (a link loop), nor one out of the
+        directories given (discovery walks only what was asked)."""
         real = os.path.realpath(dirpath)
-        if real in visited or not ctx.real_inside_roots(real):
+        if real in visited or not any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in walk_roots):
             return False
         visited.add(real)
         return True
 
-    def add_file(p: Path, dir_checked: bool = False) -> None:
+    def add_file(p: Path, dir_checked: bool = False, siblings: set[str] | None = None) -> None:
         name = p.name
-        if not (_is_tf(name) or _is_doc(name)):
+        tfvars = name.endswith(TFVARS_SUFFIXES)
+        if not (_is_tf(name) or _is_doc(name) or tfvars):
             return
         if cfg.exclude and cfg.excluded(ctx.rel(p)):
             return
-        # inside a directory already known to be inside the roots, only a link can lead out
+        # inside a directory already known to be inside the boundary, only a link can lead out
         if (not dir_checked or os.path.islink(p)) and not ctx.inside_roots(p):
-            return  # a link pointing out of the scan root
+            return  # a link pointing out of the boundary
         try:
             if not p.is_file():
                 return
         except OSError:
             return
+        parent = str(p.parent)
+        real_parent = real_dirs.get(parent)
+        if real_parent is None:
+            real_parent = real_dirs[parent] = os.path.realpath(parent)
+        key = real_parent + os.sep + name
+        if key in seen_files:
+            return  # given twice, or both given and under a directory given
+        seen_files.add(key)
         if _is_tf(name):
+            if replaced_by_tofu(name, siblings if siblings is not None else (lambda other: os.path.isfile(p.parent / other))):
+                return  # OpenTofu reads x.tofu instead of x.tf
+            inp.tf_dirs.setdefault(p.parent.absolute(), []).append(p)
+        elif tfvars:
+            # a variables file belongs to its module: the module is scanned for it (given alone, it
+            # still decides values: pre-commit with only terraform.tfvars staged)
             inp.tf_dirs.setdefault(p.parent.absolute(), []).append(p)
         else:
             inp.docs.append(p)
@@ -124,13 +181,14 @@ def discover(paths: Iterable[str], ctx: ScanContext, cfg: Config) -> Inputs:
         if p.is_dir():
             inp.requested_dirs.append(ctx.rel(p))
             for dirpath, filenames in _walk(str(p), enter):
+                siblings = set(filenames)
                 for fn in filenames:
-                    add_file(Path(dirpath) / fn, dir_checked=True)
+                    if fn.endswith(TFVARS_SUFFIXES):
+                        continue  # found with its module directory
+                    add_file(Path(dirpath) / fn, dir_checked=True, siblings=siblings)
         else:
             inp.requested_files.add(ctx.rel(p))
             add_file(p)
-            if p.name.endswith((".tfvars", ".tfvars.json")):
-                pass  # a variables file belongs to its module; nothing of its own to report
     return inp
 
 
@@ -148,6 +206,7 @@ def _note_finding(n: Note, sev: dict[str, str]) -> Finding:
         resource_type=n.resource_type,
         message=_one_line(n.message),
         resource_file=n.loc.file,
+        root=n.root,
     )
 
 
@@ -163,11 +222,12 @@ def target_of(res: Resource) -> str:
 
 
 def link(unit: ScanUnit) -> None:
-    """Grants know their key when it is in the same model."""
-    by_address = {k.address: k for k in unit.keys}
+    """Grants know their key when it is in the same model (the same root
+    module, template or plan: an address alone names one resource per root)."""
+    by_address = {(k.root, k.address): k for k in unit.keys}
     for g in unit.grants:
-        if g.key is None and g.target in by_address:
-            g.key = by_address[g.target]
+        if g.key is None and (g.root, g.target) in by_address:
+            g.key = by_address[(g.root, g.target)]
 
 
 def judged(unit: ScanUnit) -> list[Resource]:
@@ -368,7 +428,7 @@ def merge_notes(findings: list[Finding]) -> list[Finding]:
         if f.rule_id != UNRESOLVED or not f.subject:
             order.append(f)
             continue
-        k = (f.file, f.line, f.resource, f.resource_file, f.subject, f.suppressed)
+        k = (f.file, f.line, f.root, f.resource, f.resource_file, f.subject, f.suppressed)
         if k not in groups:
             groups[k] = []
             order.append(k)
@@ -391,14 +451,15 @@ def merge_notes(findings: list[Finding]) -> list[Finding]:
 
 def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, message: str, ident: str, about: str = "",
              subject: str = "") -> Finding:
+    primary, related = locate(res, loc)
     return Finding(
         rule_id=rid,
         title=title,
         severity=severity,
-        file=loc.file,
-        line=max(1, loc.line),
-        end_line=max(1, loc.line, loc.end_line),
-        column=max(1, loc.column),
+        file=primary.file,
+        line=max(1, primary.line),
+        end_line=max(1, primary.line, primary.end_line),
+        column=max(1, primary.column),
         resource=res.address,
         resource_type=res.resource_type,
         message=_one_line(message),
@@ -406,7 +467,63 @@ def _finding(rid: str, title: str, severity: str, loc: Location, res: Resource, 
         about=about,
         subject=subject,
         resource_file=res.loc.file,
+        root=res.root,
+        related=related,
     )
+
+
+def locate(res: Resource, loc: Location) -> tuple[Location, tuple[tuple[str, int, str], ...]]:
+    """Where a finding that a rule located at ``loc`` is reported, and its
+    related locations. Rules locate at the attribute (``where(attr, key)``);
+    when that attribute's value is written elsewhere (its ``origin``: a module
+    argument, a tfvars line, a variable or parameter default), the finding is
+    reported there, the attribute being related. The module blocks that call
+    the resource's module are related too (except one holding the report's
+    own line)."""
+    primary = loc
+    related: list[tuple[str, int, str]] = []
+    found = _attr_at(res, loc)
+    if found is not None:
+        name, a = found
+        assert a.origin is not None
+        primary = a.origin
+        expr = " ".join(a.expr.split())
+        expr = expr if len(expr) <= 60 else expr[:59] + "…"
+        written = _written_name(res, name)
+        related.append((loc.file, max(1, loc.line), f"{written} = {expr}" if expr else written))
+    for call, name in res.calls:
+        if call.file == primary.file and call.line <= primary.line <= call.end_line:
+            continue  # the report is inside this module block (a module argument)
+        related.append((call.file, max(1, call.line), f"call of {name}"))
+    return primary, tuple(related)
+
+
+def _attr_at(res: Resource, loc: Location) -> tuple[str, Attr] | None:
+    """The attribute located at ``loc`` whose value has an origin elsewhere."""
+    for name, a in res.attrs.items():
+        if a.origin is not None and a.loc == loc and a.origin != loc:
+            return name, a
+    pol = getattr(res, "policy", None)
+    if isinstance(pol, Attr) and pol.origin is not None and pol.loc == loc and pol.origin != loc:
+        return "policy", pol
+    return None
+
+
+_TF_NAME = {norm: tf for tf, norm in reversed(list(TF_KEY_ATTRS.items()))}
+_CFN_NAME = {norm: prop for prop, norm in [*CFN_KEY_PROPS.items(), *CFN_ALIAS_PROPS.items()]}
+
+
+def _written_name(res: Resource, name: str) -> str:
+    """An attribute's name as written in the resource's source."""
+    if res.source == "cloudformation":
+        if name == "policy":
+            return "KeyPolicy"
+        return WRITTEN[name][1] if name in WRITTEN else _CFN_NAME.get(name, name)
+    if name == "enabled" and isinstance(res, Key):
+        return tf_enabled_argument(res.resource_type)
+    if isinstance(res, Key):
+        return WRITTEN[name][0] if name in WRITTEN else _TF_NAME.get(name, name)
+    return name
 
 
 def _one_line(text: str) -> str:
@@ -421,8 +538,12 @@ def enabled_rules(cfg: Config) -> set[str]:
 # --- suppressions ---------------------------------------------------------------
 
 
-def _suppression_map(unit: ScanUnit, warnings: list[str]) -> dict[str, dict[str, str]]:
-    """resource address → {rule id → reason}."""
+#: a written suppression: (file, line, rule ID)
+SuppressionKey = tuple[str, int, str]
+
+
+def _suppression_map(unit: ScanUnit, warnings: list[str]) -> dict[tuple[str, str], dict[str, tuple[str, SuppressionKey]]]:
+    """(root, resource address) → {rule id → (reason, where it is written)}."""
     by_checkov: dict[str, list[str]] = {}
     by_nag: dict[str, list[str]] = {}
     for rid, r in REGISTRY.items():
@@ -430,7 +551,8 @@ def _suppression_map(unit: ScanUnit, warnings: list[str]) -> dict[str, dict[str,
             by_checkov.setdefault(c.upper(), []).append(rid)
         for c in r.meta.cfn_nag_ids:
             by_nag.setdefault(c.upper(), []).append(rid)
-    out: dict[str, dict[str, str]] = {}
+    out: dict[tuple[str, str], dict[str, tuple[str, SuppressionKey]]] = {}
+    warned: set[tuple] = set()
     resources: list[Resource] = [*unit.keys, *unit.grants, *unit.aliases, *unit.stores]
     for res in resources:
         for s in res.suppressions:
@@ -440,36 +562,69 @@ def _suppression_map(unit: ScanUnit, warnings: list[str]) -> dict[str, dict[str,
             elif s.origin == "cfn_nag":
                 ids = by_nag.get(written, [])
             else:
-                ids = [written] if written in REGISTRY else []
+                rid = resolve_rule(s.written_id or s.rule_id)
+                ids = [rid] if rid else []
                 if not ids:
-                    warnings.append(f"{s.loc.file}:{s.loc.line}: suppression of unknown rule {written} on {res.address} ignored")
+                    msg = f"{s.loc.file}:{s.loc.line}: suppression of unknown rule {s.written_id or written} on {res.address} ignored"
+                    if msg not in warned:
+                        warned.add(msg)
+                        warnings.append(msg)
                     continue
             if not ids:
                 continue  # a Checkov/cfn_nag ID that maps to no iackms rule
             if not s.reason.strip():
-                warnings.append(f"{s.loc.file}:{s.loc.line}: suppression of {written} on {res.address} has no reason and is ignored (write one after the ID)")
+                msg = f"{s.loc.file}:{s.loc.line}: suppression of {s.written_id or written} on {res.address} has no reason and is ignored (write one after the ID)"
+                if msg not in warned:
+                    warned.add(msg)
+                    warnings.append(msg)
                 continue
             for rid in ids:
-                out.setdefault(res.address, {})[rid] = s.reason.strip()
+                where = (s.loc.file, s.loc.line, rid) if s.origin == "iackms" else ("", 0, rid)
+                out.setdefault((res.root, res.address), {})[rid] = (s.reason.strip(), where)
     return out
 
 
-def apply_suppressions(findings: list[Finding], unit: ScanUnit, warnings: list[str]) -> tuple[list[Finding], list[Finding]]:
+def apply_suppressions(findings: list[Finding], unit: ScanUnit, warnings: list[str],
+                       used: set[SuppressionKey] | None = None) -> tuple[list[Finding], list[Finding]]:
+    """(kept, suppressed). The written suppressions that matched a finding are
+    added to ``used``."""
     smap = _suppression_map(unit, warnings)
     kept: list[Finding] = []
     gone: list[Finding] = []
     from dataclasses import replace
 
     for f in findings:
-        rules = smap.get(f.resource) or smap.get(block_address(f.resource))
-        reason = None
+        rules = smap.get((f.root, f.resource)) or smap.get((f.root, block_address(f.resource)))
+        hit = None
         if rules:
-            reason = rules.get(f.rule_id) or (rules.get(f.about) if f.about else None)
-        if reason is not None:
-            gone.append(replace(f, suppressed=True, suppression_reason=reason))
+            hit = rules.get(f.rule_id) or (rules.get(f.about) if f.about else None)
+        if hit is not None:
+            if used is not None:
+                used.add(hit[1])
+            gone.append(replace(f, suppressed=True, suppression_reason=hit[0]))
         else:
             kept.append(f)
     return kept, gone
+
+
+def stale_suppressions(unit: ScanUnit, enabled: set[str], used: set[SuppressionKey], wanted: Callable[[str], bool]) -> list[tuple[str, int, str, str]]:
+    """iackms suppressions (comments, `Metadata.iackms`) of rules that were on
+    and that matched no finding, in the files ``wanted`` (pre-commit: the
+    staged ones): (file, line, rule, resource). Those written for other tools
+    (`checkov:skip`, cfn_nag) are left alone: that tool may still need them."""
+    out: dict[SuppressionKey, str] = {}
+    for res in [*unit.keys, *unit.grants, *unit.aliases, *unit.stores]:
+        for s in res.suppressions:
+            if s.origin != "iackms" or not s.reason.strip():
+                continue
+            rid = resolve_rule(s.written_id or s.rule_id)
+            if rid is None or rid not in enabled:
+                continue
+            k = (s.loc.file, s.loc.line, rid)
+            if k in used or not wanted(s.loc.file):
+                continue
+            out.setdefault(k, res.address)
+    return sorted((f, line, rid, addr) for (f, line, rid), addr in out.items())
 
 
 # --- the scan ----------------------------------------------------------------------
@@ -485,43 +640,50 @@ def scan(
     jobs: int = 1,
 ) -> Report:
     cwd = cwd or Path.cwd()
-    roots = []
+    roots: list[Path] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
-            roots.append(Path(os.path.realpath(p)))
-        elif os.path.lexists(p):
-            roots.append(Path(os.path.realpath(_repo_root(p.absolute()))))
-    ctx = ScanContext(roots=roots or [Path(os.path.realpath(cwd))], cwd=cwd)
+        if os.path.lexists(p):
+            b = boundary_of(p.absolute(), cfg.base_dir)
+            if b not in roots:
+                roots.append(b)
+    if not roots:
+        roots = [boundary_of(Path(cwd), cfg.base_dir)]
+    ctx = ScanContext(roots=roots, cwd=cwd)
     if max_file_size is not None:
         ctx.max_file_size = max_file_size
     inp = discover(paths, ctx, cfg)
-    report = Report(profile=cfg.profile)
+    report = Report(profile=cfg.profile, boundary=[ctx.rel(r) for r in roots])
     for m in inp.missing:
         report.warnings.append(f"{m}: no such file or directory")
     unit = parse_inputs(inp, ctx, jobs)
-    report.files_scanned = sum(len(v) for v in inp.tf_dirs.values()) + len(inp.docs)
+    # Terraform files, and the YAML/JSON files that are templates or plans (not every YAML/JSON looked at)
+    report.files_scanned = sum(len(v) for v in inp.tf_dirs.values()) + unit.documents
     report.keys_checked = len(unit.keys)
     report.resources = frozenset((r.address, r.loc.file) for r in judged(unit))
     enabled = enabled_rules(cfg)
     report.rules = tuple(sorted(enabled))
     findings = evaluate(unit, cfg, enabled)
-    findings = _filter_requested(findings, unit, inp)
-    findings = [f for f in findings if not cfg.excluded(f.file)]
+    used: set[SuppressionKey] = set()
     if no_suppress:
         kept, gone = findings, []
     else:
-        kept, gone = apply_suppressions(findings, unit, report.warnings)
+        kept, gone = apply_suppressions(findings, unit, report.warnings, used)
+    wanted = _wanted(inp)
     report.remote_modules = remote_modules(unit, inp, cfg)
-    report.findings = sorted(set(merge_notes(kept)), key=Finding.sort_key)
-    report.suppressed = sorted(set(merge_notes(gone)), key=Finding.sort_key)
+    report.findings = sorted(set(merge_notes([f for f in kept if _belongs(f, wanted, cfg)])), key=Finding.sort_key)
+    report.suppressed = sorted(set(merge_notes([f for f in gone if _belongs(f, wanted, cfg)])), key=Finding.sort_key)
+    if not no_suppress:
+        report.stale_suppressions = stale_suppressions(unit, enabled, used, lambda file: wanted(file) and not cfg.excluded(file))
+        for file, line, rid, addr in report.stale_suppressions:
+            report.warnings.append(f"{file}:{line}: suppression of {rid} on {addr} matches no finding; remove it if it is no longer needed")
     return report
 
 
 def remote_modules(unit: ScanUnit, inp: Inputs, cfg: Config) -> list[RemoteModules]:
     """The remote module calls of the scan by source, in the files the user
     asked about and not excluded."""
-    wanted = _wanted_file(inp)
+    wanted = _wanted(inp)
     by_source: dict[str, RemoteModules] = {}
     for r in sorted(unit.remote_modules, key=lambda r: (r.source, r.loc.file, r.loc.line)):
         if not wanted(r.loc.file) or cfg.excluded(r.loc.file):
@@ -597,6 +759,7 @@ def parse_inputs(inp: Inputs, ctx: ScanContext, jobs: int = 1) -> ScanUnit:
     modules = set().union(*(u.module_files for u in docs)) if docs else set()
     for path, u in zip(inp.docs, docs):
         if modules and ctx.rel(path) in modules:
+            unit.documents += u.documents  # read, as a part of the template that uses it
             continue
         unit.extend(u)
     return unit
@@ -625,15 +788,29 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
         if path.name.endswith(".json") and plan.sniff(data):
             res = plan.parse_file(path, data, ctx)
             if res is not None:
-                return res
+                res.documents = 1
+                return _rooted(res, rel)
         cloudformation = _cfn()
         if cloudformation.sniff(data):
             res = cloudformation.parse_file(path, data, ctx)
             if res is not None:
-                return res
+                res.documents = 1
+                return _rooted(res, rel)
     except Exception as e:  # pragma: no cover - parsers catch their own errors
         return ScanUnit(notes=[Note(PARSE_ERROR, f"internal error while reading this file: {type(e).__name__}: {e} (please report it)", Location(rel, 1, 1))])
     return ScanUnit()
+
+
+def _rooted(unit: ScanUnit, root: str) -> ScanUnit:
+    """A template's or plan's resources are identified by the file and their
+    logical ID or address: two templates may both have a `Key`."""
+    for r in (*unit.keys, *unit.aliases, *unit.grants, *unit.stores):
+        r.root = r.root or root
+    for n in unit.notes:
+        if n.resource:
+            # where the resource is written (a Rain module file read for several templates is one place)
+            n.root = n.root or n.loc.file or root
+    return unit
 
 
 def _cfn():
@@ -642,42 +819,26 @@ def _cfn():
     return cloudformation
 
 
-def _wanted_file(inp: Inputs) -> Callable[[str], bool]:
-    """With explicit files (pre-commit): is a file one the user asked about?"""
-    if not inp.requested_files:
-        return lambda file: True
+def _wanted(inp: Inputs) -> Callable[[str], bool]:
+    """Whether this file is one the user asked about: when files were given
+    (pre-commit), one of them or a file under a directory given; else any."""
     dirs = [d.rstrip("/") + "/" if d not in (".", "") else "" for d in inp.requested_dirs]
 
     def wanted(file: str) -> bool:
-        if file in inp.requested_files:
+        if not inp.requested_files or file in inp.requested_files:
             return True
         return any(d == "" and not file.startswith("../") or (d and file.startswith(d)) for d in dirs)
 
     return wanted
 
 
-def _filter_requested(findings: list[Finding], unit: ScanUnit, inp: Inputs) -> list[Finding]:
-    """With explicit files (pre-commit), keep only findings that belong to
-    them: located in them, or from a local module instantiated in them
-    (reported at the module block)."""
-    if not inp.requested_files:
-        return findings
-    wanted = _wanted_file(inp)
-
-    by_addr = {k.address: k for k in unit.keys}
-    out: list[Finding] = []
-    from dataclasses import replace
-
-    for f in findings:
-        if wanted(f.file):
-            out.append(f)
-            continue
-        key = by_addr.get(f.resource) or by_addr.get(block_address(f.resource))
-        if key is not None and key.report_loc is not None and wanted(key.report_loc.file):
-            rl = key.report_loc
-            out.append(replace(f, file=rl.file, line=rl.line, end_line=rl.end_line, column=rl.column,
-                               message=f"{f.message} (in the module, at {f.file}:{f.line})"))
-    return out
+def _belongs(f: Finding, wanted: Callable[[str], bool], cfg: Config) -> bool:
+    """A finding is reported when it is not in an excluded file and its
+    location, or one of its related locations (the attribute that uses a
+    value, the module block that calls the resource's module), is wanted."""
+    if cfg.exclude and cfg.excluded(f.file):
+        return False
+    return wanted(f.file) or any(wanted(r[0]) for r in f.related)
 
 
 def exit_code(report: Report, fail_on: str) -> int:

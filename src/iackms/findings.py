@@ -31,9 +31,16 @@ class Finding:
     resource_file: str = ""
     suppressed: bool = False
     suppression_reason: str = ""
+    #: with ``resource``, the resource's identity: the Terraform root module's
+    #: directory, or the template or plan file ("" for file-level findings)
+    root: str = ""
+    #: other places that belong to the finding: ((file, line, what), ...), e.g.
+    #: the attribute that uses a value written at (file, line), the module
+    #: block that calls the resource's module
+    related: tuple[tuple[str, int, str], ...] = ()
 
     def sort_key(self) -> tuple:
-        return (self.file, self.line, self.rule_id, self.resource, self.column, self.message)
+        return (self.file, self.line, self.rule_id, self.resource, self.column, self.message, self.root, self.related)
 
     @property
     def rank(self) -> int:
@@ -66,6 +73,10 @@ class Report:
         if n > len(shown):
             names += f" and {n - len(shown)} more (all in --format json)"
         return f"{n} remote module{'s' if n != 1 else ''} not scanned: {names}"
+    #: the directories nothing outside of which was read (relative paths)
+    boundary: list[str] = field(default_factory=list)
+    #: in-code suppressions that matched no finding: (file, line, rule, resource)
+    stale_suppressions: list[tuple[str, int, str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in ("critical", "high", "medium", "low", "info")}

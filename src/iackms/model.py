@@ -352,14 +352,14 @@ def _pick_key(key: "Key", sel: dict) -> "Key":
         v = select(a.value, sel)
         if v is REMOVE or (v is None and v is not a.value):
             continue  # AWS::NoValue or null in this branch: the argument is not set
-        attrs[name] = a if v is a.value else Attr(v, a.loc, a.present, a.expr)
+        attrs[name] = a if v is a.value else Attr(v, a.loc, a.present, a.expr, a.origin)
     vk.attrs = attrs
     pv = select(key.policy.value, sel)
     if pv is REMOVE:
         vk.policy = Attr()
         vk.policies = []
     else:
-        vk.policy = key.policy if pv is key.policy.value else Attr(pv, key.policy.loc, key.policy.present, key.policy.expr)
+        vk.policy = key.policy if pv is key.policy.value else Attr(pv, key.policy.loc, key.policy.present, key.policy.expr, key.policy.origin)
         vk.policies = [p for p in key.policies if p.holds(sel)]
     return vk
 
@@ -525,12 +525,20 @@ def is_known(value: Any) -> bool:
 @dataclass
 class Attr:
     """One attribute of a resource: its value, whether it was written at all,
-    where it was written and the source expression (for messages)."""
+    where it was written and the source expression (for messages).
+
+    ``origin`` is where the value itself is written when the attribute only
+    refers to it through a plain chain of references (a Terraform variable
+    set by a module argument, a tfvars file or its default, a local; a
+    CloudFormation ``!Ref`` to a parameter's ``Default``); None when the
+    value is written at ``loc``. Findings about the attribute are reported at
+    the origin, with ``loc`` as a related location."""
 
     value: Any = None
     loc: Location | None = None
     present: bool = False
     expr: str = ""
+    origin: Location | None = None
 
     @property
     def known(self) -> bool:
@@ -660,6 +668,13 @@ class Resource:
     #: empty by default, a string switch): what cannot be known there comes
     #: from that opening, not from the code, and is not noted (IKMS002)
     opened: bool = False
+    #: with the address, the resource's identity: the Terraform root module's
+    #: directory, or the template or plan file (relative paths). Two roots
+    #: calling one module give two resources of the same address.
+    root: str = ""
+    #: the module blocks that instantiate the resource's module, from the root
+    #: down: (where the block is written, its module address)
+    calls: tuple = ()
 
     def attr(self, name: str) -> Attr:
         return self.attrs.get(name, ABSENT)
@@ -708,9 +723,6 @@ class Key(Resource):
     #: ARNs/addresses of roles and users defined in the same configuration
     #: or template (they are principals of "this account")
     local_principals: set[str] = field(default_factory=set)
-    #: where the finding for this key is reported when it is not in a file the
-    #: user asked about (pre-commit: the module block that instantiates it)
-    report_loc: Location | None = None
 
     @property
     def is_replica(self) -> bool:
@@ -732,6 +744,8 @@ class Note:
     loc: Location
     resource: str = ""
     resource_type: str = ""
+    #: the resource's :attr:`Resource.root` when the note is about a resource
+    root: str = ""
 
 
 @dataclass
@@ -757,8 +771,11 @@ class ScanUnit:
     remote_modules: list[RemoteModule] = field(default_factory=list)
     #: files read as Rain modules of a template (checked through that template only)
     module_files: set[str] = field(default_factory=set)
+    #: YAML/JSON files read as a CloudFormation template or a plan
+    documents: int = 0
 
     def extend(self, other: "ScanUnit") -> None:
+        self.documents += other.documents
         self.keys.extend(other.keys)
         self.aliases.extend(other.aliases)
         self.grants.extend(other.grants)

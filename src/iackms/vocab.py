@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 #: info 0 .. critical 4
 SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}
+#: what `--fail-on` and `fail_on` accept (`info`: any finding but an IKMS002 note)
+FAIL_ON = SEVERITIES
 
 PROFILES = ("default", "cis", "cmmc-l2", "cmmc-l3", "strict")
 #: profile groups a rule declares itself on in (`strict` holds every rule)
@@ -51,6 +53,24 @@ TARGET_STORE = "store"
 #: a file (parse errors, notes): reported by the engine itself
 TARGET_FILE = "file"
 TARGETS = (TARGET_KEY, TARGET_POLICY_ONLY, TARGET_GRANT, TARGET_STORE, TARGET_FILE)
+
+# --- files -----------------------------------------------------------------------------
+
+#: Terraform and OpenTofu configuration files (longest suffix first)
+TF_CONFIG_SUFFIXES = (".tf.json", ".tofu.json", ".tf", ".tofu")
+#: OpenTofu reads ``x.tofu`` instead of ``x.tf`` in one directory (``x.tofu.json`` instead of ``x.tf.json``)
+TOFU_REPLACES = {".tofu": ".tf", ".tofu.json": ".tf.json"}
+
+
+def replaced_by_tofu(name: str, exists: Any) -> bool:
+    """``x.tf`` (``x.tf.json``) when ``x.tofu`` (``x.tofu.json``) is in the
+    same directory (``exists(name)`` tells, or ``name in exists`` for a set)."""
+    for tofu, tf in TOFU_REPLACES.items():
+        if name.endswith(tf):
+            other = name[: -len(tf)] + tofu
+            return other in exists if isinstance(exists, (set, frozenset, dict)) else bool(exists(other))
+    return False
+
 
 # --- resource types per source ------------------------------------------------------
 
@@ -161,8 +181,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("enable", "list of rule IDs or names", [], "rules to turn on besides the profile's"),
     Option("disable", "list of rule IDs or names", [], "rules to turn off"),
     Option("severity", "map of rule ID or name to severity", {}, "severities that replace the rules' own"),
-    Option("fail_on", "one of " + ", ".join(SEVERITIES), "low",
-           "lowest severity that makes the exit code 1 (as `--fail-on`); IKMS002 notes never fail a run"),
+    Option("fail_on", "one of " + ", ".join(FAIL_ON), "low",
+           "lowest severity that makes the exit code 1 (as `--fail-on`, which wins over it); `info` fails on any "
+           "finding, but IKMS002 notes never fail a run"),
     Option("rotation_max_days", "integer, 90 to 2560", 365, "longest rotation period IKMS102 accepts"),
     Option("deletion_window_min_days", "integer, 7 to 30", 30, "shortest deletion window IKMS107 accepts"),
     Option("required_tags", "list of tag names", None,

@@ -55,7 +55,8 @@ def expand(data: LDict, path: Path, ctx: ScanContext, unit: ScanUnit, texts: dic
     """Replace the Rain modules of a loaded template (in place) by their
     resources. ``texts`` collects the text of every module file read (for
     locating policy lines), by file as printed; ``origins`` maps each logical
-    ID a module added to where the template uses the module."""
+    ID a module added to where the template uses the module and that module
+    resource's logical ID."""
     resources = data.get("Resources")
     modules = data.get("Modules")
     uses: list[tuple[str, Any, dict]] = []
@@ -107,7 +108,7 @@ def expand(data: LDict, path: Path, ctx: ScanContext, unit: ScanUnit, texts: dic
             new[mlid] = mres
             new.key_locs[mlid] = mloc
             if origins is not None:
-                origins[mlid] = where
+                origins[mlid] = (where, lid)
         mconds = mod_data.get("Conditions")
         if isinstance(mconds, dict):
             params = _params(spec, mod_data)

@@ -65,7 +65,8 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
                origins: dict | None = None) -> None:
     """Add the template's keys, aliases and notes to ``unit``. ``texts`` holds
     the text of every Rain module file whose resources the template holds,
-    ``origins`` where the template uses the module of each such resource."""
+    ``origins`` where the template uses the module of each such resource
+    (its location and logical ID)."""
     _transform_notes(data, file, unit)
     resources = tpl.resources  # Resources with Fn::ForEach loops expanded
     if not resources:
@@ -119,7 +120,8 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
         key.exists_when = exists_when
         key.local_principals = set(locals_)
         if origins and key.address in origins:
-            key.report_loc = origins[key.address]  # a file given alone (pre-commit): reported where the module is used
+            where, module = origins[key.address]
+            key.calls = ((where, module),)  # the Rain module resource that adds it: a related location
         keys[key.address] = key
         unit.keys.append(key)
     for key in keys.values():  # a replica of an imported-material primary holds imported material too
@@ -248,8 +250,26 @@ def _properties(res: dict, tpl: Template, file: str, resource: Any, unit: ScanUn
             continue
         if attr == "tags":
             value = tags(value)
-        resource.attrs[attr] = Attr(value, span(props, prop, file), True, source_repr(raw))
+        resource.attrs[attr] = Attr(value, span(props, prop, file), True, source_repr(raw), default_origin(raw, tpl, file))
     return props
+
+
+def default_origin(raw: Any, tpl: Template, file: str) -> Location | None:
+    """Where a property's value is written when the property is ``!Ref`` to a
+    parameter that gets it from its ``Default``: the ``Default:`` line
+    (findings about the property are reported there); else None."""
+    if not (isinstance(raw, dict) and len(raw) == 1 and isinstance(raw.get("Ref"), str)):
+        return None
+    p = tpl.params.get(raw["Ref"])
+    if not isinstance(p, dict) or "Default" not in p:
+        return None
+    ptype = p.get("Type")
+    if isinstance(ptype, str) and ptype.startswith("AWS::SSM::Parameter::Value"):
+        return None  # the value is read from SSM at deployment
+    default = p["Default"]
+    if isinstance(default, str) and "{{resolve:" in default:
+        return None  # a dynamic reference: the value is read at deployment, not written here
+    return span(p, "Default", file)
 
 
 # --- key policy -------------------------------------------------------------------
@@ -261,7 +281,7 @@ def _key_policy(key: Key, props: dict, tpl: Template, file: str, text: str, is_j
     if value is REMOVE:
         return
     loc = span(props, "KeyPolicy", file)
-    key.policy = Attr(value, loc, True, source_repr(raw))
+    key.policy = Attr(value, loc, True, source_repr(raw), default_origin(raw, tpl, file))
     variants = variants_when(value, MAX_POLICY_VARIANTS)
     if not any(isinstance(v, str) for v, _ in variants):
         key.policies = build_policies(value, loc, SOURCE)
@@ -322,7 +342,8 @@ def _deletion_policy(key: Key, res: dict, tpl: Template, file: str) -> None:
     value = resolve(raw, tpl)
     if value is REMOVE:
         return
-    key.attrs["deletion_protection"] = Attr(_retains(value), span(res, "DeletionPolicy", file), True, source_repr(raw))
+    key.attrs["deletion_protection"] = Attr(_retains(value), span(res, "DeletionPolicy", file), True, source_repr(raw),
+                                            default_origin(raw, tpl, file))
 
 
 def _retains(v: Any) -> Any:

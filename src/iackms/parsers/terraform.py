@@ -205,7 +205,8 @@ def _attr(scope: Scope, blk: Block, tf_name: str) -> Attr | None:
         v = _convert(v, to_bool)
     elif tf_name in _NUMBERS:
         v = _convert(v, to_number)
-    return Attr(v, a.loc, True, a.text())
+    # written elsewhere (a module argument, tfvars, a default): findings are reported there
+    return Attr(v, a.loc, True, a.text(), scope.origin(a))
 
 
 def _convert(v: Any, fn: Any) -> Any:
@@ -338,12 +339,12 @@ def _one(
         keys[addr] = key
         pend.keys.append((key, s, blk))
     elif rtype == "aws_kms_alias":
-        al = Alias(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened)
+        al = Alias(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened, **_identity(s))
         al.attrs.update(_attrs(s, blk, ("name", "name_prefix", "target_key_id")))
         al.target = _ref(al.attrs["target_key_id"].value) if "target_key_id" in al.attrs else None
         aliases.append(al)
     elif rtype == "aws_kms_grant":
-        g = Grant(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened)
+        g = Grant(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened, **_identity(s))
         g.attrs.update(_attrs(s, blk, _GRANT_ATTRS))
         cons = expand_blocks(blk, "constraints", s.ev, {})
         if cons:
@@ -362,7 +363,7 @@ def _one(
         g.target = _ref(g.attrs["key_id"].value) if "key_id" in g.attrs else None
         grants.append(g)
     elif rtype == "aws_kms_custom_key_store":
-        st = CustomKeyStore(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened)
+        st = CustomKeyStore(addr, rtype, blk.loc, "terraform", suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened, **_identity(s))
         st.attrs.update(_attrs(s, blk, _STORE_ATTRS))
         if "custom_key_store_type" not in st.attrs:
             st.attrs["custom_key_store_type"] = Attr("AWS_CLOUDHSM", blk.loc, False, "")
@@ -391,15 +392,20 @@ def _own_policy(pol: Attr | None, inline: dict[str, Attr]) -> Attr | None:
     if target is None or not pol.value.expr.strip().endswith(".policy") or target not in inline:
         return pol
     own = inline[target]
-    return Attr(own.value, own.loc, True, own.expr)
+    return Attr(own.value, own.loc, True, own.expr, own.origin)
+
+
+def _identity(s: Scope) -> dict[str, Any]:
+    """A resource's root module (its identity with the address) and the
+    module blocks that instantiate it."""
+    return {"root": s.ctx.rel(s.root_dir), "calls": s.calls}
 
 
 def _policy_only_key(s: Scope, addr: str, blk: Block, pol: Attr | None, bypass: Attr | None) -> Key:
     """An ``aws_kms_key_policy`` whose key is not in the scan (a data source,
     a literal ARN, an unresolved expression): a key of kind ``policy_only``
     that carries only the policy, so the key-policy rules still judge it."""
-    key = Key(addr, "aws_kms_key_policy", blk.loc, "terraform", kind="policy_only", suppressions=suppressions_in(blk), report_loc=s.report_loc,
-              exists_when=s.exists_when, opened=s.opened)
+    key = Key(addr, "aws_kms_key_policy", blk.loc, "terraform", kind="policy_only", suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened, **_identity(s))
     if pol is not None:
         key.policy = pol
     if bypass is not None:
@@ -409,7 +415,7 @@ def _policy_only_key(s: Scope, addr: str, blk: Block, pol: Attr | None, bypass: 
 
 def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
     kind = KEY_TYPES[rtype]
-    key = Key(addr, rtype, blk.loc, "terraform", kind=kind, suppressions=suppressions_in(blk), report_loc=s.report_loc, exists_when=s.exists_when, opened=s.opened)
+    key = Key(addr, rtype, blk.loc, "terraform", kind=kind, suppressions=suppressions_in(blk), exists_when=s.exists_when, opened=s.opened, **_identity(s))
     key.attrs.update(_attrs(s, blk, _KEY_ATTRS))
     en = _attr(s, blk, enabled_argument(rtype))
     if en is not None:

@@ -414,35 +414,71 @@ _CHECKOV_RE = re.compile(r"checkov:skip=\s*([A-Za-z0-9_]+)(?:\s*:\s*(.*))?")
 
 def suppressions_in(block: Block) -> list[Suppression]:
     """``# iackms:skip=ID[,ID] reason`` and ``# checkov:skip=CKV_AWS_7:reason``
-    comments written inside a block."""
+    comments written inside a block or on the comment lines directly above its
+    header (where tfsec and Trivy users write them)."""
     out: list[Suppression] = []
     if block.file.is_json or block.node is None:
         return out
     rel = block.file.rel
+    for c in _comments_above(block.node):
+        _suppressions_of(c, rel, out)
     for c in iter_comments(block.node):
-        text = c.text.decode("utf-8", "replace")
-        base_line = c.start_point[0] + 1
-        for i, line in enumerate(text.split("\n")):
-            body = line.strip()
-            for pre in ("/*", "//", "#"):
-                if body.startswith(pre):
-                    body = body[len(pre):]
-                    break
-            if body.endswith("*/"):
-                body = body[:-2]
-            body = body.strip().lstrip("*").strip()
-            loc = Location(rel, base_line + i, base_line + i, 1)
-            m = _IACKMS_RE.search(body)
-            if m:
-                reason = m.group(2).strip()
-                for rid in m.group(1).split(","):
-                    rid = rid.strip()
-                    out.append(Suppression(rid.upper(), reason, loc, "iackms", rid))
-                continue
-            m2 = _CHECKOV_RE.search(body)
-            if m2:
-                out.append(Suppression("", (m2.group(2) or "").strip(), loc, "checkov", m2.group(1)))
+        _suppressions_of(c, rel, out)
     return out
+
+
+def _comments_above(node: Any) -> list[Any]:
+    """The comments on the lines directly above ``node`` (no blank line, no
+    code between), in source order. A comment that ends a line of code, or
+    that starts the header's own line, is not one of them."""
+    found: list[Any] = []
+    row = node.start_point[0]
+    cur = node
+    while True:
+        prev = cur.prev_sibling
+        if prev is None:
+            parent = cur.parent
+            # the first block's leading comments belong to the file, before its body
+            if parent is None or parent.type != "body":
+                break
+            cur = parent
+            continue
+        if prev.type != "comment" or prev.end_point[0] < row - 1 or (prev.end_point[0] == row and prev.end_point[1] > 0 and cur is node):
+            break
+        before = prev.prev_sibling
+        if before is None and prev.parent is not None and prev.parent.type == "body":
+            before = prev.parent.prev_sibling
+        if before is not None and before.end_point[0] == prev.start_point[0] and before.type != "comment":
+            break  # a comment after code on the same line
+        found.append(prev)
+        row = prev.start_point[0]
+        cur = prev
+    return found[::-1]
+
+
+def _suppressions_of(c: Any, rel: str, out: list[Suppression]) -> None:
+    text = c.text.decode("utf-8", "replace")
+    base_line = c.start_point[0] + 1
+    for i, line in enumerate(text.split("\n")):
+        body = line.strip()
+        for pre in ("/*", "//", "#"):
+            if body.startswith(pre):
+                body = body[len(pre):]
+                break
+        if body.endswith("*/"):
+            body = body[:-2]
+        body = body.strip().lstrip("*").strip()
+        loc = Location(rel, base_line + i, base_line + i, 1)
+        m = _IACKMS_RE.search(body)
+        if m:
+            reason = m.group(2).strip()
+            for rid in m.group(1).split(","):
+                rid = rid.strip()
+                out.append(Suppression(rid.upper(), reason, loc, "iackms", rid))
+            continue
+        m2 = _CHECKOV_RE.search(body)
+        if m2:
+            out.append(Suppression("", (m2.group(2) or "").strip(), loc, "checkov", m2.group(1)))
 
 
 __all__ = [

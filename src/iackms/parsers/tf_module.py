@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from ..context import ScanContext, size_limit_message
 from ..model import Location, Note
-from ..vocab import TF_KMS_TYPES
+from ..vocab import TF_CONFIG_SUFFIXES, TF_KMS_TYPES, replaced_by_tofu
 from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
 from .tf_scope import OPEN, ModuleDef, Scope
 
@@ -20,21 +20,33 @@ KMS_RESOURCES = TF_KMS_TYPES
 MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
 
+def config_suffix(name: str) -> str | None:
+    """The configuration suffix of a file name (``.tf.json`` before ``.json``), or None."""
+    for suffix in TF_CONFIG_SUFFIXES:
+        if name.endswith(suffix):
+            return suffix
+    return None
+
+
 def _is_override(name: str) -> bool:
-    base = name[:-5] if name.endswith(".json") else name
-    base = base[:-3]
+    suffix = config_suffix(name) or ""
+    base = name[: -len(suffix)] if suffix else name
     return base == "override" or base.endswith("_override")
 
 
 def _config_files(d: Path) -> list[Path]:
+    """The configuration files of a module directory, as Terraform and
+    OpenTofu read them: ``.tf``, ``.tf.json``, ``.tofu``, ``.tofu.json``,
+    ``x.tofu`` replacing ``x.tf``."""
     try:
         entries = sorted(os.scandir(d), key=lambda e: e.name)
     except OSError:
         return []
+    names = {e.name for e in entries}
     out = []
     for e in entries:
         n = e.name
-        if n.startswith((".", "~", "#")) or not (n.endswith(".tf") or n.endswith(".tf.json")):
+        if n.startswith((".", "~", "#")) or config_suffix(n) is None or replaced_by_tofu(n, names):
             continue
         try:
             if e.is_file():
@@ -274,7 +286,10 @@ def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: i
             loader.note(Note("IKMS002", f"module {name} ({src}) {why}; it is not evaluated again", rel_loc, f"module.{name}", "module"))
             return None
         if not loader.ctx.inside_roots(target):
-            loader.note(Note("IKMS002", f"module {name} uses {src!r}, which is outside the scanned directories; its keys are not scanned", rel_loc, f"module.{name}", "module"))
+            b = loader.ctx.root_of(scope.mod.dir)
+            where = f"the scan boundary {loader.ctx.rel(b)}" if b is not None else "the scan boundary"
+            loader.note(Note("IKMS002", f"module {name} uses {src!r}, which is outside {where} (the repository of the scanned path); "
+                                        "its keys are not scanned", rel_loc, f"module.{name}", "module"))
             return None
         if not target.is_dir():
             loader.note(Note("IKMS002", f"module {name} uses {src!r}, which does not exist; its keys are not scanned", rel_loc, f"module.{name}", "module"))
@@ -291,7 +306,9 @@ def make_factory(scope: Scope, loader: Loader, stack: tuple[Path, ...], depth: i
         for aname, a in blk.attrs.items():
             if aname not in MODULE_META:
                 inputs[aname] = _thunk(scope, a, blk)
-        child = Scope(mod, scope.ctx, scope.root_dir, f"{scope.prefix}module.{name}.", inputs, scope.report_loc or blk.loc)
+        arguments = {aname: a for aname, a in blk.attrs.items() if aname not in MODULE_META}
+        child = Scope(mod, scope.ctx, scope.root_dir, f"{scope.prefix}module.{name}.", inputs,
+                      (*scope.calls, (blk.loc, f"{scope.prefix}module.{name}")), arguments)
         child.parent = scope
         child.provider_map = provider_map(blk)
         child.child_factory = make_factory(child, loader, stack + (target,), depth + 1)

@@ -5,11 +5,12 @@ resources and data sources (from :mod:`.tf_aws`), with their splats."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..model import LList, Unknown
 from .tf_aws import IAM_PRINCIPALS, data_ref, resource_ref
-from .tf_hcl import Block, SrcFile, node_loc, node_text
+from .tf_hcl import AttrNode, Block, SrcFile, node_loc, node_text
 from .tf_values import err, to_number
 
 if TYPE_CHECKING:
@@ -100,6 +101,27 @@ def _splat(ev: "Ev", blk: Block | None, step: Any, whole: Any, f: SrcFile, env: 
             v = ev.postfix(v, sub, whole, f, env)
         out.append(v)
     return out
+
+
+_PLAIN_TEMPLATE = re.compile(r'^"?\$\{\s*(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}"?$')
+
+
+def plain_reference(a: AttrNode) -> tuple[str, str] | None:
+    """``("var", "x")`` / ``("local", "y")`` when the attribute's whole
+    expression is ``var.x`` / ``local.y`` (or ``"${var.x}"``, which is the
+    same value): its value is then the one written where that name is set."""
+    if a.file.is_json:
+        m = _PLAIN_TEMPLATE.match(a.expr) if isinstance(a.expr, str) else None
+        return (m.group(1), m.group(2)) if m else None
+    kids = [c for c in a.expr.children if c.type != "comment"]
+    if len(kids) == 2 and kids[0].type == "variable_expr" and kids[1].type == "get_attr":
+        kind = node_text(kids[0])
+        name = _attr_name(kids[1])
+        return (kind, name) if kind in ("var", "local") and name else None
+    if len(kids) == 1 and kids[0].type == "template_expr":
+        m = _PLAIN_TEMPLATE.match(node_text(kids[0]))
+        return (m.group(1), m.group(2)) if m else None
+    return None
 
 
 def _join(nodes: list[Any]) -> str:

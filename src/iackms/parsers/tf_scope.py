@@ -83,14 +83,19 @@ class Scope:
         root_dir: Path,
         prefix: str = "",
         inputs: dict[str, Callable[[], Any]] | None = None,
-        report_loc: Location | None = None,
+        calls: tuple[tuple[Location, str], ...] = (),
+        arguments: dict[str, AttrNode] | None = None,
     ) -> None:
         self.mod = mod
         self.ctx = ctx
         self.root_dir = root_dir
         self.prefix = prefix
         self.inputs = inputs
-        self.report_loc = report_loc
+        #: the module blocks that instantiate this module, from the root down:
+        #: (where the block is written, its module address)
+        self.calls = calls
+        #: the module block's arguments as written (``inputs`` evaluates them)
+        self.arguments = arguments or {}
         self.parent: Scope | None = None
         #: the module block's ``providers`` map: child alias -> caller alias;
         #: None when the module block has none (the default is inherited)
@@ -180,6 +185,45 @@ class Scope:
         if typ is not None and not typ.file.is_json and isinstance(value, (dict, list, str)):
             value = tf_types.convert(value, tf_types.parse_type(typ.expr), lambda n: self.ev.node(n, typ.file, {"__const__": True}))
         return value
+
+    def origin(self, a: AttrNode) -> Location | None:
+        """Where the value of ``a`` is written, when ``a`` is a plain chain
+        of references to it (``var.x``, ``local.y``, followed through module
+        arguments, tfvars and defaults as :meth:`_var` takes them); None when
+        ``a`` itself holds the value, or where it comes from is not written
+        in the scan (a variable without a value, a command-line variable)."""
+        from .tf_refs import plain_reference
+
+        sc: Scope | None = self
+        node = a
+        found: Location | None = None
+        for _ in range(64):  # a chain longer than this is a cycle
+            ref = plain_reference(node) if sc is not None else None
+            if ref is None or sc is None:
+                break
+            kind, name = ref
+            nxt: AttrNode | None = None
+            nsc: Scope | None = None
+            if kind == "local":
+                nxt, nsc = sc.mod.locals.get(name), sc
+            else:
+                blk = sc.mod.variables.get(name)
+                if blk is None:
+                    break
+                if sc.inputs is None and name in sc.overrides:
+                    break  # a value the branch being checked gives it: written nowhere
+                if sc.inputs is not None and name in sc.inputs:
+                    nxt, nsc = sc.arguments.get(name), sc.parent
+                elif sc.inputs is None and name in sc.ctx.tf_vars:
+                    break
+                elif sc.inputs is None and name in sc.mod.tfvars:
+                    nxt = sc.mod.tfvars[name]  # tfvars and defaults are constants: the chain ends there
+                else:
+                    nxt = blk.attrs.get("default")
+            if nxt is None:
+                break
+            found, node, sc = nxt.loc, nxt, nsc
+        return found
 
     def local(self, name: str) -> Any:
         a = self.mod.locals.get(name)

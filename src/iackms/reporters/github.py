@@ -18,6 +18,7 @@ from ..docgen import rule_url
 from ..findings import Finding, Report
 from ..rules import REGISTRY
 from ..vocab import SEVERITIES
+from .text import via
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "warning", "info": "notice"}
 #: GitHub rejects a step summary over 1 MiB; stay well clear of it
@@ -47,7 +48,14 @@ def command(f: Finding) -> str:
         "title": f"{f.rule_id} {_name(f.rule_id)}".strip(),
     }
     joined = ",".join(f"{k}={escape_property(v)}" for k, v in props.items())
-    return f"::{LEVEL.get(f.severity, 'warning')} {joined}::{escape_data(f.message)}"
+    return f"::{LEVEL.get(f.severity, 'warning')} {joined}::{escape_data(_text(f))}"
+
+
+def _text(f: Finding) -> str:
+    """The message, naming the resource (two instances of a module share
+    their lines), and the related locations."""
+    msg = f.message if not f.resource or f.resource in f.message else f"{f.resource}: {f.message}"
+    return msg + via(f)
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
@@ -76,7 +84,7 @@ def cell(text: str) -> str:
 
 def _row(f: Finding) -> str:
     rule = f"[{f.rule_id}]({rule_url(f.rule_id)}) {_name(f.rule_id)}".rstrip()
-    return f"| {cell(f.file)}:{max(1, f.line)} | {rule} | {f.severity} | {cell(f.resource)} | {cell(f.message)} |\n"
+    return f"| {cell(f.file)}:{max(1, f.line)} | {rule} | {f.severity} | {cell(f.resource)} | {cell(f.message + via(f))} |\n"
 
 
 def summary(report: Report, limit: int = SUMMARY_LIMIT) -> str:

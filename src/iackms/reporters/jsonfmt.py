@@ -2,10 +2,12 @@
 
     {"version": "...", "profile": "...",
      "findings": [{"rule_id", "title", "severity", "file", "line", "end_line",
-                   "column", "resource", "resource_type", "message"}],
+                   "column", "resource", "resource_type", "message", "root",
+                   "related": [{"file", "line", "what"}]}],
      "summary": {"total", "by_severity": {...}, "by_rule": {...},
                  "files_scanned", "keys_checked", "suppressed",
-                 "remote_modules": [{"source", "calls": [{"file", "line", "module"}]}]},
+                 "remote_modules": [{"source", "calls": [{"file", "line", "module"}]}],
+                 "boundary": [...], "stale_suppressions": [{"file", "line", "rule_id", "resource"}]},
      "warnings": [...]}
 """
 
@@ -29,6 +31,8 @@ def finding_dict(f: Finding) -> dict:
         "resource": f.resource or "",
         "resource_type": f.resource_type or "",
         "message": f.message,
+        "root": f.root,
+        "related": [{"file": file, "line": line, "what": what} for file, line, what in f.related],
     }
     if f.suppressed:
         d["suppressed"] = True
@@ -49,7 +53,7 @@ def render(report: Report, show_suppressed: bool = False, **_: object) -> str:
     findings = [finding_dict(f) for f in report.findings]
     if show_suppressed:
         findings += [finding_dict(f) for f in report.suppressed]
-        findings.sort(key=lambda d: (d["file"], d["line"], d["rule_id"], d["resource"], d["column"], d["message"]))
+        findings.sort(key=lambda d: (d["file"], d["line"], d["rule_id"], d["resource"], d["column"], d["message"], d["root"]))
     doc = {
         "version": __version__,
         "profile": report.profile,
@@ -62,6 +66,9 @@ def render(report: Report, show_suppressed: bool = False, **_: object) -> str:
             "keys_checked": report.keys_checked,
             "suppressed": len(report.suppressed),
             "remote_modules": remote_modules(report),
+            "boundary": report.boundary,
+            "stale_suppressions": [{"file": file, "line": line, "rule_id": rid, "resource": res}
+                                   for file, line, rid, res in report.stale_suppressions],
         },
         "warnings": report.warnings,
     }

@@ -70,12 +70,24 @@ def artifact_uri(file: str) -> str:
 
 def fingerprint(f: Finding) -> str:
     """Stable across line moves: the rule, the file, the resource and the
-    statement identity (or the message without its numbers)."""
+    statement identity (or the message without its numbers). When the file
+    is outside the resource's root module (a module shared by several roots),
+    the root too: the same address in two roots is two alerts."""
     what = f.ident or re.sub(r"\d+", "", f.message)
     # an IKMS002 note names the rule that could not decide: notes of two rules on one statement differ;
     # a note merged from several rules' notes keeps the fingerprint of its first rule's
     about = f.about.split(",", 1)[0]
-    return hashlib.sha256("|".join((f.rule_id, about, f.file, f.resource, what)).encode()).hexdigest()
+    parts = [f.rule_id, about, f.file, f.resource, what]
+    if f.root and not _under(f.file, f.root):
+        parts.append(f.root)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _under(file: str, root: str) -> bool:
+    """``file`` is ``root`` or inside it (paths relative to one directory)."""
+    if root in (".", ""):
+        return not file.startswith("../")
+    return file == root or file.startswith(root.rstrip("/") + "/")
 
 
 def _clip(text: str) -> str:
@@ -131,6 +143,15 @@ def result(f: Finding, index: int, with_suppressions: bool) -> dict:
         "locations": [location],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f)},
     }
+    if f.related:
+        out["relatedLocations"] = [
+            {"id": i, "physicalLocation": {"artifactLocation": {"uri": artifact_uri(file), "uriBaseId": SRCROOT},
+                                           "region": {"startLine": max(1, line)}},
+             "message": {"text": what}}
+            for i, (file, line, what) in enumerate(f.related, 1)
+        ]
+    if f.root:
+        out["properties"] = {"root": f.root}
     if with_suppressions:  # within a run, every result has the array or none does
         out["suppressions"] = []
         if f.suppressed:

@@ -15,7 +15,33 @@ def line(f: Finding, colour: bool = False) -> str:
         sev = f"{_COLOURS.get(f.severity, '')}{sev}{_RESET}"
     res = f" {f.resource}:" if f.resource else ""
     sup = f" [suppressed: {f.suppression_reason}]" if f.suppressed else ""
-    return f"{f.file}:{f.line}: {sev} {f.rule_id}{res} {f.message}{sup}"
+    return f"{f.file}:{f.line}: {sev} {f.rule_id}{res} {f.message}{via(f)}{sup}"
+
+
+def via(f: Finding) -> str:
+    """`` (via path:line, path:line)``: the finding's related locations."""
+    if not f.related:
+        return ""
+    return " (via " + ", ".join(f"{file}:{line}" for file, line, _ in f.related) + ")"
+
+
+NOTHING_FOUND = "no Terraform, CloudFormation or plan file found"
+
+
+def summary(report: Report) -> str:
+    """The one-line summary: findings by severity, files, keys, suppressed."""
+    counts = report.counts()
+    total = len(report.findings)
+    parts = [f"{n} {s}" for s, n in counts.items() if n]
+    text = f"{total} finding{'s' if total != 1 else ''}"
+    if parts:
+        text += " (" + ", ".join(parts) + ")"
+    if report.files_scanned == 0:
+        return text + f": {NOTHING_FOUND}"
+    text += f" in {report.files_scanned} file{'s' if report.files_scanned != 1 else ''}, {report.keys_checked} key{'s' if report.keys_checked != 1 else ''} checked"
+    if report.suppressed:
+        text += f", {len(report.suppressed)} suppressed"
+    return text
 
 
 def render(report: Report, colour: bool = False, show_suppressed: bool = False, **_: object) -> str:
@@ -23,18 +49,9 @@ def render(report: Report, colour: bool = False, show_suppressed: bool = False, 
     if show_suppressed:
         shown = sorted(shown + list(report.suppressed), key=lambda f: f.sort_key())
     out = [line(f, colour) for f in shown]
-    counts = report.counts()
-    total = len(report.findings)
-    parts = [f"{n} {s}" for s, n in counts.items() if n]
-    summary = f"{total} finding{'s' if total != 1 else ''}"
-    if parts:
-        summary += " (" + ", ".join(parts) + ")"
-    summary += f" in {report.files_scanned} file{'s' if report.files_scanned != 1 else ''}, {report.keys_checked} key{'s' if report.keys_checked != 1 else ''} checked"
-    if report.suppressed:
-        summary += f", {len(report.suppressed)} suppressed"
     if out:
         out.append("")
-    out.append(summary)
+    out.append(summary(report))
     remote = report.remote_summary()
     if remote:
         out.append(remote)
