@@ -437,3 +437,39 @@ def test_sarif_rule_properties_name_controls():
     rules = {r["id"]: r for r in json.loads(render(Report()))["runs"][0]["tool"]["driver"]["rules"]}
     assert rules["IKMS204"]["properties"]["controls"] == ["NIST SP 800-171 3.1.4", "CMMC AC.L2-3.1.4"]
     assert "controls" not in rules["IKMS202"]["properties"]
+
+
+# --- speed ---------------------------------------------------------------------------------------
+
+PERF = CORPUS / "perf"
+
+
+@pytest.mark.skipif(not PERF.is_dir(), reason=f"the shared corpus is not at {CORPUS}")
+def test_inventory_costs_at_most_a_fifth_more_than_the_scan(monkeypatch):
+    """The inventory of ../shared/corpus/perf (scan + build + JSON) takes no
+    more than the scan with its JSON report plus 20%: the scan is done once
+    and the inventory is a pass over its model. CPU time of this process
+    (`--jobs 1`), best of three interleaved rounds, so that other load on the
+    machine does not decide."""
+    import time
+
+    from iackms.reporters import render
+
+    monkeypatch.chdir(CORPUS)
+    cfg = Config()
+
+    def scan_json() -> None:
+        r = run(["perf"], cfg, jobs=1)
+        render("json", r.report)
+
+    def inventory_json() -> None:
+        r = run(["perf"], cfg, jobs=1)
+        render_inventory("json", build(r.unit, r.report, r.keys(), trusted_accounts=cfg.trusted_accounts))
+
+    best = {"scan": float("inf"), "inventory": float("inf")}
+    for _ in range(3):  # the first round also warms imports and caches
+        for name, fn in (("scan", scan_json), ("inventory", inventory_json)):
+            t = time.process_time()
+            fn()
+            best[name] = min(best[name], time.process_time() - t)
+    assert best["inventory"] <= best["scan"] * 1.2, best

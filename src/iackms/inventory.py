@@ -562,24 +562,28 @@ class _FindingIndex:
         self.used: set[int] = set()
 
     def take(self, key: Key, address: str, shared: bool) -> list[Finding]:
-        names = [address]
         block = _INDEX.sub("", address)
+        # (name, the file that declares the resource): the key, its instances' block, its grants and aliases
+        names = [(address, key.loc.file)]
         if block != address:
-            names.append(block)  # a finding of every instance is reported at the block address
-        names += [g.address for g in key.grants] + [a.address for a in key.aliases]
+            names.append((block, key.loc.file))  # a finding of every instance is reported at the block address
+        names += [(g.address, g.loc.file) for g in key.grants] + [(a.address, a.loc.file) for a in key.aliases]
         root = _root(key)
         files = _key_files(key) if shared else set()
 
-        def belongs(f: Finding) -> bool:
+        def belongs(f: Finding, declared: str) -> bool:
             if not shared:
                 return True
             froot = getattr(f, "root", "")
-            return froot == root if froot else f.file in files
+            if froot:
+                return froot == root
+            rfile = getattr(f, "resource_file", "")
+            return rfile == declared if rfile else f.file in files
 
         out: list[Finding] = []
-        for n in dict.fromkeys(names):
+        for n, declared in dict.fromkeys(names):
             for f in self.by_resource.get(n, []):
-                if belongs(f):
+                if belongs(f, declared):
                     out.append(f)
                     self.used.add(id(f))
         return sorted(out, key=lambda f: (-f.rank, f.sort_key()))
