@@ -99,12 +99,13 @@ def controls(inv: dict) -> list[str]:
     rows = inv["controls"]
     if not rows:
         return []
-    out = ["## Controls\n\n", "The controls the rules support, the rules that ran for each, and the findings against it.\n\n",
-           "| Framework | Control | Rules (ran) | Findings |\n| --- | --- | --- | ---: |\n"]
+    out = ["## Controls\n\n", "The controls the rules support, as their sources cite them, and the findings against each. "
+           "A rule not run in this profile gives no evidence either way.\n\n",
+           "| Framework | Control | Rules | Findings |\n| --- | --- | --- | ---: |\n"]
     for c in rows:
         ver = f" ({c['versions']})" if c.get("versions") else ""
-        ran = ", ".join(c["rules_run"]) or "none"
-        out.append(f"| {c['framework']} | {cell(c['id'] + ver)} {cell(c['title'])} | {', '.join(c['rules'])} ({ran}) | {c['findings']} |\n")
+        rules = ", ".join(r + ("" if r in c["rules_run"] else " (not run)") for r in c["rules"])
+        out.append(f"| {c['framework']} | {cell(c['id'] + ver)} {cell(c['title'])} | {rules} | {c['findings']} |\n")
     out.append("\n")
     return out
 
