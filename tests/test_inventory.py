@@ -229,6 +229,28 @@ resource "aws_kms_key" "b" {
     assert b["access"]["unresolved"] == [p["shown_as"]]
 
 
+def test_a_setting_that_depends_on_a_condition_varies(tmp_path):
+    inv = _key(tmp_path, """AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env:
+    Type: String
+    AllowedValues: [prod, dev]
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !If [IsProd, true, false]
+      PendingWindowInDays: !If [IsProd, 30, 7]
+""", "t.yaml")
+    s = inv["keys"][0]["settings"]
+    assert s["rotation"]["status"] == "varies"
+    assert sorted(o["value"] for o in s["rotation"]["options"]) == [False, True]
+    assert all(o["status"] == "set" for o in s["deletion_window_days"]["options"])
+    assert setting_text(s["deletion_window_days"]).count("|") == 1
+
+
 def test_public_narrowed_and_foreign_principals(tmp_path):
     inv = _key(tmp_path, '''resource "aws_kms_key" "k" {
   policy = jsonencode({

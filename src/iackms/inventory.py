@@ -34,7 +34,7 @@ from .model import (
     display,
     is_known,
 )
-from .policy import build_policy, parse_principal
+from .policy import build_policy, parse_grantee
 from .rules import REGISTRY
 from .rules.keyspec import rotation_ineligibility
 from .vocab import SEVERITIES, SEVERITY_RANK, UNRESOLVED
@@ -483,7 +483,7 @@ def _grants(key: Key, trusted: tuple[str, ...]) -> list[dict]:
              "retiring_principal": setting(g.attr("retiring_principal"), has_default=False)}
         v = grantee.value if grantee.present else None
         if isinstance(v, str) and is_known(v):
-            pr = parse_principal("AWS" if v.startswith("arn:") or v.isdigit() or v.strip() == "*" else "Service", v)
+            pr = parse_grantee(v)
             verdict = sem.grant_home(key, pr.account, trusted) if pr.account else None
             d["grantee_outside_home"] = None if verdict is None else not verdict
             d["grantee_category"] = "public" if pr.wildcard else pr.ptype
