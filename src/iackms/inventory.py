@@ -64,11 +64,10 @@ SETTINGS = (
 #: what AWS does when a setting is not written (the documented defaults of
 #: CreateKey / the Terraform provider / CloudFormation); None: nothing
 DEFAULTS: dict[str, Any] = {
-    "description": None,
     "key_spec": "SYMMETRIC_DEFAULT",
     "key_usage": "ENCRYPT_DECRYPT",
     "origin": "AWS_KMS",
-    "custom_key_store": None,
+    "custom_key_store": None,  # AWS KMS's own key store
     "multi_region": False,
     "rotation": False,
     "rotation_period_days": 365,
