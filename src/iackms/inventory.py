@@ -517,13 +517,45 @@ def _key_files(key: Key) -> set[str]:
     return files
 
 
+#: a key is expanded into at most this many instances (beyond, one entry at its block address)
+MAX_INSTANCES = 256
+
+
 def instances(key: Key) -> list[tuple[str, Key, str]]:
     """The instances of a key as the findings name them: ``(address, the key
-    as that instance is deployed, what the instance depends on)``. Until
-    keys are expanded per ``for_each``/``count`` instance in the model, a
-    block is one entry at its block address (its settings show as ``varies``
-    across instances)."""
-    return [(key.address, key, "")]
+    as that instance is deployed, what the instance is)``. A block whose
+    settings or policy differ between its static ``for_each``/``count``
+    instances gives one entry per instance (``aws_kms_key.this["jwt"]``,
+    ``module.kms[0].aws_kms_key.this``), each with that instance's values;
+    values that depend on an undecidable condition stay ``varies``, each
+    option saying when it holds. A block whose instances are all alike is one
+    entry at its block address, as its findings are. (Needs a model that
+    knows which values depend on which instances: ``model.key_variants``.)"""
+    try:
+        from .model import INSTANCES, _pick_key, switches  # type: ignore[attr-defined]
+    except ImportError:  # a model without instance switches: one entry per block
+        return [(key.address, key, "")]
+    sw = [s for s in switches([a.value for a in key.attrs.values()] + [key.policy.value]) if s.kind == INSTANCES]
+    if not sw:
+        return [(key.address, key, "")]
+    groups = switches([a.value for a in key.attrs.values()] + [key.policy.value])
+    axes = []
+    for s in sw:
+        ks = list(dict.fromkeys(k for labels in groups[s] for ks_ in labels for k in ks_))
+        axes.append((s, ks))
+    combos: list[dict] = [{}]
+    for s, ks in axes:
+        combos = [{**c, s: k} for c in combos for k in ks]
+        if len(combos) > MAX_INSTANCES:
+            return [(key.address, key, "")]
+    out = []
+    for sel in combos:
+        addr = key.address
+        for s in sorted(sel, key=lambda s: -len(s.name)):
+            if addr == s.name or addr.startswith(s.name + "."):
+                addr = s.name + sel[s] + addr[len(s.name):]
+        out.append((addr, _pick_key(key, sel), " and ".join(s.phrase(sel[s]) for s in sel)))
+    return out
 
 
 # --- findings ------------------------------------------------------------------------
