@@ -188,7 +188,8 @@ def setting_text(s: dict | None) -> str:
         return f"{v} ({s['expr']})" if s.get("expr") and len(s["expr"]) <= 80 else v
     if st == "default":
         v = s.get("value")
-        return "(not set)" if v is None else f"{_value_text(v)} (default)"
+        note = f", {s['note']}" if s.get("note") else ""
+        return "(not set)" if v is None else f"{_value_text(v)} (default{note})"
     if st == "not-set":
         return "(not set)"
     if st == "unknown":
@@ -714,6 +715,8 @@ def build(unit: ScanUnit, report: Report, keys: list[Key] | None = None, *, trus
                 "root": _root(key),
                 "module_call": _where(key.report_loc) if key.report_loc is not None else None,
                 "instance_of": depends or None,
+                # a key that exists only when conditions that are off by default are on
+                "exists_when": list(getattr(key, "exists_when", ()) or ()),
                 "settings": _settings(view, primary),
                 "tags": _tags(view),
                 "aliases": _aliases(key),
