@@ -357,7 +357,7 @@ def _account_text(a: str | None) -> str:
     return f"account {display(a)}"
 
 
-def _shown_as(a: sem.Access) -> str:
+def _shown_as(a: sem.PrincipalAccess) -> str:
     pr = a.principal
     if a.category == "account":
         return f"IAM policies of {_account_text(pr.account)}"
@@ -385,7 +385,7 @@ def _action_names(acts: Iterable[str]) -> list[str]:
     return sorted("kms:" + x for x in acts)
 
 
-def _principal(a: sem.Access, key: Key) -> dict:
+def _principal(a: sem.PrincipalAccess, key: Key) -> dict:
     return {
         "principal": display(a.principal.value) if a.principal.kind != "NotPrincipal" else f"NotPrincipal: {a.principal.value}",
         "shown_as": _shown_as(a),

@@ -594,7 +594,7 @@ ACCESS_CATEGORIES = (
 
 
 @dataclass
-class Access:
+class PrincipalAccess:
     """What one principal (one :func:`person_key` identity) may do with a key,
     over every distinct Allow statement of every variant of its policy that
     names it: the same reading the key-policy rules make (admin and usage
@@ -708,14 +708,14 @@ def _merge_home(a: bool | None, b: bool | None, first: bool) -> bool | None:
     return True if a is True and b is True else None
 
 
-def key_access(key: Key, trusted: Iterable[str] = ()) -> list[Access]:
-    """Who may do what with a key under its written policy: one :class:`Access`
+def key_access(key: Key, trusted: Iterable[str] = ()) -> list[PrincipalAccess]:
+    """Who may do what with a key under its written policy: one :class:`PrincipalAccess`
     per principal, in the order the policy names them. A NotPrincipal Allow
     is one entry (every principal but those named). A key with no policy in
     the scan gives nothing here (the caller says whether AWS's default policy
     applies or the policy is unknown)."""
     trusted = tuple(trusted)
-    out: dict[str, Access] = {}
+    out: dict[str, PrincipalAccess] = {}
     homes: dict[int, Home] = {}
     for p, st in each_statement(key):
         if id(p) not in homes:
@@ -752,7 +752,7 @@ def key_access(key: Key, trusted: Iterable[str] = ()) -> list[Access]:
             a = out.get(ident)
             first = a is None
             if a is None:
-                a = out[ident] = Access(ident, pr, cat)
+                a = out[ident] = PrincipalAccess(ident, pr, cat)
             a.administer |= admin
             a.use |= use
             if grant == "any" or (grant and a.create_grant is None):
