@@ -593,13 +593,17 @@ class _FindingIndex:
                 self.by_resource.setdefault(f.resource, []).append(f)
         self.used: set[int] = set()
 
-    def take(self, key: Key, address: str, shared: bool) -> list[Finding]:
+    def take(self, key: Key, address: str, shared: bool, others: Iterable[Any] = ()) -> list[Finding]:
+        """The findings on a key (one instance of it), its grants and aliases,
+        and ``others`` (resources that use it)."""
         block = _INDEX.sub("", address)
         # (name, the file that declares the resource): the key, its instances' block, its grants and aliases
         names = [(address, key.loc.file)]
         if block != address:
             names.append((block, key.loc.file))  # a finding of every instance is reported at the block address
         names += [(g.address, g.loc.file) for g in key.grants] + [(a.address, a.loc.file) for a in key.aliases]
+        names += [(o.address, o.loc.file) for o in others]
+        shared = shared or bool(others)
         root = _root(key)
         files = _key_files(key) if shared else set()
 
@@ -627,22 +631,28 @@ class _FindingIndex:
 # --- consumers (issue 14) ----------------------------------------------------------------
 
 
-def consumers_of(unit: ScanUnit, key: Key) -> list[dict] | None:
+def consumers_of(unit: ScanUnit, key: Key) -> list | None:
     """The resources of the scan that use the key (an S3 bucket, an EBS
-    volume, a log group...), or None when this model does not link
-    consumers to keys."""
+    volume, a log group...: ``model.Consumer`` whose key the linker resolved
+    to this key, directly or through an alias), or None when this model does
+    not link consumers to keys."""
     consumers = getattr(unit, "consumers", None)
     if consumers is None:
         return None
-    out = []
-    for c in consumers:
-        refs = [r for r in getattr(c, "refs", []) if getattr(r, "key", None) is key]
-        if not refs:
-            continue
-        out.append({"address": c.address, "resource_type": c.resource_type, **_where(c.loc),
-                    "attribute": getattr(c, "key_name", "") or None,
-                    "via": sorted({r.via.address for r in refs if getattr(r, "via", None) is not None}) or None})
-    return out
+    return [c for c in consumers if any(getattr(r, "key", None) is key for r in getattr(c, "refs", ()))]
+
+
+def _consumer(c: Any, key: Key, fs: list[Finding]) -> dict:
+    refs = [r for r in getattr(c, "refs", ()) if getattr(r, "key", None) is key]
+    d = {"address": c.address, "resource_type": c.resource_type, **_where(c.loc),
+         "attribute": (getattr(c, "key_name", "") or None), "element": (getattr(c, "element", "") or None),
+         "via": sorted({r.via.address for r in refs if getattr(r, "via", None) is not None}) or None,
+         # the key is only one of the values the consumer's key can take (a condition, an instance)
+         "in_some_branches": len(refs) < len(getattr(c, "refs", ())),
+         "delivered_by": [{"address": x.address, "resource_type": x.resource_type, **_where(x.loc),
+                           "attribute": getattr(x, "dest_name", "") or None} for x in getattr(c, "incoming", ())],
+         "findings": [_finding(f) for f in fs]}
+    return d
 
 
 # --- the inventory ---------------------------------------------------------------------------
@@ -697,9 +707,10 @@ def build(unit: ScanUnit, report: Report, keys: list[Key] | None = None, *, trus
     for key in keys:
         shared = by_addr[key.address] > 1
         primary = _primary(key, by_root_addr)
+        users = consumers_of(unit, key)
         for address, view, depends in instances(key):
-            fs = index.take(key, address, shared)
-            sup = sup_index.take(key, address, shared)
+            fs = index.take(key, address, shared, users or ())
+            sup = sup_index.take(key, address, shared, users or ())
             pol = _policy(view)
             entry = {
                 "id": f"{_root(key)}#{address}",
@@ -723,7 +734,9 @@ def build(unit: ScanUnit, report: Report, keys: list[Key] | None = None, *, trus
                 "policy": pol,
                 "access": _access(view, trusted, pol["status"] if pol["status"] in ("default", "unknown") else "known"),
                 "grants": _grants(key, trusted),
-                "consumers": consumers_of(unit, key),
+                "consumers": None if users is None else [
+                    _consumer(c, key, [f for f in fs if f.resource == c.address and getattr(f, "resource_file", c.loc.file) == c.loc.file])
+                    for c in users],
                 "findings": {**_counts(fs), "items": [_finding(f) for f in fs],
                              "suppressed": [_finding(f) for f in sup]},
             }

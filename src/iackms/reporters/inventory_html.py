@@ -410,8 +410,15 @@ def _panel(i: int, k: dict, links: _Links) -> str:
     if k["consumers"] is None:
         out.append("<p><strong>Used by:</strong> not linked by this version of iackms.</p>")
     elif k["consumers"]:
-        out.append("<p><strong>Used by</strong></p><ul>" + "".join(
-            f"<li><code>{e(c['address'])}</code> ({e(c['resource_type'])}) {links.a(c['file'], c['line'])}</li>" for c in k["consumers"]) + "</ul>")
+        items = []
+        for c in k["consumers"]:
+            how = f" <code>{e(c['attribute'])}</code>" if c.get("attribute") else ""
+            via = " through " + ", ".join(f"<code>{e(v)}</code>" for v in c["via"]) if c.get("via") else ""
+            some = " (in some branches)" if c.get("in_some_branches") else ""
+            sent = "; receives data from " + ", ".join(f"<code>{e(x['address'])}</code>" for x in c["delivered_by"]) if c.get("delivered_by") else ""
+            nf = f'; <span class="flag">{len(c["findings"])} finding(s)</span>' if c.get("findings") else ""
+            items.append(f"<li><code>{e(c['address'])}</code> ({e(c['resource_type'])}{how}{via}) {links.a(c['file'], c['line'], k['file'])}{some}{sent}{nf}</li>")
+        out.append("<p><strong>Used by</strong></p><ul>" + "".join(items) + "</ul>")
     else:
         out.append("<p><strong>Used by:</strong> no resource in the scan.</p>")
     out.append("</div></div>")

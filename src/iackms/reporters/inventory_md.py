@@ -196,7 +196,15 @@ def key_section(i: int, e: dict) -> str:
     if e["consumers"] is None:
         out.append("**Used by:** not linked by this version of iackms.\n\n")
     elif e["consumers"]:
-        out.append(f"**Used by:** {cell(consumers_text(e['consumers']))}\n\n")
+        out.append("**Used by:**\n\n")
+        for c in e["consumers"]:
+            how = f" `{c['attribute']}`" if c.get("attribute") else ""
+            via = f" through {', '.join(code(v) for v in c['via'])}" if c.get("via") else ""
+            some = " (in some branches)" if c.get("in_some_branches") else ""
+            sent = "; receives data from " + ", ".join(code(x["address"]) for x in c["delivered_by"]) if c.get("delivered_by") else ""
+            nf = f"; {len(c['findings'])} finding(s)" if c.get("findings") else ""
+            out.append(f"- {code(c['address'])} ({c['resource_type']}{how}{via}) at {code(c['file'] + ':' + str(c['line']))}{some}{sent}{nf}\n")
+        out.append("\n")
     else:
         out.append("**Used by:** no resource in the scan.\n\n")
     f = e["findings"]
