@@ -650,9 +650,24 @@ def _consumer(c: Any, key: Key, fs: list[Finding]) -> dict:
          # the key is only one of the values the consumer's key can take (a condition, an instance)
          "in_some_branches": len(refs) < len(getattr(c, "refs", ())),
          "delivered_by": [{"address": x.address, "resource_type": x.resource_type, **_where(x.loc),
-                           "attribute": getattr(x, "dest_name", "") or None} for x in getattr(c, "incoming", ())],
-         "findings": [_finding(f) for f in fs]}
+                           "attribute": getattr(x, "dest_name", "") or None,
+                           "findings": [_finding(f) for f in fs if _on(f, x)]} for x in getattr(c, "incoming", ())],
+         "findings": [_finding(f) for f in fs if _on(f, c)]}
     return d
+
+
+def _on(f: Finding, res: Any) -> bool:
+    """A finding is about this resource (its address, and the file that declares it)."""
+    return f.resource == res.address and getattr(f, "resource_file", res.loc.file) == res.loc.file
+
+
+def _users(consumers: list) -> list:
+    """The resources whose findings count for a key: the consumers that use
+    it and the resources that deliver data into those consumers."""
+    out = list(consumers)
+    for c in consumers:
+        out += [x for x in getattr(c, "incoming", ()) if all(x is not y for y in out)]
+    return out
 
 
 # --- the inventory ---------------------------------------------------------------------------
@@ -709,8 +724,8 @@ def build(unit: ScanUnit, report: Report, keys: list[Key] | None = None, *, trus
         primary = _primary(key, by_root_addr)
         users = consumers_of(unit, key)
         for address, view, depends in instances(key):
-            fs = index.take(key, address, shared, users or ())
-            sup = sup_index.take(key, address, shared, users or ())
+            fs = index.take(key, address, shared, _users(users or []))
+            sup = sup_index.take(key, address, shared, _users(users or []))
             pol = _policy(view)
             entry = {
                 "id": f"{_root(key)}#{address}",
@@ -734,9 +749,7 @@ def build(unit: ScanUnit, report: Report, keys: list[Key] | None = None, *, trus
                 "policy": pol,
                 "access": _access(view, trusted, pol["status"] if pol["status"] in ("default", "unknown") else "known"),
                 "grants": _grants(key, trusted),
-                "consumers": None if users is None else [
-                    _consumer(c, key, [f for f in fs if f.resource == c.address and getattr(f, "resource_file", c.loc.file) == c.loc.file])
-                    for c in users],
+                "consumers": None if users is None else [_consumer(c, key, fs) for c in users],
                 "findings": {**_counts(fs), "items": [_finding(f) for f in fs],
                              "suppressed": [_finding(f) for f in sup]},
             }

@@ -440,7 +440,8 @@ def _panel(i: int, k: dict, links: _Links) -> str:
 def _other(inv: dict, links: _Links) -> str:
     out = []
     if inv["other_findings"]:
-        out.append("<h2>Findings on no key</h2><p>These may leave keys out of the inventory (a file that cannot be read, a module that is not there).</p><ul>")
+        out.append("<h2>Findings on no key of the scan</h2><p>A file that cannot be read or a module that is not there may leave keys out "
+                   "of the inventory; a resource may use a key outside the scan.</p><ul>")
         for x in inv["other_findings"]:
             out.append(f'<li>{_sev_badge(x["severity"], x["severity"])} <a href="{e(rule_url(x["rule_id"]))}">{e(x["rule_id"])}</a> '
                        f'{links.a(x["file"], x["line"])}: {e(x["message"])}</li>')

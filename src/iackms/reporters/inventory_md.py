@@ -223,7 +223,8 @@ def key_section(i: int, e: dict) -> str:
 def footer(inv: dict) -> list[str]:
     out = []
     if inv["other_findings"]:
-        out.append("## Findings on no key\n\nThese may leave keys out of the inventory (a file that cannot be read, a module that is not there):\n\n")
+        out.append("## Findings on no key of the scan\n\nA file that cannot be read or a module that is not there may leave keys out of "
+                   "the inventory; a resource may use a key outside the scan:\n\n")
         for x in inv["other_findings"]:
             out.append(f"- {x['severity']} [{x['rule_id']}]({rule_url(x['rule_id'])}) {code(x['file'] + ':' + str(x['line']))}: {cell(x['message'])}\n")
         out.append("\n")
