@@ -302,6 +302,49 @@ def test_public_narrowed_and_foreign_principals(tmp_path):
     assert k["findings"]["by_rule"].keys() >= {"IKMS202", "IKMS206"}
 
 
+def test_not_principal_and_a_wildcard_narrowed_by_a_deny(tmp_path):
+    inv = _key(tmp_path, """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: true
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Root
+            Effect: Allow
+            Principal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"}
+            Action: "kms:*"
+            Resource: "*"
+          - Sid: Everyone
+            Effect: Allow
+            Principal: "*"
+            Action: ["kms:Decrypt"]
+            Resource: "*"
+          - Sid: OutsideOrg
+            Effect: Deny
+            Principal: "*"
+            Action: ["kms:Decrypt", "kms:Encrypt"]
+            Resource: "*"
+            Condition: {StringNotEquals: {"aws:PrincipalOrgID": o-abc123}}
+          - Sid: AllBut
+            Effect: Allow
+            NotPrincipal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:role/ops"}
+            Action: ["kms:DescribeKey"]
+            Resource: "*"
+""", "t.yaml")
+    by = {p["statements"][0]["sid"]: p for p in inv["keys"][0]["access"]["principals"]}
+    assert by["Root"]["shown_as"] == "IAM policies of this account"
+    assert by["Everyone"]["category"] == "narrowed" and by["Everyone"]["public"] is False
+    assert by["Everyone"]["narrowed_by"] == ["statement 'OutsideOrg' denies callers with aws:PrincipalOrgID not o-abc123"]
+    assert by["AllBut"]["category"] == "public" and by["AllBut"]["public"] is True and by["AllBut"]["other"] == ["kms:DescribeKey"]
+    assert by["AllBut"]["shown_as"] == "every principal but arn:aws:iam::<this account>:role/ops (anyone)"
+    deny = inv["keys"][0]["access"]["denies"][0]
+    assert deny["sid"] == "OutsideOrg" and deny["actions"] == ["kms:Decrypt", "kms:Encrypt"]
+    assert deny["conditions"] == ["StringNotEquals aws:PrincipalOrgID = o-abc123"]
+
+
 def test_default_policy_grants_and_replica(tmp_path):
     inv = _key(tmp_path, '''resource "aws_kms_key" "primary" {
   multi_region        = true
