@@ -1,5 +1,5 @@
-"""Command line: `iackms scan`, `iackms rules`, `iackms explain`,
-`iackms checkov-dir`. Exit codes: 0 clean, 1 findings at or above
+"""Command line: `iackms scan`, `iackms inventory`, `iackms rules`,
+`iackms explain`, `iackms checkov-dir`. Exit codes: 0 clean, 1 findings at or above
 --fail-on, 2 usage or internal error (one line, never a traceback)."""
 
 from __future__ import annotations
