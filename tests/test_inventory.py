@@ -249,6 +249,39 @@ resource "aws_kms_key" "b" {
     assert b["access"]["unresolved"] == [p["shown_as"]]
 
 
+def test_instances_that_differ_are_listed_as_the_findings_name_them(tmp_path):
+    inv = _key(tmp_path, """locals {
+  keys = { jwt = { rotate = false, days = 7 }, data = { rotate = true, days = 30 } }
+}
+resource "aws_kms_key" "svc" {
+  for_each                = local.keys
+  enable_key_rotation     = each.value.rotate
+  deletion_window_in_days = each.value.days
+}
+resource "aws_kms_key" "same" {
+  count = 2
+}
+variable "create_external" {
+  default = false
+}
+resource "aws_kms_external_key" "ext" {
+  count = var.create_external ? 1 : 0
+}
+""")
+    by = {e["address"]: e for e in inv["keys"]}
+    assert set(by) == {'aws_kms_key.svc["data"]', 'aws_kms_key.svc["jwt"]', "aws_kms_key.same", "aws_kms_external_key.ext"}
+    jwt, data = by['aws_kms_key.svc["jwt"]'], by['aws_kms_key.svc["data"]']
+    assert jwt["block_address"] == "aws_kms_key.svc" and jwt["instance_of"] == 'aws_kms_key.svc["jwt"]'
+    assert jwt["settings"]["rotation"]["value"] is False and data["settings"]["rotation"]["value"] is True
+    assert jwt["settings"]["deletion_window_days"]["value"] == 7
+    assert "IKMS101" in jwt["findings"]["by_rule"] and "IKMS101" not in data["findings"]["by_rule"]
+    assert "IKMS106" in jwt["findings"]["by_rule"] and "IKMS106" in data["findings"]["by_rule"]  # at the block: every instance
+    assert by["aws_kms_key.same"]["instance_of"] is None  # instances alike: one entry, as its findings name it
+    ext = by["aws_kms_external_key.ext"]
+    assert ext["exists_when"] == ["var.create_external is true"]
+    assert "exists only when var.create\\_external is true" in render_inventory("markdown", inv)
+
+
 def test_a_setting_that_depends_on_a_condition_varies(tmp_path):
     inv = _key(tmp_path, """AWSTemplateFormatVersion: "2010-09-09"
 Parameters:
@@ -266,7 +299,7 @@ Resources:
 """, "t.yaml")
     s = inv["keys"][0]["settings"]
     assert s["rotation"]["status"] == "varies"
-    assert sorted(o["value"] for o in s["rotation"]["options"]) == [False, True]
+    assert sorted((o["value"], o["when"]) for o in s["rotation"]["options"]) == [(False, "IsProd is false"), (True, "IsProd is true")]
     assert all(o["status"] == "set" for o in s["deletion_window_days"]["options"])
     assert setting_text(s["deletion_window_days"]).count("|") == 1
 

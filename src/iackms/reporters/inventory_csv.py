@@ -12,7 +12,7 @@ import io
 from ..inventory import setting_text
 
 COLUMNS = (
-    "id", "address", "resource_type", "kind", "source", "file", "line", "module_call",
+    "id", "address", "resource_type", "kind", "source", "file", "line", "module_call", "exists_when",
     "description", "key_spec", "key_usage", "origin", "custom_key_store", "multi_region", "primary_key",
     "rotation", "rotation_period_days", "deletion_window_days", "enabled", "deletion_protection",
     "bypass_policy_lockout_safety_check", "aliases", "tags", "policy",
@@ -75,6 +75,7 @@ def row(e: dict) -> dict[str, str]:
         "id": e["id"], "address": e["address"], "resource_type": e["resource_type"], "kind": e["kind"],
         "source": e["source_name"], "file": e["file"], "line": str(e["line"]),
         "module_call": f"{mc['file']}:{mc['line']}" if mc else "",
+        "exists_when": " and ".join(e.get("exists_when") or ()),
         **{k: setting_text(s[k]) for k in _SETTINGS},
         "aliases": "; ".join(setting_text(al["name"]) for al in e["aliases"]),
         "tags": tags_text(e["tags"]),

@@ -253,6 +253,8 @@ def _table(inv: dict, links: _Links) -> str:
             flags.append("public")
         if a["outside_home"]:
             flags.append("outside home accounts")
+        if k.get("exists_when"):
+            flags.append("off by default")
         if a["status"] == "unknown":
             flags.append("policy unknown")
         elif a["unresolved"]:
@@ -358,6 +360,8 @@ def _panel(i: int, k: dict, links: _Links) -> str:
            f'<p class="where">{e(k["source_name"])} <code>{e(k["resource_type"])}</code> at {links.a(k["file"], k["line"])}']
     if k.get("module_call"):
         out.append(f', from the module call at {links.a(k["module_call"]["file"], k["module_call"]["line"])}')
+    if k.get("exists_when"):
+        out.append(f'. It exists only when {e(" and ".join(k["exists_when"]))} (off by default); it is listed as it would be deployed then')
     out.append("</p><div class=\"grid\"><table><caption>Configuration</caption><tbody>")
     labels = (("description", "Description"), ("key_spec", "Key spec"), ("key_usage", "Key usage"), ("origin", "Origin"),
               ("custom_key_store", "Custom key store"), ("multi_region", "Multi-Region"), ("primary_key", "Primary key"),

@@ -152,7 +152,10 @@ def key_section(i: int, e: dict) -> str:
            f"{e['source_name']} `{e['resource_type']}` at {code(str(e['file']) + ':' + str(e['line']))}"]
     if e.get("module_call"):
         out.append(f", from the module call at {code(e['module_call']['file'] + ':' + str(e['module_call']['line']))}")
-    out.append(".\n\n| Setting | Value |\n| --- | --- |\n")
+    out.append(".")
+    if e.get("exists_when"):
+        out.append(f" It exists only when {cell(' and '.join(e['exists_when']))} (off by default); it is listed as it would be deployed then.")
+    out.append("\n\n| Setting | Value |\n| --- | --- |\n")
     labels = (("description", "Description"), ("key_spec", "Key spec"), ("key_usage", "Key usage"), ("origin", "Origin"),
               ("custom_key_store", "Custom key store"), ("multi_region", "Multi-Region"), ("primary_key", "Primary key"),
               ("rotation", "Automatic rotation"), ("rotation_period_days", "Rotation period (days)"),
