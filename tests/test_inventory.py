@@ -195,7 +195,8 @@ def test_example_inventory_says_who_may_do_what(example_inv):
     keys = {e["address"]: e for e in example_inv["keys"]}
     app = keys["aws_kms_key.app"]
     s = app["settings"]
-    assert s["rotation"] == {"status": "set", "value": False, "expr": "var.rotate", "file": "examples/terraform/main.tf", "line": 17}
+    assert s["rotation"] == {"status": "set", "value": False, "expr": "var.rotate", "file": "examples/terraform/main.tf", "line": 17,
+                             "origin": {"file": "examples/terraform/main.tf", "line": 7}}  # the variable's default
     assert s["deletion_window_days"]["value"] == 7 and s["key_spec"]["status"] == "default"
     assert s["rotation_period_days"]["status"] == "not-applicable"
     assert [setting_text(a["name"]) for a in app["aliases"]] == ["alias/app"]
@@ -494,7 +495,10 @@ def test_cli_formats_and_outputs(tmp_path):
 def test_cli_errors(tmp_path):
     assert cli("inventory", "missing", cwd=tmp_path).returncode == 2
     assert cli("inventory", "--format", "json", "--format", "csv", cwd=tmp_path).returncode == 2
-    r = cli("inventory", "--format", "json", "--output", "nodir/x.json", cwd=tmp_path)
+    r = cli("inventory", "--format", "json", "--output", "new/dir/x.json", cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path / "new" / "dir" / "x.json").is_file()  # directories are created, as for scan
+    (tmp_path / "afile").write_text("")
+    r = cli("inventory", "--format", "json", "--output", "afile/x.json", cwd=tmp_path)
     assert r.returncode == 2 and "cannot write" in r.stderr
     assert cli("inventory", "--format", "pdf", cwd=tmp_path).returncode == 2
 

@@ -156,6 +156,9 @@ def setting(attr: Attr, default: Any = None, *, has_default: bool = True) -> dic
     deployment: ``expr`` and ``reason``), ``varies`` (depends on a condition or
     an instance: ``options``)."""
     d: dict[str, Any] = {"status": "", "value": None, "expr": None, **_where(attr.loc)}
+    origin = getattr(attr, "origin", None)
+    if origin is not None and attr.present:
+        d["origin"] = _where(origin)  # where the value itself is written (a variable's default, a tfvars file)
     if not attr.present:
         d["status"] = "default" if has_default else "not-set"
         d["value"] = default if has_default else None
@@ -498,15 +501,14 @@ def _root(key: Key) -> str:
     if r:
         return r
     if key.source == "terraform":
-        f = (key.report_loc or key.loc).file
+        f = (key.calls[0][0] if key.calls else key.loc).file
         return f.rsplit("/", 1)[0] if "/" in f else "."
     return key.loc.file
 
 
 def _key_files(key: Key) -> set[str]:
     files = {key.loc.file}
-    if key.report_loc is not None:
-        files.add(key.report_loc.file)
+    files.update(loc.file for loc, _ in key.calls)
     for a in key.attrs.values():
         if a.loc is not None:
             files.add(a.loc.file)
@@ -564,7 +566,9 @@ def instances(key: Key) -> list[tuple[str, Key, str]]:
 
 def _finding(f: Finding) -> dict:
     d = {"rule_id": f.rule_id, "title": f.title, "severity": f.severity, "file": f.file, "line": f.line,
-         "resource": f.resource, "message": f.message}
+         "resource": f.resource, "message": f.message,
+         # other places that belong to it: the attribute that uses a value written elsewhere, the module block
+         "related": [{"file": r[0], "line": r[1], "what": r[2]} for r in getattr(f, "related", ())]}
     if f.suppressed:
         d["suppression_reason"] = f.suppression_reason
     return d
@@ -739,7 +743,9 @@ def build(unit: ScanUnit, report: Report, keys: list[Key] | None = None, *, trus
                 "line": max(1, key.loc.line),
                 "end_line": max(1, key.loc.line, key.loc.end_line),
                 "root": _root(key),
-                "module_call": _where(key.report_loc) if key.report_loc is not None else None,
+                # the module block in the root that creates a key of a local module, and the whole chain
+                "module_call": {**_where(key.calls[0][0]), "module": key.calls[0][1]} if key.calls else None,
+                "module_calls": [{**_where(loc), "module": mod} for loc, mod in key.calls],
                 "instance_of": depends or None,
                 # a key that exists only when conditions that are off by default are on
                 "exists_when": list(getattr(key, "exists_when", ()) or ()),

@@ -372,7 +372,10 @@ def _panel(i: int, k: dict, links: _Links) -> str:
         if key == "primary_key" and k["kind"] not in ("replica", "replica_external"):
             continue
         st = s[key]
-        where = f' <span class="none">({links.a(st["file"], st["line"], k["file"])})</span>' if st.get("file") and st["status"] in ("set", "unknown", "varies") else ""
+        where = ""
+        if st.get("file") and st["status"] in ("set", "unknown", "varies"):
+            origin = f'; value at {links.a(st["origin"]["file"], st["origin"]["line"], k["file"])}' if st.get("origin") else ""
+            where = f' <span class="none">({links.a(st["file"], st["line"], k["file"])}{origin})</span>'
         out.append(f'<tr><th scope="row">{e(label)}</th><td class="st-{e(st["status"])}">{e(setting_text(st))}{where}</td></tr>')
     aliases = "; ".join(setting_text(al["name"]) for al in k["aliases"]) or "—"
     out.append(f'<tr><th scope="row">Aliases</th><td>{e(aliases)}</td></tr>')
@@ -431,7 +434,7 @@ def _panel(i: int, k: dict, links: _Links) -> str:
                    '<th scope="col">Location</th><th scope="col">Message</th></tr></thead><tbody>')
         for x in f["items"]:
             out.append(f'<tr><td>{_sev_badge(x["severity"], x["severity"])}</td><td><a href="{e(rule_url(x["rule_id"]))}">{e(x["rule_id"])}</a></td>'
-                       f'<td>{links.a(x["file"], x["line"], k["file"])}</td><td>{e(x["message"])}</td></tr>')
+                       f'<td>{links.a(x["file"], x["line"], k["file"])}{_related(x, links, k["file"])}</td><td>{e(x["message"])}</td></tr>')
         out.append("</tbody></table>")
     else:
         out.append("<p><strong>Findings:</strong> none.</p>")
@@ -439,6 +442,11 @@ def _panel(i: int, k: dict, links: _Links) -> str:
         out.append("<p>Suppressed: " + e("; ".join(f"{x['rule_id']} ({x.get('suppression_reason', '')})" for x in f["suppressed"])) + "</p>")
     out.append('<p><a href="#keys-section">Back to the table</a></p></article>')
     return "".join(out)
+
+
+def _related(x: dict, links: _Links, near: str) -> str:
+    rel = x.get("related") or []
+    return "".join(f'<br><span class="none">{e(r["what"])}: </span>{links.a(r["file"], r["line"], near)}' for r in rel)
 
 
 def _other(inv: dict, links: _Links) -> str:

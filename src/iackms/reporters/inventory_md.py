@@ -214,7 +214,8 @@ def key_section(i: int, e: dict) -> str:
     if f["items"]:
         out.append(f"**Findings** ({_findings_cell(f)}):\n\n| Severity | Rule | Location | Message |\n| --- | --- | --- | --- |\n")
         for x in f["items"]:
-            out.append(f"| {x['severity']} | [{x['rule_id']}]({rule_url(x['rule_id'])}) | {code(x['file'] + ':' + str(x['line']))} | {cell(x['message'])} |\n")
+            rel = "".join(f"<br>{cell(r['what'])}: {code(r['file'] + ':' + str(r['line']))}" for r in x.get("related") or [])
+            out.append(f"| {x['severity']} | [{x['rule_id']}]({rule_url(x['rule_id'])}) | {code(x['file'] + ':' + str(x['line']))}{rel} | {cell(x['message'])} |\n")
         out.append("\n")
     else:
         out.append("**Findings:** none.\n\n")
