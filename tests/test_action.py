@@ -53,7 +53,7 @@ def step(action: dict, step_id: str) -> dict:
 def test_composite_with_the_documented_inputs(action):
     assert action["runs"]["using"] == "composite"
     inputs = action["inputs"]
-    assert {"path", "profile", "config", "fail-on", "sarif-file", "upload-sarif", "version"} <= set(inputs)
+    assert {"path", "profile", "config", "fail-on", "sarif-file", "upload-sarif", "version", "inventory"} <= set(inputs)
     assert inputs["path"]["default"] == "."
     assert inputs["fail-on"]["default"] == ""  # the configuration's fail_on, else low
     assert inputs["sarif-file"]["default"] == "iackms.sarif"
@@ -314,12 +314,42 @@ def test_action_steps_paths_and_profile(action, workspace, tmp_path):
     assert uris == {"dir%20with%20spaces/main.tf", "-dash/main.tf"}
 
 
+def test_inventory_step(action):
+    inv = step(action, "inventory")
+    assert inv["if"] == "inputs.inventory == 'true' && steps.scan.outputs.exit-code != '2'"
+    assert action["inputs"]["inventory"]["default"] == "false"
+    assert set(inv["env"]) == {"IACKMS_PATH", "IACKMS_PROFILE", "IACKMS_CONFIG"}
+    assert len(re.findall(r"^\s*iackms ", inv["run"], re.M)) == 1 and "(inventory --format github)" in inv["run"]
+    names = [x.get("id") or x.get("name") for x in steps(action)]
+    assert names.index("scan") < names.index("inventory") < len(names) - 1  # the fail step stays last
+
+
+@needs_tf
+def test_action_steps_inventory_in_the_job_summary(action, workspace, tmp_path):
+    (workspace / "infra" / "main.tf").write_text(BAD_KEY, encoding="utf-8")
+    r = Runner(action, workspace, tmp_path, inventory="true", path="infra")
+    assert r.run("scan").returncode == 0
+    res = r.run("inventory")
+    assert res.returncode == 0, res.stdout + res.stderr
+    summary = r.summary.read_text(encoding="utf-8")
+    assert summary.index("## iackms:") < summary.index("# KMS key inventory")  # after the findings
+    assert "`aws_kms_key.k`" in summary and "`infra/main.tf:1`" in summary and "Automatic rotation | false" in summary
+    assert r.fail_step().returncode == 1  # the inventory never changes the verdict
+
+
+def test_action_steps_inventory_error(action, workspace, tmp_path):
+    r = Runner(action, workspace, tmp_path, inventory="true", path="missing-dir")
+    res = r.run("inventory")
+    assert res.returncode == 2 and "::error title=iackms::the inventory failed (exit code 2)" in res.stdout
+
+
 def test_action_steps_no_injection(action, workspace, tmp_path):
     """Inputs are data: nothing in them is run."""
     canary = tmp_path / "pwned"
     evil = f'$(touch {canary})`touch {canary}`"; touch {canary}; echo "'
-    r = Runner(action, workspace, tmp_path, path=evil, profile=evil, config="", fail_on="low")
+    r = Runner(action, workspace, tmp_path, path=evil, profile=evil, config="", fail_on="low", inventory="true")
     r.run("scan")
+    r.run("inventory")
     assert not canary.exists()
     assert r.action_output("exit-code") == "2"  # an unknown profile is a usage error
     assert r.outputs["scan"]["sarif-written"] == "false"

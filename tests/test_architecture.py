@@ -60,6 +60,8 @@ FORBIDDEN = [
     ("semantics.py", ("iackms",), ("iackms.model", "iackms.vocab")),
     ("reporters", ("iackms.parsers", "iackms.engine", "iackms.cli"), ()),
     ("parsers", ("iackms.rules", "iackms.reporters", "iackms.engine", "iackms.cli", "iackms.checkov_adapter"), ()),
+    # the inventory is a pure function of the model and the findings: it never parses or scans
+    ("inventory.py", ("iackms.parsers", "iackms.engine", "iackms.reporters", "iackms.cli", "iackms.config"), ()),
 ]
 
 

@@ -1,5 +1,5 @@
-"""Command line: `iackms scan`, `iackms rules`, `iackms explain`,
-`iackms checkov-dir`. Exit codes: 0 clean, 1 findings at or above
+"""Command line: `iackms scan`, `iackms inventory`, `iackms rules`,
+`iackms explain`, `iackms checkov-dir`. Exit codes: 0 clean, 1 findings at or above
 --fail-on, 2 usage or internal error (one line, never a traceback)."""
 
 from __future__ import annotations
@@ -82,7 +82,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-j", "--jobs", type=_jobs, default=0, metavar="N",
                    help="worker processes for large trees (default: one per CPU, up to 4; 1: no workers)")
 
-    sub.add_parser("rules", help="list every rule with its severity and profiles")
+    from .reporters import INVENTORY_FORMATS
+
+    i = sub.add_parser("inventory", help="list every key: its configuration, who may administer and use it, its findings",
+                       description="An inventory of the KMS keys in Terraform (.tf, .tf.json, plan JSON) and CloudFormation: "
+                                   "settings, aliases, tags, who may administer, use and create grants, the findings on each key "
+                                   "and the controls they bear on (docs/inventory.md).")
+    i.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or directories (default: .)")
+    i.add_argument("-f", "--format", choices=INVENTORY_FORMATS, action=_FormatAction, dest="format",
+                   help="markdown (default), csv, json, html (one self-contained file), github (append the Markdown to the job "
+                        "summary); repeatable, each pairs with the --output after it")
+    i.add_argument("-o", "--output", action=_FormatAction, dest="output", metavar="FILE", help="write the preceding --format to FILE instead of stdout")
+    i.add_argument("-p", "--profile", choices=PROFILES, default=None, help="rule profile for the findings (default: default, or the config's)")
+    i.add_argument("-c", "--config", metavar="FILE", help="configuration file (default: .iackms.yaml or [tool.iackms] found upward)")
+    i.add_argument("--no-suppress", action="store_true", help="ignore every suppression (suppressed findings are listed otherwise)")
+    i.add_argument("--max-file-size", type=_size, default=None, metavar="SIZE", help="skip (and report) larger files (default: 100MB)")
+    i.add_argument("--link-base", metavar="URL", help="HTML: link source lines to URL/<path>#L<line> (e.g. a repository's blob URL at a commit) "
+                                                      "instead of relative paths")
+    i.add_argument("-j", "--jobs", type=_jobs, default=0, metavar="N",
+                   help="worker processes for large trees (default: one per CPU, up to 4; 1: no workers)")
+
+    sub.add_parser("rules", help="list every rule with its severity, profiles and the controls it supports")
     e = sub.add_parser("explain", help="show a rule's documentation")
     e.add_argument("rule_id", metavar="RULE", help="e.g. IKMS101 or rotation-disabled")
     sub.add_parser("checkov-dir", help="print the directory of the Checkov external checks shipped with iackms")
@@ -109,6 +129,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.command == "scan":
         return cmd_scan(args)
+    if args.command == "inventory":
+        return cmd_inventory(args)
     if args.command == "rules":
         return cmd_rules()
     if args.command == "explain":
@@ -122,10 +144,9 @@ def _main(argv: Sequence[str] | None) -> int:
     return 2
 
 
-def cmd_scan(args: argparse.Namespace) -> int:
+def _config(args: argparse.Namespace):
+    """The configuration for a scan's paths, or None after saying why not."""
     from . import config as config_mod
-    from .engine import exit_code, scan
-    from .reporters import render
 
     try:
         if args.config:
@@ -134,41 +155,90 @@ def cmd_scan(args: argparse.Namespace) -> int:
             cfg = config_mod.for_path(Path(args.paths[0]) if args.paths else Path.cwd())
     except config_mod.ConfigError as e:
         print(f"iackms: {e}", file=sys.stderr)
-        return 2
+        return None
     if args.profile:
         cfg.profile = args.profile
     missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:
         print(f"iackms: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return None
+    return cfg
+
+
+def _outputs(args: argparse.Namespace, default: str) -> list[list] | None:
+    """The (format, file) pairs, or None after saying why they cannot all be written."""
+    outputs = getattr(args, "outputs", None) or [[default, None]]
+    outputs = [[default if fmt == "text" and default != "text" else fmt, out] for fmt, out in outputs]
+    to_stdout = [fmt for fmt, out in outputs if out is None]
+    if len(to_stdout) > 1:
+        print(f"iackms: --format {' and '.join(to_stdout)} would both go to standard output; give all but one an --output FILE", file=sys.stderr)
+        return None
+    files = [os.path.abspath(out) for _, out in outputs if out is not None]
+    if len(set(files)) != len(files):
+        print("iackms: two formats would be written to the same --output file", file=sys.stderr)
+        return None
+    return outputs
+
+
+def _write(text: str, out: str | None) -> bool:
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return True
+    try:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as e:
+        print(f"iackms: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        return False
+    return True
+
+
+def cmd_inventory(args: argparse.Namespace) -> int:
+    from .engine import run
+    from .inventory import build
+    from .reporters import render_inventory
+
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    outputs = _outputs(args, "markdown")
+    if outputs is None:
+        return 2
+    jobs = args.jobs or min(os.cpu_count() or 1, 4)
+    result = run(list(args.paths), cfg, max_file_size=args.max_file_size, no_suppress=args.no_suppress, jobs=jobs)
+    for w in result.report.warnings:
+        print(f"iackms: warning: {w}", file=sys.stderr)
+    inv = build(result.unit, result.report, result.keys(), trusted_accounts=cfg.trusted_accounts)
+    for fmt, out in outputs:
+        out_dir = os.path.dirname(out) or "." if out is not None else "."
+        text = render_inventory(fmt, inv, out_dir=out_dir, link_base=args.link_base)
+        if not _write(text, out):
+            return 2
+    return 0
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from .engine import exit_code, scan
+    from .reporters import render
+
+    cfg = _config(args)
+    if cfg is None:
         return 2
     fail_on = args.fail_on or cfg.fail_on or "low"
     jobs = args.jobs or min(os.cpu_count() or 1, 4)
     report = scan(list(args.paths), cfg, max_file_size=args.max_file_size, no_suppress=args.no_suppress, jobs=jobs)
     for w in report.warnings:
         print(f"iackms: warning: {w}", file=sys.stderr)
-    outputs = getattr(args, "outputs", None) or [["text", None]]
-    to_stdout = [fmt for fmt, out in outputs if out is None]
-    if len(to_stdout) > 1:
-        print(f"iackms: --format {' and '.join(to_stdout)} would both go to standard output; give all but one an --output FILE", file=sys.stderr)
-        return 2
-    files = [os.path.abspath(out) for _, out in outputs if out is not None]
-    if len(set(files)) != len(files):
-        print("iackms: two formats would be written to the same --output file", file=sys.stderr)
+    outputs = _outputs(args, "text")
+    if outputs is None:
         return 2
     for fmt, out in outputs:
         colour = fmt == "text" and out is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not args.no_color
         text = render(fmt, report, colour=colour, show_suppressed=args.show_suppressed, sarif_category=args.sarif_category, fail_on=fail_on)
-        if out is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        else:
-            try:
-                Path(out).parent.mkdir(parents=True, exist_ok=True)
-                Path(out).write_text(text, encoding="utf-8")
-            except OSError as e:
-                print(f"iackms: cannot write {out}: {e.strerror or e}", file=sys.stderr)
-                return 2
-    if not to_stdout:  # every format went to a file: a person still sees the result
+        if not _write(text, out):
+            return 2
+    if all(out is not None for _, out in outputs):  # every format went to a file: a person still sees the result
         from .reporters.text import summary
 
         print(f"iackms: {summary(report)}", file=sys.stderr)
@@ -183,12 +253,23 @@ def cmd_rules() -> int:
     from .vocab import PROFILES as profiles
 
     members = {p: profile_rules(p) for p in profiles}
-    print(f"{'ID':<8} {'NAME':<40} {'SEVERITY':<9} PROFILES")
+    rows = []
     for rid in sorted(REGISTRY):
         m = REGISTRY[rid].meta
-        on = ",".join(p for p in profiles if rid in members[p])
-        print(f"{rid:<8} {m.name:<40} {m.severity:<9} {on}")
+        rows.append((rid, m.name, m.severity, ",".join(p for p in profiles if rid in members[p]), controls_text(m.controls)))
+    width = max(len(r[3]) for r in rows)
+    print(f"{'ID':<8} {'NAME':<40} {'SEVERITY':<9} {'PROFILES':<{width}} CONTROLS")
+    for rid, name, sev, on, ctl in rows:
+        print(f"{rid:<8} {name:<40} {sev:<9} {on:<{width}} {ctl}".rstrip())
     return 0
+
+
+def controls_text(controls) -> str:
+    """`CIS 3.6 (v3.0+), 3.8 (v1.4–v2.0); NIST 3.13.10; CMMC SC.L2-3.13.10`."""
+    groups: dict[str, list[str]] = {}
+    for c in controls:
+        groups.setdefault(c.framework.split()[0], []).append(c.id + (f" ({c.versions})" if c.versions else ""))
+    return "; ".join(f"{fw} {', '.join(ids)}" for fw, ids in groups.items())
 
 
 def cmd_explain(rule_id: str) -> int:

@@ -630,6 +630,25 @@ def stale_suppressions(unit: ScanUnit, enabled: set[str], used: set[SuppressionK
 # --- the scan ----------------------------------------------------------------------
 
 
+@dataclass
+class ScanResult:
+    """A scan's report with the model it was made from: what the inventory
+    (and any other view of the scanned keys) is built from, without parsing
+    or evaluating twice."""
+
+    report: Report
+    unit: ScanUnit
+    inputs: Inputs
+
+    def keys(self) -> list[Key]:
+        """The keys of the scan that belong to the files asked about, as the
+        findings do (with explicit files: the keys written in them, or in a
+        local module they instantiate)."""
+        wanted = _wanted(self.inputs)
+        return [k for k in self.unit.keys
+                if wanted(k.loc.file) or any(wanted(loc.file) for loc, _ in k.calls)]
+
+
 def scan(
     paths: list[str],
     cfg: Config,
@@ -639,6 +658,19 @@ def scan(
     no_suppress: bool = False,
     jobs: int = 1,
 ) -> Report:
+    return run(paths, cfg, cwd=cwd, max_file_size=max_file_size, no_suppress=no_suppress, jobs=jobs).report
+
+
+def run(
+    paths: list[str],
+    cfg: Config,
+    *,
+    cwd: Path | None = None,
+    max_file_size: int | None = None,
+    no_suppress: bool = False,
+    jobs: int = 1,
+) -> ScanResult:
+    """The scan: discover, parse, evaluate once; the report and its model."""
     cwd = cwd or Path.cwd()
     roots: list[Path] = []
     for raw in paths:
@@ -677,7 +709,7 @@ def scan(
         report.stale_suppressions = stale_suppressions(unit, enabled, used, lambda file: wanted(file) and not cfg.excluded(file))
         for file, line, rid, addr in report.stale_suppressions:
             report.warnings.append(f"{file}:{line}: suppression of {rid} on {addr} matches no finding; remove it if it is no longer needed")
-    return report
+    return ScanResult(report, unit, inp)
 
 
 def remote_modules(unit: ScanUnit, inp: Inputs, cfg: Config) -> list[RemoteModules]:
@@ -851,4 +883,4 @@ def exit_code(report: Report, fail_on: str) -> int:
     return 0
 
 
-__all__ = ["Key", "Grant", "CustomKeyStore", "scan", "evaluate", "exit_code", "discover"]
+__all__ = ["Key", "Grant", "CustomKeyStore", "ScanResult", "scan", "run", "evaluate", "exit_code", "discover"]

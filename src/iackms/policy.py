@@ -104,6 +104,13 @@ def parse_principal(kind: str, value: Any) -> Principal:
     return Principal(kind, value, ptype, acct)
 
 
+def parse_grantee(value: str) -> Principal:
+    """A grant's grantee or retiring principal (an ARN, an account ID or a
+    service name, without a Principal map key) as a principal."""
+    v = value.strip()
+    return parse_principal("AWS" if v.startswith("arn:") or v.isdigit() or v == "*" else "Service", value)
+
+
 def _known_text(s: str) -> str:
     """``s`` without its unresolved pieces."""
     return re.sub("\ue000[^\ue001]*\ue001", "", s)
@@ -360,5 +367,6 @@ __all__ = [
     "build_policies",
     "build_policy",
     "parse_policy_text",
+    "parse_grantee",
     "parse_principal",
 ]

@@ -575,3 +575,207 @@ def denied_elsewhere(p: Policy, st: Statement) -> bool:
         if allowed <= statement_actions(other).actions:
             return True
     return False
+
+
+# --- who may do what: the access a key policy grants, principal by principal ----------
+
+#: how the inventory (and people reviewing a key) group what a principal may do
+ACCESS_CATEGORIES = (
+    "account",  # an account root: delegation to that account's IAM policies, not a person
+    "service",  # an AWS service principal
+    "service-linked-role",  # a role only its service can assume
+    "public",  # a wildcard (or NotPrincipal) that nothing narrows: anyone
+    "narrowed",  # a wildcard (or NotPrincipal) narrowed by conditions or a Deny statement
+    "wildcard",  # a wildcard whose conditions cannot be told (unresolved values)
+    "caller",  # the identity that runs Terraform
+    "role", "user", "assumed-role", "federated", "canonical", "other",
+    "unknown",  # a principal that cannot be resolved (it may be an account root)
+)
+
+
+@dataclass
+class PrincipalAccess:
+    """What one principal (one :func:`person_key` identity) may do with a key,
+    over every distinct Allow statement of every variant of its policy that
+    names it: the same reading the key-policy rules make (admin and usage
+    actions, grants limited to AWS services, narrowed wildcards, home
+    accounts)."""
+
+    ident: str
+    principal: Principal
+    category: str
+    #: administrative actions (:func:`admin_actions` without CreateGrant)
+    administer: set[str] = field(default_factory=set)
+    #: cryptographic actions (:data:`USAGE_ACTIONS`)
+    use: set[str] = field(default_factory=set)
+    #: ``any`` (CreateGrant for anything), ``aws-resources`` (only through AWS
+    #: services: ``kms:GrantIsForAWSResource`` or ``kms:ViaService``), or None
+    create_grant: str | None = None
+    #: every other KMS action allowed (DescribeKey, List*, Get*, account-level actions)
+    other: set[str] = field(default_factory=set)
+    #: action entries that cannot be resolved, as written
+    unknown_actions: list[str] = field(default_factory=list)
+    #: ``kms:*`` or ``kms:PutKeyPolicy``: it can give itself anything
+    full_control: bool = False
+    #: the accounts the principal belongs to: its own, or those a wildcard's conditions pin
+    accounts: list[str] = field(default_factory=list)
+    #: True: in the home account(s); False: outside them; None: cannot be told
+    #: or does not apply (a service, an unpinned wildcard)
+    home: bool | None = None
+    #: anyone at all may act as this principal (True), or it cannot be told (None)
+    public: bool | None = False
+    #: what narrows a wildcard or NotPrincipal: its conditions and the Deny statements
+    narrowed_by: list[str] = field(default_factory=list)
+    #: the statements that give it access, in policy order
+    statements: list[Statement] = field(default_factory=list)
+    #: the access exists only in some branches of a condition
+    branch_only: bool = True
+
+    @property
+    def person(self) -> bool:
+        """Counts as a person for separation of duties (IKMS204/IKMS207): not
+        an account root, a service or a service-linked role."""
+        return self.category not in ("account", "service", "service-linked-role")
+
+
+def _category(p: Policy, st: Statement, pr: Principal) -> str:
+    if pr.is_root:
+        return "account"
+    if pr.ptype == "service":
+        return "service"
+    if is_service_like(pr):
+        return "service-linked-role"
+    if pr.wildcard:
+        c = constrains(st)
+        if c is True or denied_elsewhere(p, st):
+            return "narrowed"
+        return "wildcard" if c is None else "public"
+    return pr.ptype if pr.ptype in ACCESS_CATEGORIES else "other"
+
+
+def narrowing(p: Policy, st: Statement) -> list[str]:
+    """What limits the callers of a statement with a wildcard principal: its
+    own conditions on the caller's account, organization or identity, and the
+    Deny statements of the policy that refuse everyone outside them."""
+    out = [f"{_KEY_NAMES.get(k, k)} = {', '.join(display(v) for v in values)}"
+           for op, body in st.conditions.items() for k, values in body.items()
+           if k in CONSTRAINING_KEYS and _base_op(op)[1] in _POSITIVE_OPS]
+    allowed = statement_actions(st).actions
+    for other in p.statements:
+        if other is st or not deny_constrains(other) or not any(pr.wildcard for pr in other.principals or []):
+            continue
+        if allowed <= statement_actions(other).actions:
+            conds = [f"{_KEY_NAMES.get(k, k)} not {', '.join(display(v) for v in values)}"
+                     for op, body in other.conditions.items() for k, values in body.items() if k in CONSTRAINING_KEYS]
+            out.append(f"{other.label} denies callers with {'; '.join(conds)}")
+    return out
+
+
+def conditions_text(st: Statement) -> list[str]:
+    """Every condition of a statement, as written (`StringEquals
+    kms:ViaService = s3.us-east-1.amazonaws.com`)."""
+    raw = st.raw.get("Condition") if isinstance(st.raw, dict) else None
+    out: list[str] = []
+    if isinstance(raw, dict):
+        for op, body in raw.items():
+            if isinstance(body, dict):
+                for k, values in body.items():
+                    vs = values if isinstance(values, list) else [values]
+                    out.append(f"{op} {k} = {', '.join(display(v) for v in vs)}")
+            else:
+                out.append(f"{op} {display(body)}")
+        return out
+    if raw is not None:
+        return [display(raw)]
+    return [f"{op} {_KEY_NAMES.get(k, k)} = {', '.join(display(v) for v in values)}"
+            for op, body in st.conditions.items() for k, values in body.items()]
+
+
+def _home_of(home: Home, accounts: list[str]) -> bool | None:
+    verdicts = [home.classify(a) for a in accounts]
+    if not verdicts:
+        return None
+    if any(v is False for v in verdicts):
+        return False
+    return True if all(v is True for v in verdicts) else None
+
+
+def _merge_home(a: bool | None, b: bool | None, first: bool) -> bool | None:
+    if first:
+        return b
+    if a is False or b is False:
+        return False
+    return True if a is True and b is True else None
+
+
+def key_access(key: Key, trusted: Iterable[str] = ()) -> list[PrincipalAccess]:
+    """Who may do what with a key under its written policy: one :class:`PrincipalAccess`
+    per principal, in the order the policy names them. A NotPrincipal Allow
+    is one entry (every principal but those named). A key with no policy in
+    the scan gives nothing here (the caller says whether AWS's default policy
+    applies or the policy is unknown)."""
+    trusted = tuple(trusted)
+    out: dict[str, PrincipalAccess] = {}
+    homes: dict[int, Home] = {}
+    for p, st in each_statement(key):
+        if id(p) not in homes:
+            homes[id(p)] = home_accounts(p, trusted, key.local_principals)
+        home = homes[id(p)]
+        g = statement_actions(st)
+        acts = set(g.actions)
+        admin = admin_actions(st, g) - {"CreateGrant"}
+        use = acts & USAGE_ACTIONS
+        grant = None
+        if "CreateGrant" in acts:
+            grant = "aws-resources" if grant_restricted(st) else "any"
+        other = acts - admin - use - {"CreateGrant"}
+        branch = bool(in_branch(key, st))
+        entries: list[tuple[str, Principal, str, list[str], bool | None, list[str]]] = []
+        if st.principals is None and st.not_principals is not None:
+            narrowed = constrains(st) is True or denied_elsewhere(p, st)
+            cat = "narrowed" if narrowed else ("wildcard" if constrains(st) is None else "public")
+            ident = "all-except:" + ",".join(sorted(principal_key(x) for x in st.not_principals)) + "|" + person_key(st, Principal("*", "*", "wildcard"))
+            accts = pinned_accounts(st)
+            entries.append((ident, Principal("NotPrincipal", who(st, st.not_principals), "other"), cat, accts,
+                            _home_of(home, accts), narrowing(p, st)))
+        for pr in st.principals or []:
+            cat = _category(p, st, pr)
+            if pr.wildcard:
+                accts = pinned_accounts(st)
+                entries.append((person_key(st, pr), pr, cat, accts, _home_of(home, accts), narrowing(p, st)))
+            elif cat in ("service", "service-linked-role") and pr.account is None:
+                entries.append((person_key(st, pr), pr, cat, [], None, []))
+            else:
+                accts = [pr.account] if pr.account else []
+                entries.append((person_key(st, pr), pr, cat, accts, _home_of(home, accts), []))
+        for ident, pr, cat, accts, verdict, narrowed_by in entries:
+            a = out.get(ident)
+            first = a is None
+            if a is None:
+                a = out[ident] = PrincipalAccess(ident, pr, cat)
+            a.administer |= admin
+            a.use |= use
+            if grant == "any" or (grant and a.create_grant is None):
+                a.create_grant = grant
+            a.other |= other
+            a.unknown_actions += [u for u in (display(x) for x in g.unknown) if u not in a.unknown_actions]
+            a.full_control = a.full_control or full_control(g)
+            a.accounts += [x for x in accts if x not in a.accounts]
+            a.home = _merge_home(a.home, verdict, first)
+            a.public = True if cat == "public" else (None if cat == "wildcard" and a.public is not True else a.public)
+            a.narrowed_by += [n for n in narrowed_by if n not in a.narrowed_by]
+            a.statements.append(st)
+            a.branch_only = a.branch_only and branch
+    return list(out.values())
+
+
+def grant_home(key: Key | None, account: str | None, trusted: Iterable[str]) -> bool | None:
+    """Whether a grantee's account is a home account of the key's policy (as
+    IKMS213 decides it): False when some variant of the policy has it outside,
+    None when it cannot be told."""
+    if not account:
+        return None
+    verdicts = [h.classify(account) for h in key_home(key, tuple(trusted))]
+    if False in verdicts:
+        return False
+    return True if all(v is True for v in verdicts) else None

@@ -22,3 +22,27 @@ def render(fmt: str, report: Report, **opts) -> str:
     else:  # pragma: no cover - argparse restricts the choices
         raise ValueError(fmt)
     return fn(report, **opts)
+
+
+#: `iackms inventory --format`: github appends the Markdown to the job summary
+INVENTORY_FORMATS = ("markdown", "csv", "json", "html", "github")
+
+
+def render_inventory(fmt: str, inv: dict, **opts) -> str:
+    """The inventory (:func:`iackms.inventory.build`) in one format."""
+    fn: Callable[..., str]
+    if fmt == "markdown":
+        from .inventory_md import render as fn
+    elif fmt == "csv":
+        from .inventory_csv import render as fn
+    elif fmt == "json":
+        from .inventory_json import render as fn
+    elif fmt == "html":
+        from .inventory_html import render as fn
+    elif fmt == "github":
+        from .inventory_md import write_summary
+
+        return write_summary(inv)
+    else:  # pragma: no cover - argparse restricts the choices
+        raise ValueError(fmt)
+    return fn(inv, **opts)

@@ -109,7 +109,8 @@ def rule_descriptor(meta: RuleMeta, severity: str) -> dict:
         "help": {"text": docgen.help_text(meta), "markdown": docgen.help_markdown(meta)},
         "helpUri": docgen.rule_url(meta.id),
         "defaultConfiguration": {"level": level(severity)},
-        "properties": {"tags": tags(meta), "precision": "high", "security-severity": SECURITY_SEVERITY.get(severity, "5.5")},
+        "properties": {"tags": tags(meta), "precision": "high", "security-severity": SECURITY_SEVERITY.get(severity, "5.5"),
+                       **({"controls": [str(c) for c in meta.controls]} if meta.controls else {})},
     }
 
 

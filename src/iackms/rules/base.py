@@ -17,6 +17,27 @@ class Source(NamedTuple):
     url: str
 
 
+class Control(NamedTuple):
+    """A control of a compliance framework a rule supports: a finding of the
+    rule is evidence against it, and a clean run evidence for it (within what
+    a static check can see). ``framework`` is ``CIS AWS Foundations``,
+    ``NIST SP 800-171`` or ``CMMC``; ``versions`` says which versions of the
+    framework number the control so (CIS renumbers between versions)."""
+
+    framework: str
+    id: str
+    title: str = ""
+    versions: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.framework} {self.id}" + (f" ({self.versions})" if self.versions else "")
+
+    @property
+    def short(self) -> str:
+        """`CIS 3.6`, `NIST 3.13.10`, `CMMC SC.L2-3.13.10`: for narrow columns."""
+        return f"{self.framework.split()[0]} {self.id}"
+
+
 @dataclass(frozen=True)
 class RuleMeta:
     """Everything about a rule except its logic: the engine dispatches on it,
@@ -38,6 +59,10 @@ class RuleMeta:
     #: policy, such as a Checkov resource check, must not pass or fail it)
     needs_policy: bool = False
     sources: tuple[Source, ...] = ()
+    #: the compliance controls the rule supports (CIS AWS Foundations, NIST SP
+    #: 800-171, CMMC), as its sources cite them: `iackms rules`, the rule docs,
+    #: SARIF tags and the inventory show them
+    controls: tuple[Control, ...] = ()
     fix_tf: str = ""  # Terraform remediation (prose or a snippet)
     fix_cfn: str = ""  # CloudFormation remediation
     #: configuration options the rule reads (:data:`iackms.vocab.OPTIONS`)

@@ -8,7 +8,7 @@ from ..model import Key
 from ..vocab import ALL_PROFILES
 from .base import Fail, Result, RuleMeta, Unresolved, as_bool, describe, options, rule, shown, where
 from .keyspec import rotation_ineligibility
-from .sources import CIS, KMS_BP, NIST_SC_10, ROTATE_DOC
+from .sources import CIS, CIS_ROTATION, KEY_MANAGEMENT, KMS_BP, NIST_SC_10, ROTATE_DOC
 
 
 @rule(RuleMeta(
@@ -32,6 +32,7 @@ from .sources import CIS, KMS_BP, NIST_SC_10, ROTATE_DOC
         "though AWS refuses to rotate them; iackms only asks for what AWS allows."
     ),
     sources=(CIS, ROTATE_DOC, KMS_BP, NIST_SC_10),
+    controls=CIS_ROTATION + KEY_MANAGEMENT,
     fix_tf="Set `enable_key_rotation = true` on the `aws_kms_key` (optionally `rotation_period_in_days`).",
     fix_cfn="Set `EnableKeyRotation: true` on the `AWS::KMS::Key` (optionally `RotationPeriodInDays`).",
     checkov_ids=("CKV_AWS_7",),

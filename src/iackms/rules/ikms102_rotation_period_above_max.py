@@ -8,7 +8,7 @@ from ..model import Key
 from ..vocab import DEFAULT_ON, OPTIONS
 from .base import Fail, Result, RuleMeta, Source, Unresolved, as_bool, as_int, describe, options, rule, shown, where
 from .keyspec import rotation_ineligibility
-from .sources import NIST_SC_10, ROTATE_DOC
+from .sources import KEY_MANAGEMENT, NIST_SC_10, ROTATE_DOC
 
 
 @rule(RuleMeta(
@@ -25,6 +25,7 @@ from .sources import NIST_SC_10, ROTATE_DOC
     ),
     why="A cryptoperiod longer than your key-management policy allows leaves more data under one key version.",
     sources=(ROTATE_DOC, Source("NIST SP 800-57 Part 1 (cryptoperiods)", "https://csrc.nist.gov/pubs/sp/800/57/pt1/r5/final"), NIST_SC_10),
+    controls=KEY_MANAGEMENT,
     fix_tf="Set `rotation_period_in_days` to at most the configured maximum.",
     fix_cfn="Set `RotationPeriodInDays` to at most the configured maximum.",
     options=(OPTIONS["rotation_max_days"],),

@@ -7,7 +7,7 @@ from typing import Iterator
 from ..model import Key
 from ..vocab import DEFAULT_ON
 from .base import Result, RuleMeta, check_flag, rule
-from .sources import KMS_BP, MRK_DOC, NIST_SC_10
+from .sources import KEY_MANAGEMENT, KMS_BP, MRK_DOC, NIST_SC_10
 
 
 @rule(RuleMeta(
@@ -24,6 +24,7 @@ from .sources import KMS_BP, MRK_DOC, NIST_SC_10
         "single-Region keys unless you need the feature; CMMC guidance keeps CUI keys single-Region."
     ),
     sources=(MRK_DOC, KMS_BP, NIST_SC_10),
+    controls=KEY_MANAGEMENT,
     fix_tf="Remove `multi_region = true` (changing it replaces the key), or suppress with a reason when the key must be multi-Region.",
     fix_cfn="Remove `MultiRegion: true` (changing it replaces the key), or suppress with a reason.",
     checkov=True,

@@ -7,7 +7,7 @@ from typing import Iterator
 from ..model import Key
 from ..vocab import CMMC_L3, OPTIONS
 from .base import Fail, Result, RuleMeta, Unresolved, as_str, rule, shown, where
-from .sources import CKS_DOC, NIST_SC_11
+from .sources import CKS_DOC, FIPS_CRYPTO, NIST_SC_11
 
 
 @rule(RuleMeta(
@@ -24,6 +24,7 @@ from .sources import CKS_DOC, NIST_SC_11
     ),
     why="CMMC level 3 programmes often require key material in a single-tenant, FIPS 140 validated HSM under your control.",
     sources=(CKS_DOC, NIST_SC_11),
+    controls=FIPS_CRYPTO,
     fix_tf="Create the key with `custom_key_store_id = aws_kms_custom_key_store.hsm.id` (an AWS_CLOUDHSM store).",
     fix_cfn="AWS::KMS::Key has no custom key store property: create the key in Terraform, the API or the console, or suppress with a reason.",
     options=(OPTIONS["custom_key_store_types"],),

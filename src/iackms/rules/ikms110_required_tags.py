@@ -7,7 +7,7 @@ from typing import Iterator
 from ..model import Key
 from ..vocab import CMMC, OPTIONS
 from .base import Fail, Result, RuleMeta, Source, Unresolved, rule, shown, where
-from .sources import NIST_CM
+from .sources import BASELINE_INVENTORY, NIST_CM
 
 
 @rule(RuleMeta(
@@ -20,6 +20,7 @@ from .sources import NIST_CM
     what="Checks that the key carries every tag in `required_tags` (in the cmmc and strict profiles: `DataClassification`, `Environment`, `Owner`).",
     why="Tags tie a key to its owner and the data it protects, which inventories and access reviews depend on (and ABAC policies may use).",
     sources=(NIST_CM, Source("AWS KMS: tagging keys", "https://docs.aws.amazon.com/kms/latest/developerguide/tagging-keys.html")),
+    controls=BASELINE_INVENTORY,
     fix_tf='Add the tags: `tags = { DataClassification = "cui", Environment = "prod", Owner = "team@example.com" }`.',
     fix_cfn="Add the tags under `Tags:` as `- Key: Owner` / `Value: team@example.com`.",
     options=(OPTIONS["required_tags"],),

@@ -8,7 +8,7 @@ from .. import semantics as sem
 from ..model import Key
 from ..vocab import DEFAULT_ON
 from .base import Fail, Result, RuleMeta, Unresolved, rule
-from .sources import DEFAULT_POLICY, KMS_BP, NIST_AC_5, POLICY_DOC
+from .sources import DEFAULT_POLICY, KMS_BP, LEAST_PRIVILEGE, NIST_AC_5, POLICY_DOC
 
 
 @rule(RuleMeta(
@@ -31,6 +31,7 @@ from .sources import DEFAULT_POLICY, KMS_BP, NIST_AC_5, POLICY_DOC
         "without any IAM policy having to allow it. Give administrators admin actions and users usage actions."
     ),
     sources=(POLICY_DOC, DEFAULT_POLICY, KMS_BP, NIST_AC_5),
+    controls=LEAST_PRIVILEGE,
     fix_tf="List the actions the principal needs: for administrators CreateAlias, Describe*, Enable*, List*, Put*, Update*, Revoke*, Disable*, Get*, Delete*, TagResource, UntagResource, ScheduleKeyDeletion, CancelKeyDeletion (CreateGrant only with `kms:GrantIsForAWSResource`); for users Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*, DescribeKey.",
     fix_cfn="List the actions the principal needs instead of `kms:*`.",
     checkov=True,

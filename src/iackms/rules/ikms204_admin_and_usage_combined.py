@@ -8,7 +8,7 @@ from .. import semantics as sem
 from ..model import Key
 from ..vocab import DEFAULT_ON
 from .base import Fail, Result, RuleMeta, Unresolved, rule
-from .sources import DEFAULT_POLICY, KMS_BP, NIST_AC_4
+from .sources import DEFAULT_POLICY, KMS_BP, NIST_AC_4, SEPARATION_OF_DUTIES
 
 
 @rule(RuleMeta(
@@ -32,6 +32,7 @@ from .sources import DEFAULT_POLICY, KMS_BP, NIST_AC_4
     ),
     why="Separation of duties: whoever can change who may use the key should not be able to decrypt with it, and vice versa.",
     sources=(KMS_BP, NIST_AC_4, DEFAULT_POLICY),
+    controls=SEPARATION_OF_DUTIES,
     fix_tf="Split the key's administrators and users into separate principals and statements.",
     fix_cfn="Split the key's administrators and users into separate principals and statements.",
     checkov=True,

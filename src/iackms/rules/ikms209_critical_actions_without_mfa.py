@@ -8,7 +8,7 @@ from .. import semantics as sem
 from ..model import Key
 from ..vocab import CMMC
 from .base import Fail, Result, RuleMeta, Source, Unresolved, rule
-from .sources import KMS_BP, NIST_IA_3
+from .sources import KMS_BP, MFA, NIST_IA_3
 
 
 @rule(RuleMeta(
@@ -28,6 +28,7 @@ from .sources import KMS_BP, NIST_IA_3
     ),
     why="These actions can make data unrecoverable or hand the key away; requiring MFA stops a leaked access key from doing it alone.",
     sources=(KMS_BP, NIST_IA_3, Source("IAM: MFA-protected API access", "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html")),
+    controls=MFA,
     fix_tf='Add `condition { test = "Bool" variable = "aws:MultiFactorAuthPresent" values = ["true"] }` to the administrators\' statement.',
     fix_cfn='Add `Condition: {Bool: {"aws:MultiFactorAuthPresent": "true"}}` to the administrators\' statement.',
     checkov=True,

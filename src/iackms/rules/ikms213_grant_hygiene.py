@@ -6,7 +6,7 @@ from typing import Iterator
 
 from .. import semantics as sem
 from ..model import Grant, display
-from ..policy import parse_principal
+from ..policy import parse_grantee
 from ..vocab import DEFAULT_ON, OPTIONS
 from .base import Fail, Result, RuleMeta, Unresolved, options, rule, shown
 from .sources import GRANTS_DOC, KMS_BP
@@ -41,8 +41,8 @@ def grant_hygiene(grant: Grant, cfg) -> Iterator[Result]:
             if not isinstance(v, str):
                 yield Unresolved(f"cannot tell the grantee of {grant.address}: {shown(g)}", g.loc or grant.loc)
                 break
-            kind = "AWS" if v.startswith("arn:") or v.isdigit() or v.strip() == "*" else "Service"
-            pr = parse_principal(kind, v)
+            pr = parse_grantee(v)
+            kind = pr.kind
             if pr.wildcard:
                 yield Fail(f"{grant.address} grants to a wildcard principal ({display(v)})", g.loc or grant.loc, "grantee")
                 break

@@ -1,6 +1,6 @@
 """The documents rules cite, declared once (a rule's page lists its sources)."""
 
-from .base import Source
+from .base import Control, Source
 
 CIS = Source("CIS AWS Foundations Benchmark: 3.8 (v1.4–2.0), 3.6 (v3.0+) — rotation for customer-created symmetric CMKs",
              "https://www.cisecurity.org/benchmark/amazon_web_services")
@@ -47,3 +47,46 @@ NIST_AC_4 = Source("NIST SP 800-171 3.1.4 / CMMC AC.L2-3.1.4 (separation of duti
 NIST_IA_3 = Source("NIST SP 800-171 3.5.3 / CMMC IA.L2-3.5.3 (multifactor authentication)", "https://csrc.nist.gov/pubs/sp/800/171/r2/upd1/final")
 
 LOCKOUT = Source("AWS KMS: PutKeyPolicy and the policy lockout safety check", "https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html")
+
+
+# --- the controls rules support (RuleMeta.controls), as the sources above cite them ----
+
+CIS_ROTATION = (
+    Control("CIS AWS Foundations", "3.6", "Ensure rotation for customer-created symmetric CMKs is enabled", "v3.0+"),
+    Control("CIS AWS Foundations", "3.8", "Ensure rotation for customer-created symmetric CMKs is enabled", "v1.4–v2.0"),
+)
+KEY_MANAGEMENT = (
+    Control("NIST SP 800-171", "3.13.10", "Establish and manage cryptographic keys"),
+    Control("CMMC", "SC.L2-3.13.10", "Key management"),
+)
+FIPS_CRYPTO = (
+    Control("NIST SP 800-171", "3.13.11", "Employ FIPS-validated cryptography"),
+    Control("CMMC", "SC.L2-3.13.11", "CUI encryption"),
+)
+BASELINE_INVENTORY = (
+    Control("NIST SP 800-171", "3.4.1", "Establish and maintain baseline configurations and inventories"),
+    Control("CMMC", "CM.L2-3.4.1", "System baselining"),
+)
+LEAST_PRIVILEGE = (
+    Control("NIST SP 800-171", "3.1.5", "Employ the principle of least privilege"),
+    Control("CMMC", "AC.L2-3.1.5", "Least privilege"),
+)
+SEPARATION_OF_DUTIES = (
+    Control("NIST SP 800-171", "3.1.4", "Separate the duties of individuals"),
+    Control("CMMC", "AC.L2-3.1.4", "Separation of duties"),
+)
+MFA = (
+    Control("NIST SP 800-171", "3.5.3", "Use multifactor authentication"),
+    Control("CMMC", "IA.L2-3.5.3", "Multifactor authentication"),
+)
+
+#: the source a group of controls comes from (a rule citing the source supports the controls)
+CONTROLS_OF = (
+    (CIS, CIS_ROTATION),
+    (NIST_SC_10, KEY_MANAGEMENT),
+    (NIST_SC_11, FIPS_CRYPTO),
+    (NIST_CM, BASELINE_INVENTORY),
+    (NIST_AC_5, LEAST_PRIVILEGE),
+    (NIST_AC_4, SEPARATION_OF_DUTIES),
+    (NIST_IA_3, MFA),
+)
