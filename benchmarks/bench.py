@@ -8,8 +8,10 @@ Alternates iackms and Checkov (restricted to its KMS checks) on:
   - one Terraform module directory,
   - one single file (the pre-commit case),
 and reports the median wall time, the peak RSS and the ratio. Then runs
-iackms alone on the whole performance corpus and on copies of it multiplied
-x10 and x50 (benchmarks/multiply.py), reporting files per second.
+iackms alone on the whole performance corpus: the default and strict
+profiles and the inventory against the scan it is built on; and on copies
+of the corpus multiplied x10 and x50 (benchmarks/multiply.py), reporting
+files per second.
 
 Checkov goes into its own virtualenv (benchmarks/.work/checkov-venv), built
 by this script on first use. Nothing here is a test: the figures go to
@@ -103,6 +105,23 @@ def scaling(perf: Path, reps: int) -> list[dict]:
     return rows
 
 
+def profiles_and_inventory(perf: Path, reps: int) -> list[dict]:
+    """The whole performance corpus: the default and strict profiles, and the
+    inventory (scan + inventory, JSON) against the scan it is built on."""
+    cmds = {
+        "scan, default profile": iackms_cmd(perf),
+        "scan, strict profile": [*iackms_cmd(perf), "--profile", "strict"],
+        "inventory (JSON)": [sys.executable, "-m", "iackms", "inventory", str(perf), "--format", "json", "--output", os.devnull],
+    }
+    runs: dict[str, list] = {k: [] for k in cmds}
+    for _ in range(reps):  # interleaved, so that other load on the machine falls on all alike
+        for name, cmd in cmds.items():
+            runs[name].append(run(cmd))
+    base = statistics.median(w for w, _, _ in runs["scan, default profile"])
+    return [{"input": name, "wall_s": statistics.median(w for w, _, _ in rs), "peak_mb": max(m for _, m, _ in rs),
+             "vs_scan": statistics.median(w for w, _, _ in rs) / base} for name, rs in runs.items()]
+
+
 def table(rows: list[dict], cols: list[tuple[str, str, str]]) -> str:
     out = ["| " + " | ".join(h for h, _, _ in cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
@@ -116,6 +135,7 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     ap.add_argument("--no-checkov", action="store_true", help="measure iackms only")
     ap.add_argument("--no-scaling", action="store_true", help="skip the x1/x10/x50 performance-corpus runs")
+    ap.add_argument("--no-profiles", action="store_true", help="skip the strict-profile and inventory runs on the performance corpus")
     args = ap.parse_args()
     WORK.mkdir(exist_ok=True)
     sys.path.insert(0, str(HERE))
@@ -130,8 +150,12 @@ def main() -> int:
     print()
     print(table(rows, [("input", "input", "{}"), ("iackms wall", "iackms_s", "{:.2f} s"), ("iackms peak RSS", "iackms_mb", "{:.0f} MB"),
                        ("Checkov wall", "checkov_s", "{:.2f} s"), ("Checkov peak RSS", "checkov_mb", "{:.0f} MB"), ("Checkov / iackms", "ratio", "{:.0f}×")]))
+    perf = args.corpus / "perf"
+    if not args.no_profiles:
+        print()
+        print(table(profiles_and_inventory(perf, args.reps), [("on perf", "input", "{}"), ("wall", "wall_s", "{:.2f} s"),
+                                                             ("peak RSS", "peak_mb", "{:.0f} MB"), ("/ scan", "vs_scan", "{:.2f}")]))
     if not args.no_scaling:
-        perf = args.corpus / "perf"
         print()
         print(table(scaling(perf, args.reps), [("input", "input", "{}"), ("files", "files", "{}"), ("wall", "wall_s", "{:.2f} s"),
                                                 ("peak RSS", "peak_mb", "{:.0f} MB"), ("files/s", "files_per_s", "{:.0f}")]))
