@@ -24,8 +24,10 @@ from ..model import (
     variants_when,
     walk,
 )
+from ..consumer_table import table
 from ..policy import MAX_POLICY_VARIANTS, build_policies
 from ..vocab import CFN_ALIAS, CFN_ALIAS_PROPS, CFN_KEY_PROPS, CFN_KEY_TYPES, CFN_PRINCIPAL_TYPES
+from .consumer_paths import ValueNode, build
 from .cfn_intrinsics import (
     Template,
     branch_template,
@@ -87,6 +89,8 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             unit.notes.append(Note("IKMS002", _type_message(lid, res, rtype), loc, str(lid)))
             continue
         if rtype not in KEY_TYPES and rtype != ALIAS_TYPE:
+            if rtype in _consumer_types():
+                _consumers(str(lid), rtype, res, loc, tpl, file, unit)
             continue
         rtpl, exists_when = tpl, ()
         if "Condition" in res and condition(tpl, res.get("Condition")) is False:
@@ -111,6 +115,7 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             continue
         if rtype == ALIAS_TYPE:
             alias = Alias(str(lid), rtype, loc, SOURCE, exists_when=exists_when)
+            alias.root = file
             props = _properties(res, rtpl, file, alias, unit)
             alias.suppressions = suppressions(res, file, loc)
             aliases.append((alias, props.get("TargetKeyId") if isinstance(props, dict) else None))
@@ -118,6 +123,7 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
         ktext, kjson = (texts or {}).get(loc.file, (text, is_json))
         key = build_key(str(lid), rtype, res, loc, rtpl, file, ktext, kjson, unit)
         key.exists_when = exists_when
+        key.root = file
         key.local_principals = set(locals_)
         if origins and key.address in origins:
             where, module = origins[key.address]
@@ -133,6 +139,40 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
         if target is not None:
             keys[target].aliases.append(alias)
         unit.aliases.append(alias)
+
+
+#: SAM resource types that become a type of the consumer table
+_SAM_TYPES = {"AWS::Serverless::Function": "AWS::Lambda::Function"}
+
+
+def _consumer_types() -> frozenset[str]:
+    return table().types("cloudformation") | frozenset(_SAM_TYPES)
+
+
+def _consumers(lid: str, rtype: str, res: Any, loc: Location, tpl: Template, file: str, unit: ScanUnit) -> None:
+    """A resource of the consumer table: its key properties and delivery
+    paths (a resource that is not created, or whose properties come from a
+    transform, has none to check)."""
+    if not isinstance(res, dict):
+        return
+    if "Condition" in res and condition(tpl, res.get("Condition")) is False:
+        return
+    if _included_properties(res) is not None:
+        return
+    props = res.get("Properties")
+    if props is not None and not isinstance(props, dict):
+        return
+    value = resolve(props, tpl) if props is not None else LDict()
+    if not isinstance(value, LDict):
+        value = LDict(value) if isinstance(value, dict) else LDict()
+    node = ValueNode(value, span(res, "Properties", file) if props is not None else loc, raw=props, render=source_repr)
+    cs, ds = build(SOURCE, _SAM_TYPES.get(rtype, rtype), lid, loc, node, suppressions(res, file, loc), file)
+    for c in cs:
+        c.resource_type = rtype
+    for d in ds:
+        d.resource_type = rtype
+    unit.consumers.extend(cs)
+    unit.deliveries.extend(ds)
 
 
 def _included_properties(res: dict) -> str | None:

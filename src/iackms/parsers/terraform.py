@@ -38,6 +38,7 @@ from ..vocab import TF_KEY_ATTRS as _KEY_ATTRS
 from ..vocab import TF_KEY_TYPES as KEY_TYPES
 from ..vocab import TF_KMS_TYPES, TF_PRINCIPAL_TYPES
 from ..vocab import tf_enabled_argument as enabled_argument
+from . import tf_consumers
 from .tf_aws import principal_arn
 from .tf_hcl import Block, suppressions_in
 from .tf_module import Loader, branch_of, instance_absent, instantiate, root_scope
@@ -165,7 +166,7 @@ def _eval_root(d: Path, loader: Loader, ctx: ScanContext, unit: ScanUnit, reache
         scopes = instantiate(root, loader)
         for s in scopes:
             reached.add(s.mod.dir)
-        _extract(scopes, unit, ctx)
+        _extract(scopes, unit, ctx, ctx.rel(d))
         for s in scopes:
             for n in s.notes:
                 loader.note(n)
@@ -234,18 +235,28 @@ class _Pending:
         self.principals: list[tuple[Scope, str, str, Block]] = []
 
 
-def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
+def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext, root: str = "") -> None:
     pend = _Pending()
     keys: dict[str, Key] = {}
     stores: dict[str, CustomKeyStore] = {}
     aliases: list[Alias] = []
     grants: list[Grant] = []
     principals: set[str] = set()
+    consumer_types = tf_consumers.relevant_types()
     for s in scopes:
         dups = [((b.labels[0], b.labels[1]), b) for b in s.mod.duplicates]
         for (rtype, rname), blk in [*s.mod.resources.items(), *dups]:
             try:
+                if rtype in consumer_types:
+                    _consumers(s, rtype, rname, blk, unit, root)
                 _one(s, rtype, rname, blk, pend, keys, stores, aliases, grants, principals)
+            except Exception as e:  # noqa: BLE001
+                _internal(unit, ctx, s.mod.dir, e, blk.loc)
+        for (dtype, dname), blk in s.mod.data.items():
+            try:
+                kl = tf_consumers.lookup(s, dtype, dname, blk, root)
+                if kl is not None:
+                    unit.lookups.append(kl)
             except Exception as e:  # noqa: BLE001
                 _internal(unit, ctx, s.mod.dir, e, blk.loc)
         for n in s.mod.notes:
@@ -301,10 +312,22 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
     for key, _s, _b in pend.keys:
         if id(key) not in seen_keys:
             seen_keys.add(id(key))
+            key.root = root
             unit.keys.append(key)
+    for r in [*aliases, *grants, *stores.values()]:
+        r.root = root
     unit.aliases.extend(aliases)
     unit.grants.extend(grants)
     unit.stores.extend(stores.values())
+
+
+def _consumers(s: Scope, rtype: str, rname: str, blk: Block, unit: ScanUnit, root: str) -> None:
+    """A resource of the consumer table: its key attributes and delivery paths."""
+    if instance_absent(blk, s):
+        return
+    cs, ds = tf_consumers.extract(s, rtype, f"{s.prefix}{rtype}.{rname}", blk, root)
+    unit.consumers.extend(cs)
+    unit.deliveries.extend(ds)
 
 
 def _one(
@@ -427,10 +450,42 @@ def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
         if pd is not None:
             key.attrs["deletion_protection"] = pd
     _default_tags(s, blk, key)
+    _region(s, blk, key)
     pol = _attr(s, blk, "policy")
     if pol is not None and not (isinstance(pol.value, str) and pol.value.strip() == ""):
         key.policy = pol  # "" is the provider's "not set": the default key policy
     return key
+
+
+def _provider_block(s: Scope, blk: Block) -> tuple[Scope, Block] | None:
+    """The ``provider "aws"`` block a resource uses (its ``provider`` argument,
+    else the default configuration), None for another provider or when not found."""
+    alias = ""
+    if "provider" in blk.attrs:
+        t = blk.attrs["provider"].text().strip().strip('"')
+        if not t.startswith("aws"):
+            return None
+        alias = t[4:] if t.startswith("aws.") else ""
+    return s.provider(alias)
+
+
+def _region(s: Scope, blk: Block, key: Key) -> None:
+    """The key's Region when its provider names it (``region`` of the provider
+    block; a resource-level ``region`` argument of provider v6 wins)."""
+    own = _attr(s, blk, "region")
+    if own is not None:
+        key.attrs["region"] = own
+        return
+    found = _provider_block(s, blk)
+    if found is None:
+        return
+    pscope, pblk = found
+    a = pblk.attrs.get("region")
+    if a is None:
+        return
+    v = pscope.ev.attr(a, {})
+    if v is not None:
+        key.attrs["region"] = Attr(v, a.loc, True, a.text())
 
 
 def _default_tags(s: Scope, blk: Block, key: Key) -> None:

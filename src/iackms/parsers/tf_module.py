@@ -11,12 +11,16 @@ from typing import Any, Callable
 
 from ..context import ScanContext, size_limit_message
 from ..model import Location, Note
+from ..consumer_table import table
 from ..vocab import TF_CONFIG_SUFFIXES, TF_KMS_TYPES, replaced_by_tofu
 from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
 from .tf_scope import OPEN, ModuleDef, Scope
 
 MAX_MODULE_DEPTH = 10
-KMS_RESOURCES = TF_KMS_TYPES
+#: resource types that make a module worth evaluating: the KMS resources and
+#: every type of the consumer table (which directories get this far is the
+#: prescan's byte-level decision, :mod:`.tf_prescan`)
+KMS_RESOURCES = TF_KMS_TYPES | table().types("terraform")
 MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
 

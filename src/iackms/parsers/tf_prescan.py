@@ -10,12 +10,28 @@ import os
 import re
 from pathlib import Path
 
+from functools import lru_cache
+
+from ..consumer_table import key_attribute_names, table
 from ..context import ScanContext
 from ..model import Location, Note
 from .tf_module import MAX_MODULE_DEPTH, _config_files, is_local_source
 
-#: every resource type the model reads (keys, aliases, grants, stores, key policies)
-_KMS = re.compile(rb"[\"\s]aws_kms_")
+
+@lru_cache(maxsize=2)
+def _kms_pattern(data_stores: bool) -> "re.Pattern[bytes]":
+    """What makes a directory worth evaluating: a KMS resource or data source
+    (``aws_kms_``), a key attribute of the consumer table written as an
+    argument (``kms_key_id =``, ``"kms_master_key_id":``), an S3 algorithm
+    ``aws:kms``, an AWS managed alias (``alias/aws/``); with ``data_stores``,
+    also any resource type the table calls a data store (a table or a bucket
+    without a key is what such a rule reports)."""
+    names = b"|".join(re.escape(n.encode()) for n in key_attribute_names("terraform"))
+    parts = [rb"[\"\s]aws_kms_", rb"(?:^|[\s{,;])\"?(?:" + names + rb")\"?[ \t]*[=:]", rb"aws:kms", rb"alias/aws/"]
+    if data_stores:
+        stores = table().types("terraform", data_stores_only=True)
+        parts.append(rb"[\"\s](?:" + b"|".join(re.escape(t.encode()) for t in sorted(stores)) + rb")[\"\s]")
+    return re.compile(b"|".join(parts), re.M)
 _MODULE = re.compile(rb'(?m)^[ \t]*module[ \t]+"([^"]+)"[ \t]*\{')
 _SOURCE = re.compile(rb'(?m)^[ \t]*"?source"?[ \t]*[=:][ \t]*"([^"]*)"')
 _JSON_MODULE = re.compile(rb'"module"\s*:')
@@ -57,7 +73,8 @@ class Prescan:
         Errs on the side of parsing: anything unclear counts as True."""
         if d in self._kms:
             return self._kms[d]
-        res = any(_KMS.search(data) for _, data in self.files(d))
+        pat = _kms_pattern(self.ctx.data_stores)
+        res = any(pat.search(data) for _, data in self.files(d))
         if not res and len(stack) <= MAX_MODULE_DEPTH:
             for t in self.local_calls(d):
                 if t == d or t in stack:

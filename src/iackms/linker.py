@@ -1,0 +1,438 @@
+"""Linking, in one place for every source: what each consumer's key
+reference is (a key of the scan, an AWS managed key, a key outside the scan,
+nothing, unknown), and which consumers each delivery path reaches.
+
+References are followed only within one root (a Terraform root module, a
+template, a plan): two roots are two deployments, and a name in one says
+nothing of another. Within a root, a reference links by the resource it
+names (``aws_kms_key.k.arn``, ``!GetAtt Key.Arn``, a module output that
+returns one) or, for literal names, by a name that identifies one resource
+exactly (an alias name; a bucket name, which is global; a topic or queue
+ARN of this account). Nothing else is guessed: what cannot be linked stays
+unknown, and a rule that needs it says so (IKMS002)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from .consumer_table import CFN_FORMS, TF_FORMS, holds, is_aws_managed_alias, table
+from .model import (
+    OPAQUE_OPEN,
+    THIS_ACCOUNT,
+    UNK_CLOSE,
+    UNK_OPEN,
+    Alias,
+    Attr,
+    Choice,
+    Consumer,
+    Delivery,
+    Key,
+    KeyLookup,
+    KeyRef,
+    ScanUnit,
+    Unknown,
+    display,
+    is_known,
+    variants,
+)
+
+_UUID = re.compile(r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.I)
+_PIECE = re.compile(UNK_OPEN + "([^" + UNK_CLOSE + "]*)" + UNK_CLOSE)
+#: a Terraform reference inside a string: type.name[index].attribute
+_TF_REF = re.compile(r"^(?P<addr>(?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.(?P<attr>[a-z_]+)$")
+_CFN_REF = re.compile(r"^(?P<lid>[A-Za-z0-9]+)(?:\.(?P<attr>[A-Za-z0-9.]+))?$")
+MAX_VARIANTS = 16
+
+
+class Index:
+    """The resources of a scan by (root, address), and by exact name."""
+
+    def __init__(self, unit: ScanUnit) -> None:
+        self.keys: dict[tuple[str, str], Key] = {(k.root, k.address): k for k in unit.keys if k.kind != "policy_only"}
+        self.aliases: dict[tuple[str, str], Alias] = {(a.root, a.address): a for a in unit.aliases}
+        self.alias_names: dict[tuple[str, str], Alias] = {}
+        for a in unit.aliases:
+            n = a.attr("name").value
+            if isinstance(n, str) and is_known(n):
+                self.alias_names.setdefault((a.root, n), a)
+        self.lookups: dict[tuple[str, str], KeyLookup] = {(k.root, k.address): k for k in unit.lookups}
+        self.consumers: dict[tuple[str, str], list[Consumer]] = {}
+        self.names: dict[tuple[str, str, str], list[Consumer]] = {}
+        for c in unit.consumers:
+            self.consumers.setdefault((c.root, c.address), []).append(c)
+            n = c.facts.get("name")
+            if n is not None and isinstance(n.value, str) and is_known(n.value):
+                self.names.setdefault((c.root, c.resource_type, n.value), []).append(c)
+        #: (root, bucket address) -> the consumers that decide its default encryption
+        self.bucket_encryption: dict[tuple[str, str], list[Consumer]] = {}
+
+    def key_of(self, root: str, address: str | None) -> Key | None:
+        return self.keys.get((root, address)) if address else None
+
+
+def link(unit: ScanUnit) -> None:
+    """Resolve every consumer's key and every delivery path's targets."""
+    if not unit.consumers and not unit.deliveries:
+        return
+    idx = Index(unit)
+    _pair_buckets(unit, idx)
+    for c in unit.consumers:
+        c.refs = refs_of(c, idx)
+    for d in unit.deliveries:
+        d.targets = targets_of(d, idx)
+        for t in d.targets:
+            if d not in t.incoming:
+                t.incoming.append(d)
+
+
+# --- S3: a bucket and its separate encryption configuration ----------------------------------
+
+
+_BUCKET_INLINE = "s3-bucket-inline-sse"
+_BUCKET_CONFIG = "s3-bucket-sse-config"
+
+
+def _pair_buckets(unit: ScanUnit, idx: Index) -> None:
+    """A separate ``aws_s3_bucket_server_side_encryption_configuration`` decides
+    the default encryption of the bucket it names; the bucket's own (inline)
+    setting is then superseded unless written."""
+    for c in unit.consumers:
+        if c.table_id != _BUCKET_CONFIG or c.source == "cloudformation":
+            continue
+        b = c.facts.get("bucket")
+        if b is None:
+            continue
+        for bucket in _buckets(b.value, c.root, c.address, idx):
+            idx.bucket_encryption.setdefault((bucket.root, bucket.address), []).append(c)
+            if not bucket.key_attr.present and not bucket.enable.present:
+                bucket.superseded = True
+
+
+def _buckets(v: Any, root: str, near: str, idx: Index) -> list[Consumer]:
+    """The buckets (their inline-encryption consumers) a value names."""
+    out: list[Consumer] = []
+    for opt in variants(v, MAX_VARIANTS):
+        addr = _ref_address(opt, near, "terraform")
+        if addr is not None:
+            out += [c for c in idx.consumers.get((root, addr), []) if c.table_id == _BUCKET_INLINE]
+            continue
+        name = _bucket_name(opt)
+        if name:
+            out += [c for c in idx.names.get((root, "aws_s3_bucket", name), []) if c.table_id == _BUCKET_INLINE]
+    return out
+
+
+def _bucket_name(v: Any) -> str | None:
+    if not isinstance(v, str) or not is_known(v):
+        return None
+    s = v
+    if s.startswith("arn:"):
+        parts = s.split(":", 5)
+        if len(parts) < 6 or parts[2] != "s3":
+            return None
+        s = parts[5]
+    s = s.split("/", 1)[0]
+    return s or None
+
+
+# --- consumers: what the key is ----------------------------------------------------------------
+
+
+def refs_of(c: Consumer, idx: Index) -> list[KeyRef]:
+    """What a consumer's key is, one entry per variant (a condition that
+    cannot be decided, a for_each instance)."""
+    spec = table().consumers.get(c.table_id)
+    if spec is None:
+        return []
+    side = spec.side(c.source)
+    if side is None:
+        return []
+    out: list[KeyRef] = []
+    if c.applies is None:
+        return [KeyRef("off", why=f"cannot tell whether this {spec.title} applies ({side.applies_when[0] if side.applies_when else ''})")]
+    if side.off is not None and c.off.present:
+        h = holds(c.off, [side.off.equals])
+        if h is True:
+            return [KeyRef("off", result=side.off.result, flag=c.off)]
+        if h is None:
+            return [KeyRef("off", why=f"cannot tell whether encryption is off: {c.off_name} = {_shown(c.off)}", flag=c.off)]
+    enabled: list[tuple[bool | None, Attr | None]] = [(None, None)]
+    if side.enable is not None:
+        en = side.enable
+        if c.enable.present:
+            enabled = []
+            for v in variants(c.enable.value, MAX_VARIANTS):
+                enabled.append((holds(Attr(v, c.enable.loc, True), en.kms_values), c.enable))
+        else:
+            d = holds(None, en.kms_values, en.default, True)
+            enabled = [(d if d is not None else (None if c.key_attr.present else False), None)]
+    for on, flag in enabled:
+        if on is False:
+            out.append(KeyRef("off", result=spec.disabled or "unencrypted", flag=flag))
+            continue
+        if on is None and flag is not None:
+            out.append(KeyRef("off", why=f"cannot tell whether encryption is on: {c.enable_name} = {_shown(c.enable)}", flag=flag))
+            continue
+        if not c.key_attr.present:
+            if spec.omitted == "not_applicable":
+                out.append(KeyRef("off", result=spec.disabled or "unencrypted", flag=flag))
+            else:
+                out.append(KeyRef("omitted", result=spec.omitted, flag=flag))
+            continue
+        for v in variants(c.key_attr.value, MAX_VARIANTS):
+            out.append(key_ref(v, c.root, c.address, c.source, idx))
+    return _dedupe(out)
+
+
+def _dedupe(refs: list[KeyRef]) -> list[KeyRef]:
+    out: list[KeyRef] = []
+    seen: set[tuple] = set()
+    for r in refs:
+        k = (r.kind, r.form, id(r.key), r.alias, r.result, r.shown, r.why)
+        if k not in seen:
+            seen.add(k)
+            out.append(r)
+    return out
+
+
+def key_ref(v: Any, root: str, near: str, source: str, idx: Index) -> KeyRef:
+    """One value of a key attribute, resolved."""
+    shown = _display(v)
+    if isinstance(v, Unknown):
+        if v.ref is not None:
+            return _by_resource(v.ref, v.attr, root, source, idx, shown, v)
+        return KeyRef("unknown", shown=shown, why=v.reason or "not known before deployment")
+    if not isinstance(v, str):
+        return KeyRef("unknown", shown=shown, why="not a string")
+    form = form_of(v)
+    known = is_known(v) and OPAQUE_OPEN not in v
+    if known:
+        return _literal(v, form, root, idx, shown)
+    # partly known: a piece may name a key of the scan
+    for piece in _PIECE.findall(v):
+        addr, attr = _piece_ref(piece, near, source)
+        if addr is None:
+            continue
+        k = idx.key_of(root, addr)
+        if k is not None:
+            return KeyRef("key", form=form, key=k, shown=shown)
+        al = idx.aliases.get((root, addr))
+        if al is not None and al.target:
+            k = idx.key_of(root, al.target)
+            if k is not None:
+                return KeyRef("key", form=form, key=k, via=al, shown=shown)
+    alias = _alias_part(v)
+    if alias is not None and is_known(alias) and is_aws_managed_alias(alias):
+        return KeyRef("aws_managed", form=form, alias=alias, shown=shown)
+    return KeyRef("unknown", form=form, shown=shown, why="part of it is not known before deployment")
+
+
+def _by_resource(ref: str, attr: str | None, root: str, source: str, idx: Index, shown: str, v: Unknown) -> KeyRef:
+    cfn = source == "cloudformation"
+    k = idx.key_of(root, ref)
+    if k is not None:
+        form = (CFN_FORMS["key"] if cfn else TF_FORMS["key"]).get(attr or "")
+        return KeyRef("key", form=form, key=k, shown=shown)
+    al = idx.aliases.get((root, ref))
+    if al is not None:
+        form = (CFN_FORMS["alias"] if cfn else TF_FORMS["alias"]).get(attr or "")
+        name = al.attr("name").value
+        name = name if isinstance(name, str) and is_known(name) else None
+        if name is not None and is_aws_managed_alias(name):
+            return KeyRef("aws_managed", form=form, alias=name, shown=shown)
+        k = idx.key_of(root, al.target)
+        if k is not None:
+            return KeyRef("key", form=form, key=k, via=al, alias=name, shown=shown)
+        return KeyRef("external", form=form, alias=name, customer=True, shown=shown,
+                      why=f"the key of {al.address} is not in the scan")
+    lk = idx.lookups.get((root, ref))
+    if lk is not None:
+        form = TF_FORMS.get(lk.resource_type, {}).get(attr or "")
+        name = lk.attr("name").value
+        if isinstance(name, str) and is_known(name):
+            alias = _alias_part(name)
+            if alias is not None and is_aws_managed_alias(alias):
+                return KeyRef("aws_managed", form=form, alias=alias, shown=shown)
+            if alias is not None and not name.startswith("arn:"):
+                al = idx.alias_names.get((root, alias))
+                k = idx.key_of(root, al.target) if al is not None else None
+                if k is not None:
+                    return KeyRef("key", form=form, key=k, via=al, alias=alias, shown=shown)
+            return KeyRef("external", form=form, alias=alias, customer=True if alias else None, shown=shown,
+                          why=f"{lk.address} looks up {display(name)}, a key outside the scan")
+        return KeyRef("unknown", form=form, shown=shown, why=f"{lk.address} looks up a key that is not known statically")
+    return KeyRef("unknown", shown=shown, why=v.reason or f"{ref} is not a KMS key")
+
+
+def _literal(v: str, form: str | None, root: str, idx: Index, shown: str) -> KeyRef:
+    alias = _alias_part(v)
+    if alias is not None and is_aws_managed_alias(alias):
+        return KeyRef("aws_managed", form=form, alias=alias, shown=shown)
+    if form == "alias_name" and alias is not None:
+        al = idx.alias_names.get((root, alias))
+        k = idx.key_of(root, al.target) if al is not None else None
+        if k is not None:
+            return KeyRef("key", form=form, key=k, via=al, alias=alias, shown=shown)
+        return KeyRef("external", form=form, alias=alias, customer=True, shown=shown, why=f"no alias {alias} in the scan")
+    if form == "alias_arn" and alias is not None:
+        return KeyRef("external", form=form, alias=alias, customer=True, shown=shown, why="a key outside the scan")
+    if form in ("arn", "id"):
+        return KeyRef("external", form=form, shown=shown, why="a key outside the scan")
+    return KeyRef("unknown", form=None, shown=shown, why="not a key ID, key ARN, alias name or alias ARN")
+
+
+def form_of(v: str) -> str | None:
+    """``arn``, ``id``, ``alias_name`` or ``alias_arn`` for a (partly known)
+    key reference; None when its known parts do not tell."""
+    s = v.strip()
+    if s.startswith("arn:"):
+        parts = s.split(":", 5)
+        if len(parts) < 6:
+            return None
+        res = parts[5]
+        if res.startswith("key/"):
+            return "arn"
+        if res.startswith("alias/"):
+            return "alias_arn"
+        return None
+    if s.startswith("alias/"):
+        return "alias_name"
+    if _UUID.match(s):
+        return "id"
+    return None
+
+
+def _alias_part(v: str) -> str | None:
+    """``alias/x`` from ``alias/x`` or ``arn:...:alias/x``."""
+    s = v.strip()
+    if s.startswith("alias/"):
+        return s
+    if s.startswith("arn:"):
+        parts = s.split(":", 5)
+        if len(parts) == 6 and parts[5].startswith("alias/"):
+            return parts[5]
+    return None
+
+
+def _piece_ref(piece: str, near: str, source: str) -> tuple[str | None, str | None]:
+    """The address a piece of a string refers to (``aws_kms_key.k.key_id`` in
+    Terraform, ``Key`` or ``Key.Arn`` in a CloudFormation ``!Sub``), resolved
+    in the module of the resource ``near``."""
+    if source == "cloudformation":
+        m = _CFN_REF.match(piece.strip())
+        if m and not piece.startswith("AWS::"):
+            return m.group("lid"), m.group("attr") or "Ref"
+        return None, None
+    m = _TF_REF.match(piece.strip())
+    if not m or m.group("addr").split(".", 1)[0] in ("var", "local", "module", "each", "count", "path"):
+        return None, None
+    return _module_prefix(near) + m.group("addr"), m.group("attr")
+
+
+def _module_prefix(address: str) -> str:
+    """``module.a.module.b.`` of ``module.a.module.b.aws_x.y``."""
+    parts = address.split(".")
+    out = []
+    i = 0
+    while i + 1 < len(parts) and parts[i] == "module":
+        out += parts[i : i + 2]
+        i += 2
+    return ".".join(out) + "." if out else ""
+
+
+def _ref_address(v: Any, near: str, source: str) -> str | None:
+    """The address a value refers to: an Unknown's ``ref``, or a piece of a
+    partly known string that is a reference (``arn:aws:s3:::${aws_s3_bucket.b.id}``)."""
+    if isinstance(v, Unknown):
+        return v.ref
+    if isinstance(v, str) and UNK_OPEN in v:
+        for piece in _PIECE.findall(v):
+            addr, _attr = _piece_ref(piece, near, source)
+            if addr is not None:
+                return addr
+    return None
+
+
+def _display(v: Any) -> str:
+    return display(v)
+
+
+def _shown(a: Attr) -> str:
+    if a.expr and not is_known(a.value):
+        return " ".join(a.expr.split())[:120]
+    return display(a.value)[:120]
+
+
+# --- delivery paths: where the data goes ------------------------------------------------------
+
+
+def targets_of(d: Delivery, idx: Index) -> list[Consumer]:
+    """The consumers a delivery path's reference reaches (the destination's
+    encryption): nothing when the reference cannot be linked."""
+    spec = table().paths.get(d.path_id)
+    if spec is None:
+        return []
+    side = spec.side(d.source)
+    wanted = set(spec.to)
+    if side is not None and side.target_is:
+        wanted &= set(side.target_is)
+    out: list[Consumer] = []
+    for v in variants(d.dest.value, MAX_VARIANTS):
+        for c in _reach(v, d, idx, wanted):
+            if c not in out:
+                out.append(c)
+    if "ebs-default-kms-key" in wanted:
+        # a launch-template volume encrypted without a key uses the account's default EBS key
+        if any(r.kind == "omitted" for c in out for r in c.refs):
+            out += [c for cs in idx.consumers.values() for c in cs
+                    if c.table_id == "ebs-default-kms-key" and c.root == d.root and c not in out]
+    return out
+
+
+def _reach(v: Any, d: Delivery, idx: Index, wanted: set[str]) -> Iterable[Consumer]:
+    buckets = bool(wanted & {_BUCKET_INLINE, _BUCKET_CONFIG})
+    addr = _ref_address(v, d.address, d.source)
+    found: list[Consumer] = []
+    if addr is not None:
+        found = list(idx.consumers.get((d.root, addr), []))
+    elif isinstance(v, str) and is_known(v):
+        found = _by_name(v, d, idx, buckets)
+    if buckets:
+        out: list[Consumer] = []
+        for c in found:
+            if c.table_id == _BUCKET_INLINE and (c.root, c.address) in idx.bucket_encryption:
+                out += idx.bucket_encryption[(c.root, c.address)]
+                if c.key_attr.present or c.enable.present:
+                    out.append(c)
+            elif c.table_id in wanted:
+                out.append(c)
+        return out
+    return [c for c in found if c.table_id in wanted]
+
+
+_NAMED_TYPES = {
+    "sns": ("aws_sns_topic", "AWS::SNS::Topic"),
+    "sqs": ("aws_sqs_queue", "AWS::SQS::Queue"),
+}
+
+
+def _by_name(v: str, d: Delivery, idx: Index, buckets: bool) -> list[Consumer]:
+    """A literal destination: a bucket name or S3 ARN (bucket names are
+    global), or a topic or queue ARN of this account."""
+    if buckets:
+        name = _bucket_name(v)
+        if not name:
+            return []
+        rtype = "AWS::S3::Bucket" if d.source == "cloudformation" else "aws_s3_bucket"
+        return list(idx.names.get((d.root, rtype, name), []))
+    if not v.startswith("arn:"):
+        return []
+    parts = v.split(":", 5)
+    if len(parts) < 6 or parts[2] not in _NAMED_TYPES or parts[4] != THIS_ACCOUNT:
+        return []
+    rtype = _NAMED_TYPES[parts[2]][1 if d.source == "cloudformation" else 0]
+    return list(idx.names.get((d.root, rtype, parts[5]), []))
+
+
+__all__ = ["Index", "form_of", "key_ref", "link", "refs_of", "targets_of"]
