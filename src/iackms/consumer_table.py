@@ -305,10 +305,12 @@ def result_label(result: str) -> str:
 
 
 #: Terraform attribute of a KMS resource (or data source) -> the key form it gives
+#: (an alias's ``target_key_id`` and a data source's ``key_id``/``name`` give back
+#: what was written: the linker reads their form from that value)
 TF_FORMS = {
     "key": {"arn": "arn", "id": "id", "key_id": "id"},
     "alias": {"arn": "alias_arn", "name": "alias_name", "id": "alias_name", "target_key_arn": "arn", "target_key_id": "id"},
-    "data.aws_kms_key": {"arn": "arn", "id": "id", "key_id": "id"},
+    "data.aws_kms_key": {"arn": "arn", "id": "id"},
     "data.aws_kms_alias": {"arn": "alias_arn", "name": "alias_name", "target_key_arn": "arn", "target_key_id": "id"},
 }
 #: CloudFormation: (key or alias, Ref or GetAtt attribute) -> form

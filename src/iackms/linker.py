@@ -36,6 +36,7 @@ from .model import (
     is_known,
     variants,
 )
+from .vocab import TF_KEY_TYPES
 
 _UUID = re.compile(r"^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", re.I)
 _PIECE = re.compile(UNK_OPEN + "([^" + UNK_CLOSE + "]*)" + UNK_CLOSE)
@@ -66,9 +67,32 @@ class Index:
                 self.names.setdefault((c.root, c.resource_type, n.value), []).append(c)
         #: (root, bucket address) -> the consumers that decide its default encryption
         self.bucket_encryption: dict[tuple[str, str], list[Consumer]] = {}
+        # a plan names instances (`aws_kms_key.k[0]`) where its configuration refers to the block
+        for k in unit.keys:
+            if "[" in k.address:
+                self.keys.setdefault((k.root, _strip_index(k.address)), k)
+        for c in unit.consumers:
+            if "[" in c.address:
+                base = (c.root, _strip_index(c.address))
+                if base not in self.consumers or c not in self.consumers[base]:
+                    self.consumers.setdefault(base, []).append(c)
+        #: keys whose ARN or ID is known (a plan of keys that already exist)
+        self.literal_keys: dict[tuple[str, str], Key] = {}
+        for k in unit.keys:
+            for a in ("arn", "key_id"):
+                v = k.attr(a).value
+                if isinstance(v, str) and is_known(v):
+                    self.literal_keys[(k.root, v)] = k
 
     def key_of(self, root: str, address: str | None) -> Key | None:
         return self.keys.get((root, address)) if address else None
+
+
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+
+def _strip_index(address: str) -> str:
+    return _INDEX.sub("", address)
 
 
 def link(unit: ScanUnit) -> None:
@@ -237,6 +261,8 @@ def _by_resource(ref: str, attr: str | None, root: str, source: str, idx: Index,
     al = idx.aliases.get((root, ref))
     if al is not None:
         form = (CFN_FORMS["alias"] if cfn else TF_FORMS["alias"]).get(attr or "")
+        if attr == "target_key_id" and not cfn:
+            form = _written_form(al.attr("target_key_id").value)
         name = al.attr("name").value
         name = name if isinstance(name, str) and is_known(name) else None
         if name is not None and is_aws_managed_alias(name):
@@ -250,6 +276,8 @@ def _by_resource(ref: str, attr: str | None, root: str, source: str, idx: Index,
     if lk is not None:
         form = TF_FORMS.get(lk.resource_type, {}).get(attr or "")
         name = lk.attr("name").value
+        if attr in ("key_id", "name"):
+            form = _written_form(name)
         if isinstance(name, str) and is_known(name):
             alias = _alias_part(name)
             if alias is not None and is_aws_managed_alias(alias):
@@ -262,7 +290,13 @@ def _by_resource(ref: str, attr: str | None, root: str, source: str, idx: Index,
             return KeyRef("external", form=form, alias=alias, customer=True if alias else None, shown=shown,
                           why=f"{lk.address} looks up {display(name)}, a key outside the scan")
         return KeyRef("unknown", form=form, shown=shown, why=f"{lk.address} looks up a key that is not known statically")
-    return KeyRef("unknown", shown=shown, why=v.reason or f"{ref} is not a KMS key")
+    # a KMS resource that is not in this root's model (a Checkov resource seen alone): the form still shows
+    parts = ref.split(".")
+    rtype = ".".join(parts[-3:-1]) if len(parts) >= 3 and parts[-3] == "data" else parts[-2] if len(parts) >= 2 else ""
+    forms = TF_FORMS["key"] if rtype in TF_KEY_TYPES else TF_FORMS["alias"] if rtype == "aws_kms_alias" else TF_FORMS.get(rtype, {})
+    if cfn:
+        forms = {}
+    return KeyRef("unknown", form=forms.get(attr or ""), shown=shown, why=v.reason or f"{ref} is not a KMS key of the scan")
 
 
 def _literal(v: str, form: str | None, root: str, idx: Index, shown: str) -> KeyRef:
@@ -278,8 +312,21 @@ def _literal(v: str, form: str | None, root: str, idx: Index, shown: str) -> Key
     if form == "alias_arn" and alias is not None:
         return KeyRef("external", form=form, alias=alias, customer=True, shown=shown, why="a key outside the scan")
     if form in ("arn", "id"):
+        k = idx.literal_keys.get((root, v))
+        if k is not None:
+            return KeyRef("key", form=form, key=k, shown=shown)
         return KeyRef("external", form=form, shown=shown, why="a key outside the scan")
     return KeyRef("unknown", form=None, shown=shown, why="not a key ID, key ARN, alias name or alias ARN")
+
+
+def _written_form(v: Any) -> str | None:
+    """The form of a value as written: a reference's attribute, or a literal's shape."""
+    if isinstance(v, Unknown):
+        parts = (v.ref or "").split(".")
+        if len(parts) >= 2 and parts[-2] in TF_KEY_TYPES:
+            return TF_FORMS["key"].get(v.attr or "")
+        return None
+    return form_of(v) if isinstance(v, str) else None
 
 
 def form_of(v: str) -> str | None:

@@ -1046,7 +1046,7 @@ def service_access(key: Key, call: ServiceCall, trusted: Iterable[str] = (), gra
 
 
 def _policy_access(p: Policy, key: Key, call: ServiceCall, entries: list[str], trusted: Iterable[str]) -> Access:
-    home = home_accounts(p, trusted)
+    home = home_accounts(p, trusted, key.local_principals)
     missing: list[str] = []
     why = ""
     at = None

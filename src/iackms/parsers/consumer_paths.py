@@ -153,8 +153,14 @@ class ValueNode(Node):
             items = [(x, unk[i] if isinstance(unk, list) and i < len(unk) else None) for i, x in enumerate(v)]
             if not step.many and len(items) > 1:
                 items = items[:1]
-            return [_node(x, loc, f"{expr}[{i}]", u, self._raw(step.name, i), self.render) for i, (x, u) in enumerate(items)]
-        return [_node(v, loc, expr, unk, self._raw(step.name), self.render)]
+            return [self._make(x, loc, f"{expr}[{i}]", u, self._raw(step.name, i)) for i, (x, u) in enumerate(items)]
+        return [self._make(v, loc, expr, unk, self._raw(step.name))]
+
+    def _make(self, v: Any, loc: Location, expr: str, unknown: Any, raw: Any) -> Node:
+        """A child node (subclasses keep their own kind)."""
+        if isinstance(v, (Unknown, Choice)):
+            return _node(v, loc, expr, unknown)
+        return type(self)(v, loc, expr, unknown, raw, self.render)
 
     def leaf(self, name: str) -> Attr | None:
         v, _unk, loc, present = self._get(name)
