@@ -19,6 +19,7 @@ from typing import Any, Iterable
 from .consumer_table import CFN_FORMS, TF_FORMS, holds, is_aws_managed_alias, table
 from .model import (
     OPAQUE_OPEN,
+    REMOVE,
     THIS_ACCOUNT,
     UNK_CLOSE,
     UNK_OPEN,
@@ -152,8 +153,8 @@ def _bucket_name(v: Any) -> str | None:
         return None
     s = v
     if s.startswith("arn:"):
-        parts = s.split(":", 5)
-        if len(parts) < 6 or parts[2] != "s3":
+        parts = arn_parts(s)
+        if parts is None or parts[2] != "s3":
             return None
         s = parts[5]
     s = s.split("/", 1)[0]
@@ -165,48 +166,114 @@ def _bucket_name(v: Any) -> str | None:
 
 def refs_of(c: Consumer, idx: Index) -> list[KeyRef]:
     """What a consumer's key is, one entry per variant (a condition that
-    cannot be decided, a for_each instance)."""
+    cannot be decided, a for_each instance). Attributes decided by the same
+    condition (``Fn::If [HasKey, aws:kms, AES256]`` beside ``Fn::If [HasKey,
+    !Ref Key, !Ref AWS::NoValue]``) vary together, never crosswise."""
     spec = table().consumers.get(c.table_id)
     if spec is None:
         return []
     side = spec.side(c.source)
     if side is None:
         return []
-    out: list[KeyRef] = []
     if c.applies is None:
         return [KeyRef("off", why=f"cannot tell whether this {spec.title} applies ({side.applies_when[0] if side.applies_when else ''})")]
-    if side.off is not None and c.off.present:
-        h = holds(c.off, [side.off.equals])
+    absent = _ABSENT
+    vals = [c.off.value if c.off.present else absent, c.enable.value if c.enable.present else absent,
+            c.key_attr.value if c.key_attr.present else absent]
+    out: list[KeyRef] = []
+    for off_v, en_v, key_v in joint(vals):
+        out.extend(_one_variant(c, spec, side, off_v, en_v, key_v, idx))
+    return _dedupe(out)
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+_ABSENT = _Absent()
+
+
+def _one_variant(c: Consumer, spec: Any, side: Any, off_v: Any, en_v: Any, key_v: Any, idx: Index) -> list[KeyRef]:
+    if off_v is REMOVE:
+        off_v = _ABSENT
+    if en_v is REMOVE:
+        en_v = _ABSENT
+    if key_v is REMOVE:  # `Fn::If [c, !Ref Key, !Ref AWS::NoValue]`: no key in that branch
+        key_v = _ABSENT
+    if side.off is not None and off_v is not _ABSENT:
+        h = holds(Attr(off_v, c.off.loc, True), [side.off.equals])
         if h is True:
             return [KeyRef("off", result=side.off.result, flag=c.off)]
         if h is None:
             return [KeyRef("off", why=f"cannot tell whether encryption is off: {c.off_name} = {_shown(c.off)}", flag=c.off)]
-    enabled: list[tuple[bool | None, Attr | None]] = [(None, None)]
+    on: bool | None = None
+    flag: Attr | None = None
     if side.enable is not None:
         en = side.enable
-        if c.enable.present:
-            enabled = []
-            for v in variants(c.enable.value, MAX_VARIANTS):
-                enabled.append((holds(Attr(v, c.enable.loc, True), en.kms_values), c.enable))
+        if en_v is not _ABSENT:
+            flag = c.enable
+            on = holds(Attr(en_v, c.enable.loc, True), en.kms_values)
         else:
             d = holds(None, en.kms_values, en.default, True)
-            enabled = [(d if d is not None else (None if c.key_attr.present else False), None)]
-    for on, flag in enabled:
-        if on is False:
-            out.append(KeyRef("off", result=spec.disabled or "unencrypted", flag=flag))
+            on = d if d is not None else (None if key_v is not _ABSENT else False)
+    if on is False:
+        return [KeyRef("off", result=spec.disabled or "unencrypted", flag=flag)]
+    if on is None and flag is not None:
+        return [KeyRef("off", why=f"cannot tell whether encryption is on: {c.enable_name} = {_shown(c.enable)}", flag=flag)]
+    if key_v is _ABSENT:
+        if spec.omitted == "not_applicable":
+            return [KeyRef("off", result=spec.disabled or "unencrypted", flag=flag)]
+        return [KeyRef("omitted", result=spec.omitted, flag=flag)]
+    return [key_ref(key_v, c.root, c.address, c.source, idx)]
+
+
+def _decision(ch: Choice) -> str | None:
+    """What decides a Choice, so that choices decided by the same thing can
+    be paired: a CloudFormation condition, a Terraform conditional's
+    condition, the instances of one for_each/count block."""
+    e = ch.expr or ""
+    if e.startswith("Fn::If ["):
+        return e.split(",", 1)[0]
+    if e.startswith(("each.", "count.index")):
+        return f"instances@{ch.loc}"
+    if "?" in e and ":" in e:
+        return "cond:" + e.split("?", 1)[0].strip()
+    return None
+
+
+def joint(values: list[Any]) -> list[tuple]:
+    """Every combination of the values' variants, where top-level choices
+    with the same decision and as many options move together."""
+    groups: dict[tuple, list[int]] = {}
+    for i, v in enumerate(values):
+        if isinstance(v, Choice):
+            d = _decision(v)
+            if d is not None:
+                groups.setdefault((d, len(v.options)), []).append(i)
+    combos: list[list[Any]] = [list(values)]
+    paired: set[int] = set()
+    for (_d, n), idxs in groups.items():
+        if len(idxs) < 2:
             continue
-        if on is None and flag is not None:
-            out.append(KeyRef("off", why=f"cannot tell whether encryption is on: {c.enable_name} = {_shown(c.enable)}", flag=flag))
-            continue
-        if not c.key_attr.present:
-            if spec.omitted == "not_applicable":
-                out.append(KeyRef("off", result=spec.disabled or "unencrypted", flag=flag))
-            else:
-                out.append(KeyRef("omitted", result=spec.omitted, flag=flag))
-            continue
-        for v in variants(c.key_attr.value, MAX_VARIANTS):
-            out.append(key_ref(v, c.root, c.address, c.source, idx))
-    return _dedupe(out)
+        nxt = []
+        for c in combos:
+            for k in range(n):
+                cc = list(c)
+                for i in idxs:
+                    cc[i] = values[i].options[k]
+                nxt.append(cc)
+        combos = nxt
+        paired |= set(idxs)
+    out: list[tuple] = []
+    for c in combos:
+        parts = [[c[i]] if (i in paired and not isinstance(c[i], Choice)) or c[i] is _ABSENT else variants(c[i], MAX_VARIANTS)
+                 for i in range(len(c))]
+        acc: list[list[Any]] = [[]]
+        for opts in parts:
+            acc = [a + [o] for a in acc for o in opts][:MAX_VARIANTS * 4]
+        out.extend(tuple(a) for a in acc)
+    return out
 
 
 def _dedupe(refs: list[KeyRef]) -> list[KeyRef]:
@@ -334,10 +401,9 @@ def form_of(v: str) -> str | None:
     key reference; None when its known parts do not tell."""
     s = v.strip()
     if s.startswith("arn:"):
-        parts = s.split(":", 5)
-        if len(parts) < 6:
+        res = arn_resource(s)
+        if res is None:
             return None
-        res = parts[5]
         if res.startswith("key/"):
             return "arn"
         if res.startswith("alias/"):
@@ -350,15 +416,43 @@ def form_of(v: str) -> str | None:
     return None
 
 
+_MASKED = re.compile("[" + UNK_OPEN + OPAQUE_OPEN + "][^" + UNK_CLOSE + "\ue004]*[" + UNK_CLOSE + "\ue004]")
+
+
+def arn_parts(v: str) -> list[str] | None:
+    """The six parts of a (partly known) ARN, unresolved pieces
+    (``${AWS::Region}``, whose text holds colons) kept whole; None when ``v``
+    is not an ARN."""
+    s = v.strip()
+    if not s.startswith("arn:"):
+        return None
+    pieces: list[str] = []
+
+    def mask(m: "re.Match[str]") -> str:
+        pieces.append(m.group(0))
+        return f"\0{len(pieces) - 1}\0"
+
+    masked = _MASKED.sub(mask, s)
+    parts = masked.split(":", 5)
+    if len(parts) < 6:
+        return None
+    return [re.sub("\0(\\d+)\0", lambda m: pieces[int(m.group(1))], p) for p in parts]
+
+
+def arn_resource(v: str) -> str | None:
+    """The resource part of a (partly known) ARN (what follows the fifth colon)."""
+    parts = arn_parts(v)
+    return parts[5] if parts else None
+
+
 def _alias_part(v: str) -> str | None:
     """``alias/x`` from ``alias/x`` or ``arn:...:alias/x``."""
     s = v.strip()
     if s.startswith("alias/"):
         return s
-    if s.startswith("arn:"):
-        parts = s.split(":", 5)
-        if len(parts) == 6 and parts[5].startswith("alias/"):
-            return parts[5]
+    res = arn_resource(s)
+    if res is not None and res.startswith("alias/"):
+        return res
     return None
 
 
@@ -443,7 +537,7 @@ def _reach(v: Any, d: Delivery, idx: Index, wanted: set[str]) -> Iterable[Consum
     found: list[Consumer] = []
     if addr is not None:
         found = list(idx.consumers.get((d.root, addr), []))
-    elif isinstance(v, str) and is_known(v):
+    elif isinstance(v, str) and UNK_OPEN not in v:
         found = _by_name(v, d, idx, buckets)
     if buckets:
         out: list[Consumer] = []
@@ -473,10 +567,8 @@ def _by_name(v: str, d: Delivery, idx: Index, buckets: bool) -> list[Consumer]:
             return []
         rtype = "AWS::S3::Bucket" if d.source == "cloudformation" else "aws_s3_bucket"
         return list(idx.names.get((d.root, rtype, name), []))
-    if not v.startswith("arn:"):
-        return []
-    parts = v.split(":", 5)
-    if len(parts) < 6 or parts[2] not in _NAMED_TYPES or parts[4] != THIS_ACCOUNT:
+    parts = arn_parts(v)
+    if parts is None or parts[2] not in _NAMED_TYPES or parts[4] != THIS_ACCOUNT:
         return []
     rtype = _NAMED_TYPES[parts[2]][1 if d.source == "cloudformation" else 0]
     return list(idx.names.get((d.root, rtype, parts[5]), []))

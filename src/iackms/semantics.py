@@ -899,6 +899,17 @@ def _service_principal(pr: Principal, call: ServiceCall, home: Home) -> bool | N
     return True if acct else None if acct is None else False
 
 
+def _principal_why(st: Statement, call: ServiceCall) -> str:
+    """Why a statement's principal may or may not be the service's."""
+    names = [display(pr.value) for pr in st.principals or [] if pr.ptype in ("service", "role", "unknown")]
+    want = call.principal.replace("{region}", call.region or "<Region of the key>")
+    if st.principals is None:
+        return f"{st.label} uses NotPrincipal"
+    if names:
+        return f"{st.label} names {', '.join(names)}, where the service documents {want}"
+    return f"{st.label} has a principal that is not known statically"
+
+
 def _covers(st: Statement, entry: str) -> bool | None:
     g = statement_actions(st)
     if g.actions & _entry_actions(entry):
@@ -1068,7 +1079,12 @@ def _policy_access(p: Policy, key: Key, call: ServiceCall, entries: list[str], t
             c, cwhy = _condition(st, call, home)
             v = _worst(m, a, c)
             if v is None and best is False:
-                why = why or (f"{st.label} {('(' + cwhy + ')') if cwhy else ''}".strip())
+                if m is None:
+                    why = why or _principal_why(st, call)
+                elif a is None:
+                    why = why or f"{st.label} has actions that are not known statically"
+                else:
+                    why = why or f"{st.label} applies under {cwhy or 'a condition'}, which cannot be decided for the service's requests"
                 at = at or st
             best = _best(best, v)
             if best is True:

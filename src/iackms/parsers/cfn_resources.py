@@ -141,6 +141,29 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
         unit.aliases.append(alias)
 
 
+class _PropsNode(ValueNode):
+    """A resource's Properties as written: each property is resolved only
+    when a path of the consumer table reaches it (templates hold large
+    properties no rule reads, such as inline code)."""
+
+    tpl: Template
+
+    def _get(self, name: str) -> tuple[Any, Any, Location, bool]:
+        raw = self.value
+        if not isinstance(raw, dict) or name not in raw:
+            return None, None, self.loc, False
+        v = resolve(raw[name], self.tpl)
+        if v is REMOVE:
+            return None, None, self.loc, False
+        return v, None, span(raw, name, self.loc.file), True
+
+    def _make(self, v: Any, loc: Location, expr: str, unknown: Any, raw: Any) -> Any:
+        node = super()._make(v, loc, expr, unknown, raw)
+        if isinstance(node, _PropsNode):  # below the top level, values are resolved already
+            return ValueNode(v, loc, expr, unknown, raw, self.render)
+        return node
+
+
 #: SAM resource types that become a type of the consumer table
 _SAM_TYPES = {"AWS::Serverless::Function": "AWS::Lambda::Function"}
 
@@ -162,10 +185,9 @@ def _consumers(lid: str, rtype: str, res: Any, loc: Location, tpl: Template, fil
     props = res.get("Properties")
     if props is not None and not isinstance(props, dict):
         return
-    value = resolve(props, tpl) if props is not None else LDict()
-    if not isinstance(value, LDict):
-        value = LDict(value) if isinstance(value, dict) else LDict()
-    node = ValueNode(value, span(res, "Properties", file) if props is not None else loc, raw=props, render=source_repr)
+    node = _PropsNode(props if props is not None else LDict(), span(res, "Properties", file) if props is not None else loc,
+                      raw=props, render=source_repr)
+    node.tpl = tpl
     cs, ds = build(SOURCE, _SAM_TYPES.get(rtype, rtype), lid, loc, node, suppressions(res, file, loc), file)
     for c in cs:
         c.resource_type = rtype

@@ -13,6 +13,7 @@ every element is walked; ``name{json}`` holds a JSON document;
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Iterator
 
 from .. import jsonload
@@ -45,8 +46,10 @@ class Step:
         self.name = name
 
 
+@lru_cache(maxsize=512)
 def split(path: str) -> list[Step]:
-    """Steps of a path (dots inside ``[...]`` do not split)."""
+    """Steps of a path (dots inside ``[...]`` do not split). Cached: the
+    table's paths are few and walked for every resource."""
     out: list[str] = []
     depth = 0
     cur = ""
@@ -234,7 +237,8 @@ def elements(root: Node, steps: list[Step]) -> list[Element]:
         nxt: list[Element] = []
         for el in out:
             node = el.chain[-1]
-            path = f"{el.path}.{step.name}" if el.path else step.name
+            written = step.name if step.select is None else f"{step.name}[{step.select[0]}={step.select[1]}]"
+            path = f"{el.path}.{written}" if el.path else written
             if node is None:
                 nxt.append(Element(el.chain + [None], el.label, True, path))
                 continue

@@ -99,12 +99,12 @@ def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
     reached: set[Path] = set()
     for d in roots:
         _eval_root(d, loader, ctx, unit, reached)
-        loader.cache.clear()  # memory stays bounded by one root's module tree
+        loader.trim()  # memory stays bounded by a few module trees
     reached |= _reach(roots, calls, pre)
     for d in dirs:  # directories that only call each other
         if d not in reached:
             _eval_root(d, loader, ctx, unit, reached)
-            loader.cache.clear()
+            loader.trim()
     unit.notes, unit.remote_modules = _remote_calls(unit.notes)
     return unit
 

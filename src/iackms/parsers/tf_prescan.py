@@ -12,26 +12,44 @@ from pathlib import Path
 
 from functools import lru_cache
 
-from ..consumer_table import key_attribute_names, table
+from ..consumer_table import table
 from ..context import ScanContext
 from ..model import Location, Note
 from .tf_module import MAX_MODULE_DEPTH, _config_files, is_local_source
 
 
+#: how a KMS key can be written: a KMS resource or data source (`aws_kms_key`,
+#: `data.aws_kms_alias`), an AWS managed alias (`alias/aws/sns`), another
+#: alias name (`"alias/app"`), a key ARN or alias ARN (`arn:aws:kms:`), a
+#: multi-Region key ID (`mrk-`), or the S3 algorithm `aws:kms` (a default
+#: encryption whose key is omitted uses `aws/s3`). A bare key ID (a UUID) is
+#: not looked for: written alone it is rare, and matching every UUID costs
+#: more than all the rest.
+_KEY_SPELLINGS = (
+    rb"[\"\s]aws_kms_",
+    rb"alias/",
+    rb"aws:kms",
+    rb":kms:",
+    rb"mrk-",
+)
+
+
 @lru_cache(maxsize=2)
 def _kms_pattern(data_stores: bool) -> "re.Pattern[bytes]":
-    """What makes a directory worth evaluating: a KMS resource or data source
-    (``aws_kms_``), a key attribute of the consumer table written as an
-    argument (``kms_key_id =``, ``"kms_master_key_id":``), an S3 algorithm
-    ``aws:kms``, an AWS managed alias (``alias/aws/``); with ``data_stores``,
-    also any resource type the table calls a data store (a table or a bucket
-    without a key is what such a rule reports)."""
-    names = b"|".join(re.escape(n.encode()) for n in key_attribute_names("terraform"))
-    parts = [rb"[\"\s]aws_kms_", rb"(?:^|[\s{,;])\"?(?:" + names + rb")\"?[ \t]*[=:]", rb"aws:kms", rb"alias/aws/"]
+    """What makes a directory worth evaluating: a KMS key written in any of
+    the forms a consumer can name one (:data:`_KEY_SPELLINGS`). A consumer
+    whose key comes only from a variable or a remote module has nothing a
+    rule can judge (every answer would be "unknown"), so its directory is
+    evaluated only through a caller that passes a key. With ``data_stores``
+    (a rule that reports stores without any key is on), also any resource
+    type the consumer table calls a data store."""
+    parts = list(_KEY_SPELLINGS)
     if data_stores:
         stores = table().types("terraform", data_stores_only=True)
         parts.append(rb"[\"\s](?:" + b"|".join(re.escape(t.encode()) for t in sorted(stores)) + rb")[\"\s]")
-    return re.compile(b"|".join(parts), re.M)
+    return re.compile(b"|".join(parts))
+
+
 _MODULE = re.compile(rb'(?m)^[ \t]*module[ \t]+"([^"]+)"[ \t]*\{')
 _SOURCE = re.compile(rb'(?m)^[ \t]*"?source"?[ \t]*[=:][ \t]*"([^"]*)"')
 _JSON_MODULE = re.compile(rb'"module"\s*:')
