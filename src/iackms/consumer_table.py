@@ -278,6 +278,11 @@ def managed_alias(result: str) -> str | None:
     return result.split(":", 1)[1] if result.startswith("aws_managed:") else None
 
 
+def short_title(title: str) -> str:
+    """A row's title without its parenthetical: ``S3 bucket default encryption``."""
+    return title.split(" (", 1)[0]
+
+
 def is_aws_managed_alias(name: str) -> bool:
     """An alias AWS reserves for its managed keys (``alias/aws/...``): no
     customer can create one, so the key behind it is AWS managed."""
@@ -285,10 +290,14 @@ def is_aws_managed_alias(name: str) -> bool:
 
 
 def result_label(result: str) -> str:
-    """How a result reads in a message."""
+    """How a result reads in a message (an AWS managed key's alias only when
+    the table's alias row is verified)."""
     alias = managed_alias(result)
     if alias:
-        return f"the AWS managed key {alias}"
+        entry = table().aws_managed_aliases.get(alias)
+        if entry is not None and trusted(entry.get("verified", "")):
+            return f"the AWS managed key {alias}"
+        return "an AWS managed key (the service's default key)"
     return {
         "unencrypted": "no encryption",
         "sse_s3": "S3 managed keys (SSE-S3)",

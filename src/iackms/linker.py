@@ -35,6 +35,7 @@ from .model import (
     Unknown,
     display,
     is_known,
+    split_arn,
     variants,
 )
 from .vocab import TF_KEY_TYPES
@@ -416,27 +417,14 @@ def form_of(v: str) -> str | None:
     return None
 
 
-_MASKED = re.compile("[" + UNK_OPEN + OPAQUE_OPEN + "][^" + UNK_CLOSE + "\ue004]*[" + UNK_CLOSE + "\ue004]")
-
-
 def arn_parts(v: str) -> list[str] | None:
-    """The six parts of a (partly known) ARN, unresolved pieces
-    (``${AWS::Region}``, whose text holds colons) kept whole; None when ``v``
-    is not an ARN."""
+    """The six parts of a (partly known) ARN, unresolved pieces kept whole;
+    None when ``v`` is not an ARN."""
     s = v.strip()
     if not s.startswith("arn:"):
         return None
-    pieces: list[str] = []
-
-    def mask(m: "re.Match[str]") -> str:
-        pieces.append(m.group(0))
-        return f"\0{len(pieces) - 1}\0"
-
-    masked = _MASKED.sub(mask, s)
-    parts = masked.split(":", 5)
-    if len(parts) < 6:
-        return None
-    return [re.sub("\0(\\d+)\0", lambda m: pieces[int(m.group(1))], p) for p in parts]
+    parts = split_arn(s)
+    return parts if len(parts) == 6 else None
 
 
 def arn_resource(v: str) -> str | None:

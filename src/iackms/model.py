@@ -36,6 +36,29 @@ def has_unknown(s: str) -> bool:
     return UNK_OPEN in s
 
 
+_PIECE_RE = None
+
+
+def split_arn(s: str, maxsplit: int = 5) -> list[str]:
+    """``s.split(":", maxsplit)`` that keeps unresolved and opaque pieces
+    whole (``${AWS::Region}`` holds colons of its own)."""
+    import re
+
+    global _PIECE_RE
+    if _PIECE_RE is None:
+        _PIECE_RE = re.compile(f"[{UNK_OPEN}{OPAQUE_OPEN}][^{UNK_CLOSE}{OPAQUE_CLOSE}]*[{UNK_CLOSE}{OPAQUE_CLOSE}]")
+    if UNK_OPEN not in s and OPAQUE_OPEN not in s:
+        return s.split(":", maxsplit)
+    pieces: list[str] = []
+
+    def mask(m: Any) -> str:
+        pieces.append(m.group(0))
+        return f"\0{len(pieces) - 1}\0"
+
+    masked = _PIECE_RE.sub(mask, s)
+    return [re.sub("\0(\\d+)\0", lambda m: pieces[int(m.group(1))], p) for p in masked.split(":", maxsplit)]
+
+
 def display(value: Any) -> str:
     """Render a model value for a message, showing unresolved parts as ${...}."""
     if isinstance(value, Unknown):

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from .model import THIS_ACCOUNT, UNK_OPEN, Choice, Key, Policy, Principal, Statement, Unknown, display, is_known
+from .model import THIS_ACCOUNT, UNK_OPEN, Choice, Key, Policy, Principal, Statement, Unknown, display, is_known, split_arn
 
 
 @lru_cache(maxsize=1)
@@ -960,7 +960,7 @@ def _value_matches(pattern: Any, sent: tuple, like: bool, home: Home) -> bool | 
         return None
     if len(sent) == 1:
         return _glob_part(pattern, sent[0], like, home)
-    parts = pattern.split(":", len(sent) - 1)
+    parts = split_arn(pattern, len(sent) - 1)
     if len(parts) != len(sent):
         return False if UNK_OPEN not in pattern and not (like and "*" in pattern) else None
     out: bool | None = True

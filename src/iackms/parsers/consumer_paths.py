@@ -393,20 +393,24 @@ def _deliveries(p: PathSpec, side_source: str, source: str, rtype: str, address:
             if h_item is False:
                 continue
             name = f"{el.path}.{leaf.name}" if el.path else leaf.name
-            for dest, dloc, label in _destinations(a, leaf, name):
+            raw = node._raw(leaf.name) if isinstance(node, ValueNode) else None
+            for dest, dloc, label in _destinations(a, leaf, name, raw):
                 d = Delivery(address, rtype, loc, source, suppressions=suppressions, path_id=p.id, dest=Attr(dest, dloc, True, a.expr),
                              dest_name=label, holds=h_item, why=why, facts=dict(facts))
                 d.root = rroot
                 yield d
 
 
-def _destinations(a: Attr, leaf: Step, name: str) -> Iterator[tuple[Any, Location | None, str]]:
+def _destinations(a: Attr, leaf: Step, name: str, raw: Any = None) -> Iterator[tuple[Any, Location | None, str]]:
     """Each destination an attribute names: every item of a list attribute
-    (``alarm_actions``), else the value."""
+    (``alarm_actions``), else the value; located at the item when it is
+    written on a line of its own (a CloudFormation list)."""
     v = a.value
     if leaf.many and isinstance(v, list):
+        raws = raw if isinstance(raw, list) and len(raw) == len(v) else [None] * len(v)
         for i, item in enumerate(v):
-            yield item, getattr(item, "loc", None) or a.loc, name if len(v) == 1 else f"{name}[{i}]"
+            loc = getattr(item, "loc", None) or getattr(raws[i], "loc", None) or a.loc
+            yield item, loc, name if len(v) == 1 else f"{name}[{i}]"
         return
     if leaf.many and isinstance(v, Choice):
         for opt in variants(v):

@@ -28,6 +28,15 @@ def key_name(c: Consumer) -> str:
     return f"{c.key_name} of {c.element}" if c.element else c.key_name
 
 
+def written_key(c: Consumer, ref: KeyRef) -> str:
+    """The key value as the user wrote it (``aws_kms_key.k.id``, ``!Ref Key``)
+    when the attribute has one value, else the resolved value."""
+    expr = " ".join((c.key_attr.expr or "").split())
+    if len(c.refs) == 1 and expr:
+        return expr if len(expr) <= 120 else expr[:119] + "…"
+    return ref.shown
+
+
 def key_label(ref: KeyRef) -> str:
     """How the key reads in a message."""
     if ref.key is not None:

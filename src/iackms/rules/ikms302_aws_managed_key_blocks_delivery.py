@@ -8,7 +8,7 @@ from ..consumer_table import managed_alias, table, trusted
 from ..model import Delivery
 from ..vocab import DEFAULT_ON
 from .base import Fail, Result, RuleMeta, Source, Unresolved, rule
-from .consumers import CONSUMERS_DOC, failure_text, path_of
+from .consumers import CONSUMERS_DOC, failure_text, path_of, written_key
 
 #: paths this rule does not decide on (docs/consumers.md, "Still unverified"); S3 server access
 #: logs are IKMS304's (an unsupported destination whatever the key)
@@ -81,7 +81,7 @@ def aws_managed_key_blocks_delivery(d: Delivery, cfg) -> Iterator[Result]:
             alias = None
             if ref.kind == "aws_managed":
                 alias = ref.alias or "an AWS managed key"
-                how = f"{t.key_name} = {ref.shown}" if ref.shown and ref.shown != alias else t.key_name
+                how = f"{t.key_name} = {written_key(t, ref)}"
             elif ref.kind == "omitted" and managed_alias(ref.result):
                 alias = managed_alias(ref.result)
                 how = f"{t.enable_name or 'encryption'} without a key"

@@ -8,7 +8,7 @@ from ..consumer_table import FORM_LABELS, Side, trusted
 from ..model import Consumer, KeyRef
 from ..vocab import DEFAULT_ON
 from .base import Fail, Result, RuleMeta, Source, rule
-from .consumers import CONSUMERS_DOC, arn_fix, path_of, spec_of
+from .consumers import CONSUMERS_DOC, arn_fix, path_of, spec_of, written_key
 
 #: delivery paths whose destination bucket must name its key by ARN, and what goes wrong otherwise
 _ARN_FOR_DELIVERY = "log delivery needs the bucket's default-encryption key named by its key ARN: a key ID or alias gives 'LogDestination undeliverable'"
@@ -67,7 +67,7 @@ def key_reference_format(c: Consumer, cfg) -> Iterator[Result]:
         branch = " (in one branch of a condition or for one instance)" if n > 1 else ""
         if ref.form not in side.key_forms and ref.form not in side.key_forms_uncertain:
             yield Fail(
-                f"{c.address}: {c.key_name} takes {_accepted(side)}, and {ref.shown or c.key_attr.expr} is "
+                f"{c.address}: {c.key_name} takes {_accepted(side)}, and {written_key(c, ref)} is "
                 f"{FORM_LABELS[ref.form]}{branch}; {_consequence(side, c.source)}. Use {arn_fix(ref, c.source)}.",
                 where, f"form:{c.key_name}")
             continue
@@ -77,7 +77,7 @@ def key_reference_format(c: Consumer, cfg) -> Iterator[Result]:
                 if p is None or not p.requires_key_arn or not trusted(p.verified) or d.holds is not True:
                     continue
                 yield Fail(
-                    f"{c.address}: {c.key_name} names the key by {FORM_LABELS[ref.form]} ({ref.shown or c.key_attr.expr}){branch}, "
+                    f"{c.address}: {c.key_name} names the key by {FORM_LABELS[ref.form]} ({written_key(c, ref)}){branch}, "
                     f"but {d.address} delivers logs into this bucket ({p.title}), and {_ARN_FOR_DELIVERY}. Use {arn_fix(ref, c.source)}.",
                     where, f"form:{c.key_name}:{d.path_id}", related=(((d.dest.loc or d.loc), f"{d.address} {d.dest_name}"),))
                 break

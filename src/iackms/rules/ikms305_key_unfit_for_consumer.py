@@ -7,7 +7,7 @@ from typing import Any, Iterator
 from ..consumer_table import trusted
 from ..model import Consumer, Key, KeyRef, display
 from ..vocab import DEFAULT_ON
-from .base import Fail, Result, RuleMeta, Source, Unresolved, as_bool, options, rule
+from .base import Fail, Result, RuleMeta, Source, Unresolved, as_bool, describe, options, rule
 from .consumers import CONSUMERS_DOC, key_name, region_of, spec_of
 from .sources import SPEC_DOC
 
@@ -80,7 +80,7 @@ def _enabled(c: Consumer, key: Key, where, rel) -> Iterator[Result]:
     vals = options(a)
     if any(as_bool(v) is False for v in vals):
         branch = "" if len(vals) == 1 else " in one branch"
-        yield Fail(f"{c.address} uses {key.address}, which is disabled{branch} ({display(a.expr or a.value)}); every use of the key fails",
+        yield Fail(f"{c.address} uses {key.address}, which is disabled{branch} ({describe(key, 'enabled', False)}); every use of the key fails",
                    where, "enabled", related=rel)
 
 
@@ -92,7 +92,7 @@ def _symmetric(c: Consumer, key: Key, where, rel) -> Iterator[Result]:
             yield Unresolved(f"cannot tell the key spec of {key.address}, which {c.address} needs to be a symmetric encryption key", where, "key_spec")
             return
         if spec_v != "SYMMETRIC_DEFAULT":
-            yield Fail(f"{c.address} ({key_name(c)}) uses {key.address}, a {spec_v} key; it encrypts data and takes only a "
+            yield Fail(f"{c.address} ({key_name(c)}) uses {key.address}, whose key spec is {spec_v}; it encrypts data and takes only a "
                        f"symmetric encryption key (SYMMETRIC_DEFAULT)", where, "key_spec", related=rel)
             return
     for usage in _values(key, "key_usage", "ENCRYPT_DECRYPT"):

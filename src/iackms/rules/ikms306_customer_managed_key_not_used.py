@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..consumer_table import result_label, trusted
+from ..consumer_table import result_label, short_title, trusted
 from ..model import Consumer, KeyRef, display
 from ..vocab import CMMC
 from .base import Fail, Result, RuleMeta, Source, Unresolved, rule
@@ -68,12 +68,12 @@ def customer_managed_key_not_used(c: Consumer, cfg) -> Iterator[Result]:
             if ref.kind in ("unknown",) or (ref.kind == "off" and ref.why) or (ref.kind == "external" and ref.customer is None):
                 why = ref.why or "not known statically"
                 what = ref.shown or c.key_attr.expr or c.key_name
-                yield Unresolved(f"cannot tell whether {c.address} ({spec.title}) is encrypted with a customer managed key: {what}: {why}",
+                yield Unresolved(f"cannot tell whether {c.address} ({short_title(spec.title)}) is encrypted with a customer managed key: {what}: {why}",
                                  where, "cmk")
             continue
         if not bad:
             continue
-        yield Fail(f"{c.address} ({spec.title}) keeps data at rest {bad}{branch}, not with a customer managed key; "
+        yield Fail(f"{c.address} ({short_title(spec.title)}) keeps data at rest {bad}{branch}, not with a customer managed key; "
                    f"NIST SP 800-171 3.13.10 asks for keys you establish and manage", where, "cmk", severity=severity)
 
 
