@@ -200,7 +200,8 @@ def _one_variant(c: Consumer, spec: Any, side: Any, off_v: Any, en_v: Any, key_v
         off_v = _ABSENT
     if en_v is REMOVE:
         en_v = _ABSENT
-    if key_v is REMOVE:  # `Fn::If [c, !Ref Key, !Ref AWS::NoValue]`: no key in that branch
+    if key_v is REMOVE or (isinstance(key_v, str) and not key_v.strip()):
+        # `Fn::If [c, !Ref Key, !Ref AWS::NoValue]`, or "" (the provider's "not set"): no key in that variant
         key_v = _ABSENT
     if side.off is not None and off_v is not _ABSENT:
         h = holds(Attr(off_v, c.off.loc, True), [side.off.equals])
