@@ -339,3 +339,52 @@ def test_service_linked_role_and_grant():
     assert acc.allowed is False and acc.missing == ["kms:CreateGrant"]
     grant = _svc({"AWS": arn}, actions=("kms:CreateGrant",), Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}})
     assert sem.service_access(_key([ROOT_STMT, use, grant]), call, grant_action="kms:CreateGrant").allowed is True
+
+
+def test_review_corrections(tmp_path):
+    """Cases found reviewing the corpora: an EventBridge target with a role is delivered with the role;
+    a Lambda function without environment variables has nothing its key protects; an Aurora instance takes
+    its encryption from the cluster; an instance-store mapping is no EBS volume; an EBS volume without a
+    key uses the account's default key, which an aws_ebs_default_kms_key of the root decides."""
+    u = _unit(tmp_path, {"main.tf": """
+        resource "aws_sns_topic" "t" { kms_master_key_id = "alias/aws/sns" }
+        resource "aws_cloudwatch_event_target" "role" {
+          rule     = "r"
+          arn      = aws_sns_topic.t.arn
+          role_arn = "arn:aws:iam::111122223333:role/delivery"
+        }
+        resource "aws_cloudwatch_event_target" "plain" {
+          rule = "r"
+          arn  = aws_sns_topic.t.arn
+        }
+        resource "aws_lambda_function" "no_env" { function_name = "a" }
+        resource "aws_lambda_function" "env" {
+          function_name = "b"
+          environment { variables = { A = "1" } }
+        }
+        resource "aws_db_instance" "member" {
+          cluster_identifier = "aurora"
+          engine             = "aurora-postgresql"
+        }
+        resource "aws_kms_key" "ebs" {}
+        resource "aws_ebs_default_kms_key" "d" { key_arn = aws_kms_key.ebs.arn }
+        resource "aws_ebs_volume" "v" {
+          availability_zone = "us-east-1a"
+          encrypted         = true
+        }
+    """, "t.yaml": """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Instance:
+    Type: AWS::EC2::Instance
+    Properties:
+      BlockDeviceMappings:
+        - DeviceName: /dev/sdb
+          VirtualName: ephemeral0
+"""})
+    assert {d.address for d in u.deliveries if d.path_id == "eventbridge-target-to-sns"} == {"aws_cloudwatch_event_target.plain"}
+    assert {c.address for c in u.consumers if c.table_id == "lambda-function"} == {"aws_lambda_function.env"}
+    assert not [c for c in u.consumers if c.table_id == "rds-db-instance"]
+    assert not [c for c in u.consumers if c.address == "Instance"]
+    (vol,) = [c for c in u.consumers if c.address == "aws_ebs_volume.v"]
+    assert [(r.kind, r.key.address if r.key else None) for r in vol.refs] == [("key", "aws_kms_key.ebs")]

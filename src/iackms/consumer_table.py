@@ -36,6 +36,7 @@ class Enable:
     path: str
     kms_values: tuple
     default: Any
+    default_basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class Side:
     validation: str
     enable: Enable | None
     off: Off | None
-    applies_when: tuple[str, Any] | None
+    #: the entry applies only when one of these ``{path, equals}`` / ``{path, present: true}`` holds (None: always)
+    applies_when: tuple[dict, ...] | None
     basis: str
 
     @property
@@ -206,9 +208,9 @@ def _side(s: dict) -> Side:
     return Side(
         type=s["type"], key_path=s["key_path"], key_forms=tuple(s["key_forms"]),
         key_forms_uncertain=tuple(s.get("key_forms_uncertain") or ()), validation=s.get("validation") or "none",
-        enable=Enable(en["path"], tuple(en["kms_values"]), en.get("default")) if en else None,
+        enable=Enable(en["path"], tuple(en["kms_values"]), en.get("default"), en.get("default_basis") or "") if en else None,
         off=Off(off["path"], off["equals"], off["result"]) if off else None,
-        applies_when=(aw["path"], aw["equals"]) if aw else None,
+        applies_when=(tuple(aw) if isinstance(aw, list) else (aw,)) if aw else None,
         basis=s.get("basis") or "",
     )
 

@@ -177,7 +177,8 @@ def refs_of(c: Consumer, idx: Index) -> list[KeyRef]:
     if side is None:
         return []
     if c.applies is None:
-        return [KeyRef("off", why=f"cannot tell whether this {spec.title} applies ({side.applies_when[0] if side.applies_when else ''})")]
+        paths = ", ".join(w["path"] for w in side.applies_when or ())
+        return [KeyRef("off", why=f"cannot tell whether this {spec.title} applies ({paths})")]
     absent = _ABSENT
     vals = [c.off.value if c.off.present else absent, c.enable.value if c.enable.present else absent,
             c.key_attr.value if c.key_attr.present else absent]
@@ -218,6 +219,9 @@ def _one_variant(c: Consumer, spec: Any, side: Any, off_v: Any, en_v: Any, key_v
             on = holds(Attr(en_v, c.enable.loc, True), en.kms_values)
         else:
             d = holds(None, en.kms_values, en.default, True)
+            if d is None and key_v is _ABSENT and not _absence_known(spec, side):
+                return [KeyRef("off", why=f"{c.enable_name} is not set, and what AWS does then is not documented in the "
+                                          f"consumer table (it depends on the engine, the version or an API default)")]
             on = d if d is not None else (None if key_v is not _ABSENT else False)
     if on is False:
         return [KeyRef("off", result=spec.disabled or "unencrypted", flag=flag)]
@@ -226,8 +230,31 @@ def _one_variant(c: Consumer, spec: Any, side: Any, off_v: Any, en_v: Any, key_v
     if key_v is _ABSENT:
         if spec.omitted == "not_applicable":
             return [KeyRef("off", result=spec.disabled or "unencrypted", flag=flag)]
+        if side.enable is None and c.container_absent and spec.disabled:
+            # no flag, and the block that would ask for encryption is not written (Firehose's
+            # DeliveryStreamEncryptionConfigurationInput): encryption is off, not on without a key
+            return [KeyRef("off", result=spec.disabled)]
+        if spec.omitted == "account_default_ebs":
+            # the account's default EBS key: the one an aws_ebs_default_kms_key of this root sets
+            defaults = [d for cs in idx.consumers.values() for d in cs if d.table_id == "ebs-default-kms-key" and d.root == c.root]
+            if len(defaults) == 1:
+                d = defaults[0]
+                return [KeyRef(r.kind, r.form, r.key, r.via, r.alias, r.customer, r.result, r.shown,
+                               r.why or f"the account's default EBS key ({d.address})", flag)
+                        for r in (d.refs or refs_of(d, idx))]
         return [KeyRef("omitted", result=spec.omitted, flag=flag)]
     return [key_ref(key_v, c.root, c.address, c.source, idx)]
+
+
+def _absence_known(spec: Any, side: Any) -> bool:
+    """An enabling flag without a documented default: is what its absence
+    means known anyway? Yes when the result says it (SSE-S3 for a bucket
+    without a default-encryption configuration; EBS's "unencrypted unless the
+    account's default"), or the table's basis for the flag says what absence
+    means ("absent: ...")."""
+    if spec.disabled in ("sse_s3", "unencrypted_unless_account_default"):
+        return True
+    return "absent:" in (side.enable.default_basis or "")
 
 
 def _decision(ch: Choice) -> str | None:
@@ -316,8 +343,17 @@ def key_ref(v: Any, root: str, near: str, source: str, idx: Index) -> KeyRef:
             if k is not None:
                 return KeyRef("key", form=form, key=k, via=al, shown=shown)
     alias = _alias_part(v)
-    if alias is not None and is_known(alias) and is_aws_managed_alias(alias):
-        return KeyRef("aws_managed", form=form, alias=alias, shown=shown)
+    if alias is not None and is_known(alias) and OPAQUE_OPEN not in alias:
+        if is_aws_managed_alias(alias):
+            return KeyRef("aws_managed", form=form, alias=alias, shown=shown)
+        # an alias of the customer's, named by an ARN whose Region or account is an expression
+        parts = arn_parts(v)
+        if parts is None or parts[4] == THIS_ACCOUNT:
+            al = idx.alias_names.get((root, alias))
+            k = idx.key_of(root, al.target) if al is not None else None
+            if k is not None:
+                return KeyRef("key", form=form, key=k, via=al, alias=alias, shown=shown)
+        return KeyRef("external", form=form, alias=alias, customer=True, shown=shown, why="a key outside the scan")
     return KeyRef("unknown", form=form, shown=shown, why="part of it is not known before deployment")
 
 

@@ -835,6 +835,9 @@ class Consumer(Resource):
     off_name: str = ""
     applies: bool | None = True
     element: str = ""
+    #: a block on the way to the key is not written at all (CloudFormation's
+    #: ``DeliveryStreamEncryptionConfigurationInput``): not even encryption is asked for
+    container_absent: bool = False
     facts: dict[str, Attr] = field(default_factory=dict)
     refs: list[KeyRef] = field(default_factory=list)
     incoming: list["Delivery"] = field(default_factory=list)

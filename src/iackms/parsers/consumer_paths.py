@@ -218,14 +218,16 @@ class Element:
     """One element reached by a path: the nodes at every step, and a label
     (``block_device_mappings[1]``) when a list had more than one element."""
 
-    __slots__ = ("chain", "label", "absent", "path")
+    __slots__ = ("chain", "label", "absent", "path", "optional")
 
-    def __init__(self, chain: list[Node | None], label: str, absent: bool, path: str = "") -> None:
+    def __init__(self, chain: list[Node | None], label: str, absent: bool, path: str = "", optional: bool = False) -> None:
         self.chain = chain
         self.label = label
         self.absent = absent
         #: the steps as written, with the index of an element of a longer list
         self.path = path
+        #: inside an element of an optional list (:data:`OPTIONAL_LISTS`)
+        self.optional = optional
 
 
 def elements(root: Node, steps: list[Step]) -> list[Element]:
@@ -240,30 +242,27 @@ def elements(root: Node, steps: list[Step]) -> list[Element]:
             written = step.name if step.select is None else f"{step.name}[{step.select[0]}={step.select[1]}]"
             path = f"{el.path}.{written}" if el.path else written
             if node is None:
-                nxt.append(Element(el.chain + [None], el.label, True, path))
+                nxt.append(Element(el.chain + [None], el.label, True, path, el.optional))
                 continue
             kids = node.children(step)
             if not kids:
                 if step.name in OPTIONAL_LISTS:
                     continue  # nothing there to encrypt
-                if _in_optional(el):
-                    continue  # e.g. a block device mapping without `ebs`
+                if el.optional:
+                    continue  # e.g. a block device mapping without `ebs` (an instance store volume)
                 nxt.append(Element(el.chain + [None], el.label, True, path))
                 continue
             many = step.many and len(kids) > 1
+            optional = el.optional or step.name in OPTIONAL_LISTS
             for i, k in enumerate(kids):
                 label = el.label
                 p = path
                 if many:
                     label = f"{label}.{step.name}[{i}]" if label else f"{step.name}[{i}]"
                     p = f"{path}[{i}]"
-                nxt.append(Element(el.chain + [k], label, el.absent, p))
+                nxt.append(Element(el.chain + [k], label, el.absent, p, optional))
         out = nxt
     return out
-
-
-def _in_optional(el: Element) -> bool:
-    return bool(el.label) and any(el.label.split(".")[0].startswith(n + "[") for n in OPTIONAL_LISTS)
 
 
 def read(node: Node | None, steps: list[Step]) -> Attr | None:
@@ -323,8 +322,8 @@ def _consumers(spec: ConsumerSpec, side_source: str, source: str, rtype: str, ad
     assert side is not None
     applies: bool | None = True
     if side.applies_when is not None:
-        path, equals = side.applies_when
-        applies = holds(read(root, split(path)), [equals], None)
+        verdicts = [_applies(root, w) for w in side.applies_when]
+        applies = True if True in verdicts else None if None in verdicts else False
         if applies is False:
             return
     key_steps = split(side.key_path)
@@ -335,7 +334,7 @@ def _consumers(spec: ConsumerSpec, side_source: str, source: str, rtype: str, ad
         key = node.leaf(key_steps[-1].name) if node is not None else None
         c = Consumer(address, rtype, loc, source, suppressions=suppressions, table_id=spec.id,
                      key_attr=key or Attr(), key_name=key_steps[-1].name, applies=applies, element=el.label,
-                     facts=dict(facts))
+                     facts=dict(facts), container_absent=el.absent)
         c.root = rroot
         if en_steps is not None:
             n = _common(key_steps, en_steps)
@@ -350,6 +349,24 @@ def _consumers(spec: ConsumerSpec, side_source: str, source: str, rtype: str, ad
             c.off = a or Attr()
             c.off_name = off_steps[-1].name
         yield c
+
+
+def _applies(root: Node, w: dict) -> bool | None:
+    """One condition of ``applies_when``: ``{path, equals}``, ``{path, present: true}``
+    (written and not empty) or ``{path, absent: true}`` (not written)."""
+    a = read(root, split(w["path"]))
+    if w.get("absent"):
+        return a is None or not a.present
+    if a is None or not a.present:
+        return False  # not written: neither present nor equal to anything (SSM's type defaults to String)
+    if w.get("present"):
+        if a is None or not a.present:
+            return False
+        v = a.value
+        if isinstance(v, (dict, list, str)) and not isinstance(v, Unknown):
+            return bool(v)
+        return True if not isinstance(v, (Unknown, Choice)) else None
+    return holds(a, [w.get("equals")], None)
 
 
 def _deliveries(p: PathSpec, side_source: str, source: str, rtype: str, address: str, loc: Location, root: Node,
@@ -429,6 +446,8 @@ def _cond(root: Node, w: dict) -> bool | None:
 
 def _cond_at(node: Node | None, steps: list[Step], w: dict) -> bool | None:
     a = read(node, steps) if node is not None and steps else None
+    if w.get("absent"):
+        return a is None or not a.present  # written at all (even unknown): the condition fails
     if "equals" in w:
         return holds(a, [w["equals"]], w.get("default"), "default" in w)
     return holds(a, list(w.get("in") or ()), w.get("default"), "default" in w)

@@ -14,6 +14,15 @@ from .sources import NIST_SC_10
 #: results that say nothing about the store's own encryption (a flag the API
 #: rejects, a key the API requires: other rules and the API report those)
 _SKIP = {"rejected_by_api", "required", "not_applicable"}
+#: results an account-level setting decides (EBS encryption by default and the account's default EBS
+#: key, which is aws/ebs unless set; a volume made from an encrypted snapshot keeps its encryption):
+#: whether the store uses a customer managed key is not in the configuration
+_ACCOUNT_DECIDES = {"account_default_ebs": "the account's default EBS key, which is aws/ebs unless the account sets one",
+                    "unencrypted_unless_account_default": "no encryption unless the account encrypts new volumes by default (or the volume comes from an encrypted snapshot)"}
+#: rows whose ``omitted`` result is not verified (docs/consumers.md, "Still unverified"): that the
+#: store is not encrypted with a key of the customer's holds whatever the service does, so only the
+#: message stays neutral
+_UNVERIFIED_OMITTED = {"eks-cluster-secrets": "the service's own encryption"}
 
 
 @rule(RuleMeta(
@@ -63,6 +72,11 @@ def customer_managed_key_not_used(c: Consumer, cfg) -> Iterator[Result]:
     n = len(c.refs)
     for ref in c.refs:
         branch = " (in one branch of a condition or for one instance)" if n > 1 else ""
+        if ref.kind in ("omitted", "off") and ref.result in _ACCOUNT_DECIDES:
+            yield Unresolved(f"cannot tell whether {c.address} ({short_title(spec.title)}) is encrypted with a customer managed key: "
+                             f"it uses {_ACCOUNT_DECIDES[ref.result]} ({_why(ref, c)}), an account setting the scan does not show "
+                             f"(an aws_ebs_default_kms_key in the same configuration decides it)", where, "cmk")
+            continue
         bad = _not_customer(ref, c)
         if bad is None:
             if ref.kind in ("unknown",) or (ref.kind == "off" and ref.why) or (ref.kind == "external" and ref.customer is None):
@@ -91,7 +105,8 @@ def _not_customer(ref: KeyRef, c: Consumer) -> str | None:
             return None
         if ref.result in _SKIP:
             return ""
-        return f"with {result_label(ref.result)} ({_why(ref, c)})"
+        label = _UNVERIFIED_OMITTED.get(c.table_id) if ref.kind == "omitted" else None
+        return f"with {label or result_label(ref.result)} ({_why(ref, c)})"
     return None
 
 
