@@ -388,3 +388,14 @@ Resources:
     assert not [c for c in u.consumers if c.address == "Instance"]
     (vol,) = [c for c in u.consumers if c.address == "aws_ebs_volume.v"]
     assert [(r.kind, r.key.address if r.key else None) for r in vol.refs] == [("key", "aws_kms_key.ebs")]
+
+
+def test_prescan_ignores_keys_named_in_descriptions_and_comments():
+    from iackms.parsers.tf_prescan import names_a_key, worth_evaluating
+
+    assert not names_a_key(b'variable "k" {\n  description = "defaults to alias/aws/dynamodb"\n}\n# aws:kms or AES256\n')
+    assert names_a_key(b'resource "aws_sns_topic" "t" {\n  kms_master_key_id = "alias/aws/sns"\n}\n')
+    assert names_a_key(b'  sse_algorithm = "aws:kms"\n')
+    assert worth_evaluating(b'resource "aws_kms_key" "k" {}\n', False)
+    assert not worth_evaluating(b'resource "aws_s3_bucket" "b" {}\n', False)
+    assert worth_evaluating(b'resource "aws_s3_bucket" "b" {}\n', True)

@@ -12,10 +12,9 @@ Imports only the model; parsers, the linker and rules all import it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -28,8 +27,7 @@ SOURCES = ("terraform", "cloudformation")
 NOT_KMS = ("unencrypted", "sse_s3", "unencrypted_unless_account_default", "rejected_by_api")
 
 
-@dataclass(frozen=True)
-class Enable:
+class Enable(NamedTuple):
     """The flag that switches KMS encryption on: on when its value (or
     ``default`` when absent) is one of ``kms_values``."""
 
@@ -39,8 +37,7 @@ class Enable:
     default_basis: str = ""
 
 
-@dataclass(frozen=True)
-class Off:
+class Off(NamedTuple):
     """A flag that turns encryption off entirely (``SqsManagedSseEnabled: false``)."""
 
     path: str
@@ -48,8 +45,7 @@ class Off:
     result: str
 
 
-@dataclass(frozen=True)
-class Side:
+class Side(NamedTuple):
     """One source (Terraform or CloudFormation) of a consumer row."""
 
     type: str
@@ -69,8 +65,7 @@ class Side:
         return self.key_path.rsplit(".", 1)[-1].replace("[]", "")
 
 
-@dataclass(frozen=True)
-class ConsumerSpec:
+class ConsumerSpec(NamedTuple):
     id: str
     service: str
     title: str
@@ -89,15 +84,13 @@ class ConsumerSpec:
         return self.sides.get("cloudformation" if source == "cloudformation" else "terraform")
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     key: str  # lower-cased
     operators: tuple[str, ...]  # lower-cased
     value: str  # a template with {partition} {region} {account} {name} ...
 
 
-@dataclass(frozen=True)
-class ServiceSpec:
+class ServiceSpec(NamedTuple):
     id: str
     title: str
     principal_kind: str  # service | service_linked_role | iam_role
@@ -113,8 +106,7 @@ class ServiceSpec:
     verified: str
 
 
-@dataclass(frozen=True)
-class From:
+class From(NamedTuple):
     """Where a delivery path starts in one source."""
 
     type: str
@@ -125,8 +117,7 @@ class From:
     target_is: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class PathSpec:
+class PathSpec(NamedTuple):
     id: str
     title: str
     sides: dict  # source -> From
@@ -143,8 +134,7 @@ class PathSpec:
         return self.sides.get("cloudformation" if source == "cloudformation" else "terraform")
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     consumers: dict  # id -> ConsumerSpec
     services: dict  # id -> ServiceSpec
     paths: dict  # id -> PathSpec

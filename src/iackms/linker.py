@@ -76,7 +76,7 @@ class Index:
         for c in unit.consumers:
             if "[" in c.address:
                 base = (c.root, _strip_index(c.address))
-                if base not in self.consumers or c not in self.consumers[base]:
+                if base not in self.consumers or all(x is not c for x in self.consumers[base]):
                     self.consumers.setdefault(base, []).append(c)
         #: keys whose ARN or ID is known (a plan of keys that already exist)
         self.literal_keys: dict[tuple[str, str], Key] = {}
@@ -108,7 +108,7 @@ def link(unit: ScanUnit) -> None:
     for d in unit.deliveries:
         d.targets = targets_of(d, idx)
         for t in d.targets:
-            if d not in t.incoming:
+            if all(x is not d for x in t.incoming):
                 t.incoming.append(d)
 
 
@@ -546,13 +546,13 @@ def targets_of(d: Delivery, idx: Index) -> list[Consumer]:
     out: list[Consumer] = []
     for v in variants(d.dest.value, MAX_VARIANTS):
         for c in _reach(v, d, idx, wanted):
-            if c not in out:
+            if all(x is not c for x in out):
                 out.append(c)
     if "ebs-default-kms-key" in wanted:
         # a launch-template volume encrypted without a key uses the account's default EBS key
         if any(r.kind == "omitted" for c in out for r in c.refs):
             out += [c for cs in idx.consumers.values() for c in cs
-                    if c.table_id == "ebs-default-kms-key" and c.root == d.root and c not in out]
+                    if c.table_id == "ebs-default-kms-key" and c.root == d.root and all(x is not c for x in out)]
     return out
 
 
