@@ -67,7 +67,10 @@ _SILENCE_UNDOCUMENTED = {"rds-event-subscription-to-sns"}
         "to SQS subscriptions drop messages silently; flow logs stay ACTIVE and write nothing. Log groups, trails, "
         "S3 notifications and DNSSEC signing fail at deploy, often after part of the stack was created; Auto "
         "Scaling instances terminate right after launch. About 60 public issues report these (research scenarios "
-        "A, C-H, J, K), and no other static checker compares a resource with its key's policy."
+        "A, C-H, J, K), e.g. aws/aws-cdk#11121 (alarms), hashicorp/terraform-provider-aws#29282 (log groups), "
+        "aws/aws-cdk#3822 (CloudTrail), aws/aws-cdk#2504 (SNS to SQS), aws/aws-cdk#34491 (Auto Scaling), "
+        "awslabs/landing-zone-accelerator-on-aws#1205 (flow logs), hashicorp/terraform-provider-aws#21040 (DNSSEC); "
+        "no other static checker compares a resource with its key's policy."
     ),
     sources=(
         Source("CloudWatch Logs: encrypt log data with AWS KMS", "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),

@@ -47,7 +47,9 @@ _FIX = {
         "FailedInvocations, SNS drops messages to the queue (`KMS.AccessDeniedException`), flow logs stay ACTIVE and "
         "write nothing, S3 rejects the notification configuration. Other scanners pass these resources — "
         "Checkov CKV_AWS_26, cfn_nag W47 and the Guard rule SNS_ENCRYPTED_KMS all accept `alias/aws/sns` — and "
-        "users have switched to it to satisfy them (research scenarios D-G, K: about 40 public issues)."
+        "users have switched to it to satisfy them (research scenarios D-G, K: about 40 public issues, e.g. "
+        "ministryofjustice/opg-lpa#713, awslabs/landing-zone-accelerator-on-aws#407, aws/aws-cdk#19796, "
+        "hashicorp/terraform-provider-aws#11219)."
     ),
     sources=(
         Source("Amazon SNS: key management (AWS managed keys and event sources)", "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"),

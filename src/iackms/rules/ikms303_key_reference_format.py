@@ -38,7 +38,9 @@ _ARN_FOR_DELIVERY = "log delivery needs the bucket's default-encryption key name
         "does not exist yet, so the first apply reaches AWS (CloudWatch Logs rejects it there) or succeeds and "
         "every later plan stops with 'expected kms_key_id to be a valid ARN'. CloudFormation rejects a log group "
         "with `KmsKeyId: !Ref Key` ('failed validation constraint for keyword [pattern]'). A flow-log bucket whose "
-        "key is named by ID accepts the configuration and never receives a log (research scenario B)."
+        "key is named by ID accepts the configuration and never receives a log (research scenario B: "
+        "aws-cloudformation/cloudformation-resource-schema#119, ministryofjustice/modernisation-platform#2964 and #8091, "
+        "govuk-one-login/life-events-platform#1761)."
     ),
     sources=(
         Source("CloudWatch Logs API: CreateLogGroup kmsKeyId (key ARN)", "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"),

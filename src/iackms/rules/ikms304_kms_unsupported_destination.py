@@ -33,7 +33,8 @@ from .consumers import CONSUMERS_DOC, call_for, key_label, path_of, related_key
     why=(
         "The load balancer refuses to save the configuration ('Access Denied for bucket ... Please check S3bucket "
         "permission'), usually mid-apply; server access logs are silently not delivered. Scanners that require "
-        "SSE-KMS on every bucket push users into this (research scenarios I and O)."
+        "SSE-KMS on every bucket push users into this (research scenarios I and O: "
+        "terraform-aws-modules/terraform-aws-alb#61, cloudposse/terraform-aws-lb-s3-bucket#9, aws/aws-cdk#21947)."
     ),
     sources=(
         Source("ALB: access logs (only SSE-S3 is supported)", "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html"),

@@ -30,7 +30,8 @@ from .sources import SPEC_DOC
     why=(
         "AWS rejects these at deploy (EBS: 'does not support asymmetric KMS keys'; Route 53: 'InvalidKMSArn'), or, "
         "for a disabled key, the resource is created and every read and write then fails. The key's spec is "
-        "fixed at creation, so the fix is a new key — better found before the first apply."
+        "fixed at creation, so the fix is a new key — better found before the first apply "
+        "(hashicorp/terraform-provider-aws#21040 and #29778: the provider's own DNSSEC example was wrong)."
     ),
     sources=(
         SPEC_DOC,
