@@ -69,6 +69,11 @@ class Index:
                 self.names.setdefault((c.root, c.resource_type, n.value), []).append(c)
         #: (root, bucket address) -> the consumers that decide its default encryption
         self.bucket_encryption: dict[tuple[str, str], list[Consumer]] = {}
+        #: root -> its aws_ebs_default_kms_key consumers (the account's default EBS key)
+        self.ebs_defaults: dict[str, list[Consumer]] = {}
+        for c in unit.consumers:
+            if c.table_id == "ebs-default-kms-key":
+                self.ebs_defaults.setdefault(c.root, []).append(c)
         # a plan names instances (`aws_kms_key.k[0]`) where its configuration refers to the block
         for k in unit.keys:
             if "[" in k.address:
@@ -236,7 +241,7 @@ def _one_variant(c: Consumer, spec: Any, side: Any, off_v: Any, en_v: Any, key_v
             return [KeyRef("off", result=spec.disabled)]
         if spec.omitted == "account_default_ebs":
             # the account's default EBS key: the one an aws_ebs_default_kms_key of this root sets
-            defaults = [d for cs in idx.consumers.values() for d in cs if d.table_id == "ebs-default-kms-key" and d.root == c.root]
+            defaults = idx.ebs_defaults.get(c.root, [])
             if len(defaults) == 1:
                 d = defaults[0]
                 return [KeyRef(r.kind, r.form, r.key, r.via, r.alias, r.customer, r.result, r.shown,
@@ -551,8 +556,7 @@ def targets_of(d: Delivery, idx: Index) -> list[Consumer]:
     if "ebs-default-kms-key" in wanted:
         # a launch-template volume encrypted without a key uses the account's default EBS key
         if any(r.kind == "omitted" for c in out for r in c.refs):
-            out += [c for cs in idx.consumers.values() for c in cs
-                    if c.table_id == "ebs-default-kms-key" and c.root == d.root and all(x is not c for x in out)]
+            out += [c for c in idx.ebs_defaults.get(d.root, []) if all(x is not c for x in out)]
     return out
 
 
