@@ -255,8 +255,12 @@ def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> li
     for n in unit.notes:
         if n.rule_id in enabled:
             out.append(_note_finding(n, cfg.severity))
+    by_target: dict[str, list] = {}
     for res in judged(unit):
-        rules = rules_for(target_of(res), enabled)
+        target = target_of(res)
+        if target not in by_target:
+            by_target[target] = rules_for(target, enabled)
+        rules = by_target[target]
         if isinstance(res, Key):
             out.extend(judge_key(rules, res, cfg, enabled))
         else:
