@@ -278,27 +278,49 @@ def _decision(ch: Choice) -> str | None:
 
 def joint(values: list[Any]) -> list[tuple]:
     """Every combination of the values' variants, where top-level choices
-    with the same decision and as many options move together."""
-    groups: dict[tuple, list[int]] = {}
+    that depend on the same thing move together: the same switch (the
+    instances of one block, one condition: :class:`~iackms.model.Switch`),
+    option by option for each of its keys; else the same decision read from
+    the expression (:func:`_decision`), option by option."""
+    groups: dict[Any, list[int]] = {}
     for i, v in enumerate(values):
         if isinstance(v, Choice):
-            d = _decision(v)
+            d: Any = ("on", v.on) if v.on is not None else _decision(v)
             if d is not None:
-                groups.setdefault((d, len(v.options)), []).append(i)
+                groups.setdefault(d, []).append(i)
     combos: list[list[Any]] = [list(values)]
     paired: set[int] = set()
-    for (_d, n), idxs in groups.items():
+    for d, idxs in groups.items():
         if len(idxs) < 2:
             continue
-        nxt = []
-        for c in combos:
-            for k in range(n):
-                cc = list(c)
-                for i in idxs:
-                    cc[i] = values[i].options[k]
-                nxt.append(cc)
-        combos = nxt
-        paired |= set(idxs)
+        chs = [values[i] for i in idxs]
+        nxt: list[list[Any]] = []
+        if isinstance(d, tuple) and d[0] == "on":
+            keys = list(dict.fromkeys(k for ch in chs for k in ch.keys()))
+            for c in combos:
+                for k in keys:
+                    try:
+                        picked = [ch.pick(k) for ch in chs]
+                    except KeyError:
+                        continue
+                    cc = list(c)
+                    for i, o in zip(idxs, picked):
+                        cc[i] = o
+                    if cc not in nxt:
+                        nxt.append(cc)
+        else:
+            n = len(chs[0].options)
+            if any(len(ch.options) != n for ch in chs):
+                continue
+            for c in combos:
+                for k in range(n):
+                    cc = list(c)
+                    for i in idxs:
+                        cc[i] = values[i].options[k]
+                    nxt.append(cc)
+        if nxt:
+            combos = nxt
+            paired |= set(idxs)
     out: list[tuple] = []
     for c in combos:
         parts = [[c[i]] if (i in paired and not isinstance(c[i], Choice)) or c[i] is _ABSENT else variants(c[i], MAX_VARIANTS)
