@@ -399,3 +399,16 @@ def test_prescan_ignores_keys_named_in_descriptions_and_comments():
     assert worth_evaluating(b'resource "aws_kms_key" "k" {}\n', False)
     assert not worth_evaluating(b'resource "aws_s3_bucket" "b" {}\n', False)
     assert worth_evaluating(b'resource "aws_s3_bucket" "b" {}\n', True)
+
+
+def test_a_finding_on_a_module_attribute_is_reported_where_the_value_is_written(tmp_path, monkeypatch):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "main.tf").write_text('resource "aws_kms_key" "k" {}\nmodule "logs" {\n  source     = "./mod"\n  kms_key_id = aws_kms_key.k.id\n}\n')
+    (tmp_path / "mod" / "main.tf").write_text('variable "kms_key_id" {}\nresource "aws_cloudwatch_log_group" "g" {\n'
+                                              '  name       = "/x"\n  kms_key_id = var.kms_key_id\n}\n')
+    monkeypatch.chdir(tmp_path)
+    (f,) = [f for f in scan(["."], Config()).findings if f.rule_id == "IKMS303"]
+    assert (f.file, f.line, f.resource) == ("main.tf", 4, "module.logs.aws_cloudwatch_log_group.g")
+    assert "aws_kms_key.k.id is a key ID" in f.message
+    assert ("mod/main.tf", 4, "kms_key_id = var.kms_key_id") in f.related

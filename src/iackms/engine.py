@@ -864,7 +864,7 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
 def _rooted(unit: ScanUnit, root: str) -> ScanUnit:
     """A template's or plan's resources are identified by the file and their
     logical ID or address: two templates may both have a `Key`."""
-    for r in (*unit.keys, *unit.aliases, *unit.grants, *unit.stores):
+    for r in (*unit.keys, *unit.aliases, *unit.grants, *unit.stores, *unit.consumers, *unit.deliveries, *unit.lookups):
         r.root = r.root or root
     for n in unit.notes:
         if n.resource:

@@ -115,7 +115,6 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             continue
         if rtype == ALIAS_TYPE:
             alias = Alias(str(lid), rtype, loc, SOURCE, exists_when=exists_when)
-            alias.root = file
             props = _properties(res, rtpl, file, alias, unit)
             alias.suppressions = suppressions(res, file, loc)
             aliases.append((alias, props.get("TargetKeyId") if isinstance(props, dict) else None))
@@ -123,7 +122,6 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
         ktext, kjson = (texts or {}).get(loc.file, (text, is_json))
         key = build_key(str(lid), rtype, res, loc, rtpl, file, ktext, kjson, unit)
         key.exists_when = exists_when
-        key.root = file
         key.local_principals = set(locals_)
         if origins and key.address in origins:
             where, module = origins[key.address]
@@ -188,7 +186,7 @@ def _consumers(lid: str, rtype: str, res: Any, loc: Location, tpl: Template, fil
     node = _PropsNode(props if props is not None else LDict(), span(res, "Properties", file) if props is not None else loc,
                       raw=props, render=source_repr)
     node.tpl = tpl
-    cs, ds = build(SOURCE, _SAM_TYPES.get(rtype, rtype), lid, loc, node, suppressions(res, file, loc), file)
+    cs, ds = build(SOURCE, _SAM_TYPES.get(rtype, rtype), lid, loc, node, suppressions(res, file, loc))
     for c in cs:
         c.resource_type = rtype
     for d in ds:

@@ -348,6 +348,10 @@ def _consumers(spec: ConsumerSpec, side_source: str, source: str, rtype: str, ad
             a = read(base, off_steps[n:]) if base is not None else None
             c.off = a or Attr()
             c.off_name = off_steps[-1].name
+        # by the names written, so that the engine finds the attribute a finding is located at
+        for name, a in ((c.key_name, c.key_attr), (c.enable_name, c.enable), (c.off_name, c.off)):
+            if name and a.present:
+                c.attrs[name] = a
         yield c
 
 
@@ -412,8 +416,10 @@ def _deliveries(p: PathSpec, side_source: str, source: str, rtype: str, address:
             name = f"{el.path}.{leaf.name}" if el.path else leaf.name
             raw = node._raw(leaf.name) if isinstance(node, ValueNode) else None
             for dest, dloc, label in _destinations(a, leaf, name, raw):
-                d = Delivery(address, rtype, loc, source, suppressions=suppressions, path_id=p.id, dest=Attr(dest, dloc, True, a.expr),
+                d = Delivery(address, rtype, loc, source, suppressions=suppressions, path_id=p.id,
+                             dest=Attr(dest, dloc, True, a.expr, a.origin if dloc == a.loc else None),
                              dest_name=label, holds=h_item, why=why, facts=dict(facts))
+                d.attrs[label] = d.dest
                 d.root = rroot
                 yield d
 

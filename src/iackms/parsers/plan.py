@@ -148,7 +148,6 @@ def _build(doc: dict, rel: str) -> ScanUnit:
         if rtype in KEY_KINDS:
             try:
                 k = _key(rc, _change(change), rel, refs.get(_strip_index(_address(rc))))
-                k.root = rel
             except Exception as e:  # one odd entry must not lose the plan
                 unit.notes.append(_odd_entry(rc, rel, e))
                 continue
@@ -164,8 +163,6 @@ def _build(doc: dict, rel: str) -> ScanUnit:
             _other(rc, rel, refs, lookup, unit)
         except Exception as e:
             unit.notes.append(_odd_entry(rc, rel, e))
-    for r in [*unit.keys, *unit.aliases, *unit.grants, *unit.stores]:
-        r.root = rel
     return unit
 
 
@@ -371,7 +368,7 @@ def _consumers(changes: list[dict], doc: dict, rel: str, unit: ScanUnit) -> None
             prefix = mod + "." if isinstance(mod, str) and mod else ""
             node = PlanNode(_dict(ch.get("after")), loc, "", _dict(ch.get("after_unknown")), exprs.get(_strip_index(addr)))
             node.prefix = prefix
-            cs, ds = build("plan", rtype, addr, loc, node, [], rel)
+            cs, ds = build("plan", rtype, addr, loc, node, [])
             unit.consumers.extend(cs)
             unit.deliveries.extend(ds)
         except Exception as e:  # one odd entry must not lose the plan

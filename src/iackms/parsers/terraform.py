@@ -166,7 +166,7 @@ def _eval_root(d: Path, loader: Loader, ctx: ScanContext, unit: ScanUnit, reache
         scopes = instantiate(root, loader)
         for s in scopes:
             reached.add(s.mod.dir)
-        _extract(scopes, unit, ctx, ctx.rel(d))
+        _extract(scopes, unit, ctx)
         for s in scopes:
             for n in s.notes:
                 loader.note(n)
@@ -235,7 +235,7 @@ class _Pending:
         self.principals: list[tuple[Scope, str, str, Block]] = []
 
 
-def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext, root: str = "") -> None:
+def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
     pend = _Pending()
     keys: dict[str, Key] = {}
     stores: dict[str, CustomKeyStore] = {}
@@ -248,13 +248,13 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext, root: str = 
         for (rtype, rname), blk in [*s.mod.resources.items(), *dups]:
             try:
                 if rtype in consumer_types:
-                    _consumers(s, rtype, rname, blk, unit, root)
+                    _consumers(s, rtype, rname, blk, unit)
                 _one(s, rtype, rname, blk, pend, keys, stores, aliases, grants, principals)
             except Exception as e:  # noqa: BLE001
                 _internal(unit, ctx, s.mod.dir, e, blk.loc)
         for (dtype, dname), blk in s.mod.data.items():
             try:
-                kl = tf_consumers.lookup(s, dtype, dname, blk, root)
+                kl = tf_consumers.lookup(s, dtype, dname, blk, _identity(s)["root"])
                 if kl is not None:
                     unit.lookups.append(kl)
             except Exception as e:  # noqa: BLE001
@@ -312,20 +312,17 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext, root: str = 
     for key, _s, _b in pend.keys:
         if id(key) not in seen_keys:
             seen_keys.add(id(key))
-            key.root = root
             unit.keys.append(key)
-    for r in [*aliases, *grants, *stores.values()]:
-        r.root = root
     unit.aliases.extend(aliases)
     unit.grants.extend(grants)
     unit.stores.extend(stores.values())
 
 
-def _consumers(s: Scope, rtype: str, rname: str, blk: Block, unit: ScanUnit, root: str) -> None:
+def _consumers(s: Scope, rtype: str, rname: str, blk: Block, unit: ScanUnit) -> None:
     """A resource of the consumer table: its key attributes and delivery paths."""
     if instance_absent(blk, s):
         return
-    cs, ds = tf_consumers.extract(s, rtype, f"{s.prefix}{rtype}.{rname}", blk, root)
+    cs, ds = tf_consumers.extract(s, rtype, f"{s.prefix}{rtype}.{rname}", blk, _identity(s))
     unit.consumers.extend(cs)
     unit.deliveries.extend(ds)
 

@@ -58,7 +58,8 @@ class BlockNode(Node):
             return None
         if name in _BOOL_NAMES:
             v = _bools(v)
-        return Attr(v, a.loc, True, a.text())
+        # written elsewhere (a module argument, tfvars, a default): findings are reported there
+        return Attr(v, a.loc, True, a.text(), self.scope.origin(a))
 
 
 def _bools(v: Any) -> Any:
@@ -75,10 +76,16 @@ def relevant_types() -> frozenset[str]:
     return table().types("terraform")
 
 
-def extract(scope: Scope, rtype: str, addr: str, blk: Block, root: str) -> tuple[list[Consumer], list[Delivery]]:
-    """The consumers and delivery paths of one resource block."""
+def extract(scope: Scope, rtype: str, addr: str, blk: Block, identity: dict[str, Any]) -> tuple[list[Consumer], list[Delivery]]:
+    """The consumers and delivery paths of one resource block (``identity``:
+    its root module and the module blocks that instantiate it)."""
     node = BlockNode(scope, blk, dict(scope.instance_env(blk)))
-    return build("terraform", rtype, addr, blk.loc, node, suppressions_in(blk), root)
+    cs, ds = build("terraform", rtype, addr, blk.loc, node, suppressions_in(blk), identity.get("root", ""))
+    for r in (*cs, *ds):
+        r.calls = identity.get("calls", ())
+        r.exists_when = scope.exists_when
+        r.opened = scope.opened
+    return cs, ds
 
 
 def lookup(scope: Scope, dtype: str, dname: str, blk: Block, root: str) -> KeyLookup | None:

@@ -32,9 +32,12 @@ def written_key(c: Consumer, ref: KeyRef) -> str:
     """The key value as the user wrote it (``aws_kms_key.k.id``, ``!Ref Key``)
     when the attribute has one value, else the resolved value."""
     expr = " ".join((c.key_attr.expr or "").split())
-    if len(c.refs) == 1 and expr:
+    if len(c.refs) == 1 and expr and c.key_attr.origin is None:
         return expr if len(expr) <= 120 else expr[:119] + "…"
-    return ref.shown
+    shown = ref.shown
+    if shown.startswith("${") and shown.endswith("}") and shown.count("${") == 1:
+        shown = shown[2:-1]  # the value a module argument or variable passes (aws_kms_key.k.id)
+    return shown
 
 
 def key_label(ref: KeyRef) -> str:
