@@ -344,7 +344,8 @@ def test_service_linked_role_and_grant():
 def test_review_corrections(tmp_path):
     """Cases found reviewing the corpora: an EventBridge target with a role is delivered with the role;
     a Lambda function without environment variables has nothing its key protects; an Aurora instance takes
-    its encryption from the cluster; an instance-store mapping is no EBS volume; an EBS volume without a
+    its encryption from the cluster, a read replica or a
+    snapshot restore from its source; an instance-store mapping is no EBS volume; an EBS volume without a
     key uses the account's default key, which an aws_ebs_default_kms_key of the root decides."""
     u = _unit(tmp_path, {"main.tf": """
         resource "aws_sns_topic" "t" { kms_master_key_id = "alias/aws/sns" }
@@ -366,6 +367,10 @@ def test_review_corrections(tmp_path):
           cluster_identifier = "aurora"
           engine             = "aurora-postgresql"
         }
+        resource "aws_db_instance" "replica" { replicate_source_db = "primary" }
+        resource "aws_db_instance" "restored" { snapshot_identifier = "snap" }
+        resource "aws_rds_cluster" "restored" { snapshot_identifier = "snap" }
+        resource "aws_db_instance" "plain" { engine = "postgres" }
         resource "aws_kms_key" "ebs" {}
         resource "aws_ebs_default_kms_key" "d" { key_arn = aws_kms_key.ebs.arn }
         resource "aws_ebs_volume" "v" {
@@ -384,7 +389,8 @@ Resources:
 """})
     assert {d.address for d in u.deliveries if d.path_id == "eventbridge-target-to-sns"} == {"aws_cloudwatch_event_target.plain"}
     assert {c.address for c in u.consumers if c.table_id == "lambda-function"} == {"aws_lambda_function.env"}
-    assert not [c for c in u.consumers if c.table_id == "rds-db-instance"]
+    assert {c.address for c in u.consumers if c.table_id == "rds-db-instance"} == {"aws_db_instance.plain"}
+    assert not [c for c in u.consumers if c.table_id == "rds-cluster"]
     assert not [c for c in u.consumers if c.address == "Instance"]
     (vol,) = [c for c in u.consumers if c.address == "aws_ebs_volume.v"]
     assert [(r.kind, r.key.address if r.key else None) for r in vol.refs] == [("key", "aws_kms_key.ebs")]

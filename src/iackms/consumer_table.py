@@ -55,7 +55,8 @@ class Side(NamedTuple):
     validation: str
     enable: Enable | None
     off: Off | None
-    #: the entry applies only when one of these ``{path, equals}`` / ``{path, present: true}`` holds (None: always)
+    #: the entry applies only when one of these holds (None: always): ``{path, equals}``,
+    #: ``{path, present: true}``, ``{path, absent: true}``, or ``{"all": [...]}`` of them
     applies_when: tuple[dict, ...] | None
     basis: str
 
@@ -200,9 +201,18 @@ def _side(s: dict) -> Side:
         key_forms_uncertain=tuple(s.get("key_forms_uncertain") or ()), validation=s.get("validation") or "none",
         enable=Enable(en["path"], tuple(en["kms_values"]), en.get("default"), en.get("default_basis") or "") if en else None,
         off=Off(off["path"], off["equals"], off["result"]) if off else None,
-        applies_when=(tuple(aw) if isinstance(aw, list) else (aw,)) if aw else None,
+        applies_when=_applies_when(aw),
         basis=s.get("basis") or "",
     )
+
+
+def _applies_when(aw: Any) -> tuple | None:
+    """``applies_when`` as a tuple of alternatives (any holds), each a
+    condition or a ``{"all": [...]}`` of conditions: a list is alternatives,
+    ``{"all": [...]}`` one alternative needing every condition."""
+    if not aw:
+        return None
+    return tuple(aw) if isinstance(aw, list) else (aw,)
 
 
 def _service(s: dict) -> ServiceSpec:

@@ -182,7 +182,7 @@ def refs_of(c: Consumer, idx: Index) -> list[KeyRef]:
     if side is None:
         return []
     if c.applies is None:
-        paths = ", ".join(w["path"] for w in side.applies_when or ())
+        paths = ", ".join(x["path"] for w in side.applies_when or () for x in (w.get("all") or [w]))
         return [KeyRef("off", why=f"cannot tell whether this {spec.title} applies ({paths})")]
     absent = _ABSENT
     vals = [c.off.value if c.off.present else absent, c.enable.value if c.enable.present else absent,

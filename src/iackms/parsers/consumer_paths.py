@@ -356,6 +356,13 @@ def _consumers(spec: ConsumerSpec, side_source: str, source: str, rtype: str, ad
 
 
 def _applies(root: Node, w: dict) -> bool | None:
+    if "all" in w:
+        verdicts = [_applies(root, x) for x in w["all"]]
+        return False if False in verdicts else None if None in verdicts else True
+    return _applies_one(root, w)
+
+
+def _applies_one(root: Node, w: dict) -> bool | None:
     """One condition of ``applies_when``: ``{path, equals}``, ``{path, present: true}``
     (written and not empty) or ``{path, absent: true}`` (not written)."""
     a = read(root, split(w["path"]))
