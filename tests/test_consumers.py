@@ -76,6 +76,10 @@ def test_famous_failure_messages_name_service_principal_and_fix(monkeypatch):
     (f,) = [f for f in report.findings if f.rule_id == "IKMS301"]
     assert "kms:CreateGrant" in f.message and "kms:GrantIsForAWSResource" in f.message
     assert "AWSServiceRoleForAutoScaling" in f.message
+    # a key ID where an ARN is needed: the key is the related location
+    report = scan(["fixtures/scenarios/log-group-key-id/template.yaml"], Config())
+    (f,) = [f for f in report.findings if f.rule_id == "IKMS303"]
+    assert f.related and "LogsKey" in f.related[0][2], f.related
 
 
 def test_plan_consumers_link_through_configuration_references(monkeypatch):

@@ -8,7 +8,7 @@ from ..consumer_table import FORM_LABELS, Side, trusted
 from ..model import Consumer, KeyRef
 from ..vocab import DEFAULT_ON
 from .base import Fail, Result, RuleMeta, Source, rule
-from .consumers import CONSUMERS_DOC, arn_fix, path_of, spec_of, written_key
+from .consumers import CONSUMERS_DOC, arn_fix, path_of, related_key, spec_of, written_key
 
 #: delivery paths whose destination bucket must name its key by ARN, and what goes wrong otherwise
 _ARN_FOR_DELIVERY = "log delivery needs the bucket's default-encryption key named by its key ARN: a key ID or alias gives 'LogDestination undeliverable'"
@@ -71,7 +71,7 @@ def key_reference_format(c: Consumer, cfg) -> Iterator[Result]:
             yield Fail(
                 f"{c.address}: {c.key_name} takes {_accepted(side)}, and {written_key(c, ref)} is "
                 f"{FORM_LABELS[ref.form]}{branch}; {_consequence(side, c.source)}. Use {arn_fix(ref, c.source)}.",
-                where, f"form:{c.key_name}")
+                where, f"form:{c.key_name}", related=related_key(ref))
             continue
         if ref.form != "arn":
             for d in c.incoming:
@@ -81,7 +81,7 @@ def key_reference_format(c: Consumer, cfg) -> Iterator[Result]:
                 yield Fail(
                     f"{c.address}: {c.key_name} names the key by {FORM_LABELS[ref.form]} ({written_key(c, ref)}){branch}, "
                     f"but {d.address} delivers logs into this bucket ({p.title}), and {_ARN_FOR_DELIVERY}. Use {arn_fix(ref, c.source)}.",
-                    where, f"form:{c.key_name}:{d.path_id}", related=(((d.dest.loc or d.loc), f"{d.address} {d.dest_name}"),))
+                    where, f"form:{c.key_name}:{d.path_id}", related=(((d.dest.loc or d.loc), f"{d.address} {d.dest_name}"),) + related_key(ref))
                 break
 
 
