@@ -349,7 +349,7 @@ def test_review_corrections(tmp_path):
     """Cases found reviewing the corpora: an EventBridge target with a role is delivered with the role;
     a Lambda function without environment variables has nothing its key protects; an Aurora instance takes
     its encryption from the cluster, a read replica or a
-    snapshot restore from its source; an instance-store mapping is no EBS volume; an EBS volume without a
+    snapshot restore from its source, a global datastore's secondary from the datastore; an instance-store mapping is no EBS volume; an EBS volume without a
     key uses the account's default key, which an aws_ebs_default_kms_key of the root decides."""
     u = _unit(tmp_path, {"main.tf": """
         resource "aws_sns_topic" "t" { kms_master_key_id = "alias/aws/sns" }
@@ -375,6 +375,13 @@ def test_review_corrections(tmp_path):
         resource "aws_db_instance" "restored" { snapshot_identifier = "snap" }
         resource "aws_rds_cluster" "restored" { snapshot_identifier = "snap" }
         resource "aws_db_instance" "plain" { engine = "postgres" }
+        variable "secondary" { type = bool }
+        resource "aws_elasticache_replication_group" "member" { global_replication_group_id = "g" }
+        resource "aws_elasticache_replication_group" "maybe" {
+          global_replication_group_id = var.secondary ? "g" : null
+          at_rest_encryption_enabled  = var.secondary ? null : true
+        }
+        resource "aws_elasticache_replication_group" "alone" { at_rest_encryption_enabled = true }
         resource "aws_kms_key" "ebs" {}
         resource "aws_ebs_default_kms_key" "d" { key_arn = aws_kms_key.ebs.arn }
         resource "aws_ebs_volume" "v" {
@@ -395,6 +402,9 @@ Resources:
     assert {c.address for c in u.consumers if c.table_id == "lambda-function"} == {"aws_lambda_function.env"}
     assert {c.address for c in u.consumers if c.table_id == "rds-db-instance"} == {"aws_db_instance.plain"}
     assert not [c for c in u.consumers if c.table_id == "rds-cluster"]
+    # a global datastore's secondary takes its encryption from the datastore: not judged, or undecided
+    groups = {c.address: c.applies for c in u.consumers if c.table_id == "elasticache-replication-group"}
+    assert groups == {"aws_elasticache_replication_group.maybe": None, "aws_elasticache_replication_group.alone": True}
     assert not [c for c in u.consumers if c.address == "Instance"]
     (vol,) = [c for c in u.consumers if c.address == "aws_ebs_volume.v"]
     assert [(r.kind, r.key.address if r.key else None) for r in vol.refs] == [("key", "aws_kms_key.ebs")]

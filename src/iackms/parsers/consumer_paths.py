@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from .. import jsonload
 from ..consumer_table import ConsumerSpec, PathSpec, holds, table
-from ..model import ABSENT, Attr, Choice, Consumer, Delivery, LDict, Location, Unknown, display, is_known, variants
+from ..model import ABSENT, REMOVE, Attr, Choice, Consumer, Delivery, LDict, Location, Unknown, display, is_known, variants
 from ..vocab import CONSUMER_FACTS
 
 #: lists whose elements are optional extras (more volumes, more replicas): an
@@ -367,7 +367,13 @@ def _applies_one(root: Node, w: dict) -> bool | None:
     (written and not empty) or ``{path, absent: true}`` (not written)."""
     a = read(root, split(w["path"]))
     if w.get("absent"):
-        return a is None or not a.present
+        if a is None or not a.present:
+            return True
+        if isinstance(a.value, Choice):
+            # `cond ? id : null`, `Fn::If [C, Id, !Ref AWS::NoValue]`: absent in some branches only
+            gone = [v is None or v is REMOVE or v == "" for v in variants(a.value)]
+            return True if all(gone) else False if not any(gone) else None
+        return False
     if a is None or not a.present:
         return False  # not written: neither present nor equal to anything (SSM's type defaults to String)
     if w.get("present"):
