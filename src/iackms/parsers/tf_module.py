@@ -25,7 +25,7 @@ KMS_RESOURCES = TF_KMS_TYPES
 RELEVANT_RESOURCES = TF_KMS_TYPES | table().types("terraform")
 #: parsed module directories kept between root modules (the most recently
 #: used): the examples and wrappers of one module call it one after the other
-MAX_CACHED_MODULES = 24
+MAX_CACHED_MODULES = 8
 MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
 
