@@ -166,8 +166,13 @@ class _PropsNode(ValueNode):
 _SAM_TYPES = {"AWS::Serverless::Function": "AWS::Lambda::Function"}
 
 
+_TYPES: list[frozenset[str]] = []
+
+
 def _consumer_types() -> frozenset[str]:
-    return table().types("cloudformation") | frozenset(_SAM_TYPES)
+    if not _TYPES:  # once per process: the table does not change
+        _TYPES.append(table().types("cloudformation") | frozenset(_SAM_TYPES))
+    return _TYPES[0]
 
 
 def _consumers(lid: str, rtype: str, res: Any, loc: Location, tpl: Template, file: str, unit: ScanUnit) -> None:
