@@ -9,7 +9,7 @@ from ..model import Consumer, KeyRef, display
 from ..vocab import CMMC
 from .base import Fail, Result, RuleMeta, Source, Unresolved, rule
 from .consumers import CONSUMERS_DOC, spec_of
-from .sources import NIST_SC_10
+from .sources import KEY_MANAGEMENT, NIST_SC_10
 
 #: results that say nothing about the store's own encryption (a flag the API
 #: rejects, a key the API requires: other rules and the API report those)
@@ -55,11 +55,11 @@ _UNVERIFIED_OMITTED = {"eks-cluster-secrets": "the service's own encryption"}
     sources=(
         NIST_SC_10,
         Source("AWS KMS: AWS owned, AWS managed and customer managed keys", "https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-mgmt"),
-        Source("AWS Config conformance pack: Operational Best Practices for CMMC 2.0 Level 2", "https://docs.aws.amazon.com/config/latest/developerguide/operational-best-practices-for-cmmc_2.0_level_2.html"),
         CONSUMERS_DOC,
     ),
     fix_tf="Create an `aws_kms_key` (with rotation and a key policy) and pass its ARN: `kms_key_id = aws_kms_key.data.arn` (turn encryption on where a flag does: `storage_encrypted = true`, `sse_algorithm = \"aws:kms\"`).",
     fix_cfn="Create an `AWS::KMS::Key` and pass `!GetAtt DataKey.Arn` to the store's key property (with `StorageEncrypted: true`, `SSEAlgorithm: aws:kms` where a flag turns encryption on).",
+    controls=KEY_MANAGEMENT,
     checkov=True,
     all_stores=True,
 ))
