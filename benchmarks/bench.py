@@ -59,6 +59,21 @@ def iackms_cmd(target: Path) -> list[str]:
     return [sys.executable, "-m", "iackms", "scan", str(target), "--format", "json", "--output", os.devnull]
 
 
+def iackms_env() -> dict:
+    """iackms as installed: pip compiles a package's bytecode (Checkov's virtualenv has it), so iackms runs
+    from cached bytecode too, kept under benchmarks/.work/pycache. Run from a source checkout with
+    PYTHONDONTWRITEBYTECODE set, every run would compile every module again (about 0.1 s)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(WORK / "pycache")
+    return env
+
+
+def warm_bytecode() -> None:
+    empty = WORK / "empty"
+    empty.mkdir(exist_ok=True)
+    run(iackms_cmd(empty), env=iackms_env())
+
+
 def checkov_cmd(exe: Path, target: Path) -> list[str]:
     flag = "-f" if target.is_file() else "-d"
     return [str(exe), flag, str(target), "--framework", "terraform", "cloudformation", "--check", CHECKOV_CHECKS,
@@ -69,7 +84,7 @@ def compare(name: str, target: Path, reps: int, ckv: Path | None) -> dict:
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE"}
     ours, theirs = [], []
     for _ in range(reps):
-        ours.append(run(iackms_cmd(target)))
+        ours.append(run(iackms_cmd(target), env=iackms_env()))
         if ckv is not None:
             theirs.append(run(checkov_cmd(ckv, target), env=env))
     row = {"input": name, "iackms_s": statistics.median(w for w, _, _ in ours), "iackms_mb": max(m for _, m, _ in ours)}
@@ -98,7 +113,7 @@ def scaling(perf: Path, reps: int) -> list[dict]:
             print(f"writing the x{factor} copy...", file=sys.stderr)
             multiply(perf, target, factor)
         files = count_files(target)
-        runs = [run(iackms_cmd(target)) for _ in range(max(1, reps if factor < 50 else min(reps, 3)))]
+        runs = [run(iackms_cmd(target), env=iackms_env()) for _ in range(max(1, reps if factor < 50 else min(reps, 3)))]
         wall = statistics.median(w for w, _, _ in runs)
         rows.append({"input": f"perf x{factor}", "files": files, "wall_s": wall, "peak_mb": max(m for _, m, _ in runs),
                      "files_per_s": files / wall})
@@ -143,6 +158,7 @@ def main() -> int:
     module = realworld / "terraform-aws-kms"
     single = realworld / "terraform-aws-kms-key" / "main.tf"
     ckv = None if args.no_checkov else checkov_venv()
+    warm_bytecode()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
     rows = [compare("realworld (%d files)" % count_files(realworld), realworld, args.reps, ckv),
             compare("one module (terraform-aws-kms)", module, args.reps, ckv),

@@ -627,7 +627,7 @@ def test_replica_and_external_kinds(tmp_path):
     )
     assert key(u, "Ext").kind == "external"
     assert key(u, "Rep").kind == "replica_external"
-    assert key(u, "Rep").attrs["primary_key"].value == Unknown("Ext.Arn", key(u, "Rep").attrs["primary_key"].value.reason)
+    assert key(u, "Rep").attrs["primary_key"].value == Unknown("Ext.Arn", key(u, "Rep").attrs["primary_key"].value.reason, ref="Ext", attr="Arn")
     assert key(u, "Rep2").kind == "replica"
     assert key(u, "Rep2").resource_type == "AWS::KMS::ReplicaKey"
     assert key(u, "Rep2").attrs["primary_key"].value == "arn:aws:kms:us-east-1:111122223333:key/mrk-1"

@@ -15,9 +15,10 @@ from iackms.rules import profile_rules
 def test_profiles_membership():
     default = profile_rules("default")
     assert {"IKMS001", "IKMS002", "IKMS101", "IKMS104", "IKMS105", "IKMS201", "IKMS202", "IKMS212"} <= default
-    assert not default & {"IKMS106", "IKMS110", "IKMS111", "IKMS113", "IKMS114", "IKMS208", "IKMS209"}
+    assert not default & {"IKMS106", "IKMS110", "IKMS111", "IKMS113", "IKMS114", "IKMS208", "IKMS209", "IKMS306"}
+    assert {"IKMS301", "IKMS302", "IKMS303", "IKMS304", "IKMS305"} <= default
     assert profile_rules("cis") == {"IKMS001", "IKMS002", "IKMS101", "IKMS202"}
-    assert profile_rules("cmmc-l2") == default | {"IKMS110", "IKMS111", "IKMS208", "IKMS209"}
+    assert profile_rules("cmmc-l2") == default | {"IKMS110", "IKMS111", "IKMS208", "IKMS209", "IKMS306"}
     assert profile_rules("cmmc-l3") == profile_rules("cmmc-l2") | {"IKMS106"}
     assert profile_rules("strict") >= profile_rules("cmmc-l3") | {"IKMS113", "IKMS114"}
 

@@ -168,7 +168,7 @@ def test_references_resolve(data):
                 if "target_is" in cond:
                     assert cond["target_is"] in consumers, (p["id"], cond)
                 else:
-                    assert "path" in cond and ({"equals", "in"} & set(cond)), (p["id"], cond)
+                    assert "path" in cond and ({"equals", "in", "absent"} & set(cond)), (p["id"], cond)
         if p["destination_kms"] == "unsupported":
             assert p["service"] is None, p["id"]
     for c in data["consumers"]:

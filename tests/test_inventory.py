@@ -547,7 +547,7 @@ def test_controls_in_the_inventory(realworld_inv):
     rot = rows[("CIS AWS Foundations", "3.6")]
     assert rot["rules"] == ["IKMS101"] and rot["versions"] == "v3.0+"
     assert rot["findings"] == realworld_inv["summary"]["findings"]["by_rule"].get("IKMS101", 0)
-    assert rows[("CMMC", "SC.L2-3.13.10")]["rules"] == ["IKMS101", "IKMS102", "IKMS104"]
+    assert rows[("CMMC", "SC.L2-3.13.10")]["rules"] == ["IKMS101", "IKMS102", "IKMS104", "IKMS306"]
     assert realworld_inv["rules"]["IKMS101"]["controls"][0] == {
         "framework": "CIS AWS Foundations", "id": "3.6", "title": "Ensure rotation for customer-created symmetric CMKs is enabled", "versions": "v3.0+"}
 

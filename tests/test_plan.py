@@ -126,5 +126,7 @@ def test_plan_with_odd_configuration_or_entry_keeps_the_rest(tmp_path):
     assert [k.address for k in u.keys] == ["aws_kms_key.k"] and u.aliases == []
     assert [(n.rule_id, n.resource, n.loc.line, n.message) for n in u.notes] == [
         ("IKMS001", "aws_kms_key.odd", 5, "the plan entry for aws_kms_key.odd has an unexpected shape (its change is not an object); it is not checked"),
+        # a bucket is a KMS consumer (issue 14): its odd entry is reported too
+        ("IKMS001", "aws_s3_bucket.b", 34, "the plan entry for aws_s3_bucket.b has an unexpected shape (its change is not an object); it is not checked"),
         ("IKMS001", "aws_kms_alias.a", 10, "the plan entry for aws_kms_alias.a has an unexpected shape (its change.after is not an object); it is not checked"),
     ]

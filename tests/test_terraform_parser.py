@@ -224,9 +224,9 @@ def test_unknown_says_what_it_refers_to_and_whether_it_is_an_error(tmp_path: Pat
         output "key_arn" { value = aws_kms_key.inner.arn }
     """})
     tags = key(u, "aws_kms_key.k").attrs["tags"].value
-    assert tags["arn"] == Unknown("aws_kms_key.a.arn", ref="aws_kms_key.a")
+    assert tags["arn"] == Unknown("aws_kms_key.a.arn", ref="aws_kms_key.a", attr="arn")
     assert tags["fn"] == Unknown("upper(aws_kms_key.a.key_id)", ref="aws_kms_key.a")
-    assert tags["sub"] == Unknown("aws_kms_key.inner.arn", ref="module.m.aws_kms_key.inner")
+    assert tags["sub"] == Unknown("aws_kms_key.inner.arn", ref="module.m.aws_kms_key.inner", attr="arn")
     assert tags["bad"] == Unknown("{}.missing", error=True)
     assert tags["var"] == Unknown("var.v") and tags["safe"] == Unknown("var.v")
 

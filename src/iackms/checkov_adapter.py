@@ -29,17 +29,27 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import Config, ConfigError, for_path
+from .consumer_table import table
 from .engine import enabled_rules, scan
 from .findings import Finding
 from .parsers.checkov_resource import CLOUDFORMATION, TERRAFORM, Located, locate, runner_scope
 from .rules import REGISTRY
-from .vocab import (CFN_KEY_TYPES, TARGET_KEY, TARGET_POLICY_ONLY, TARGET_STORE, TF_KEY_POLICY, TF_KEY_TYPES, TF_STORE, UNRESOLVED,
-                    checkov_id)
+from .vocab import (CFN_KEY_TYPES, TARGET_CONSUMER, TARGET_KEY, TARGET_POLICY_ONLY, TARGET_STORE, TF_KEY_POLICY, TF_KEY_TYPES,
+                    TF_STORE, UNRESOLVED, checkov_id)
+
+
+def _consumer_types(source: str) -> tuple[str, ...]:
+    """Every resource type that takes a KMS key in the consumer table."""
+    t = table()
+    return tuple(sorted({c.sides[source].type for c in t.consumers.values() if source in c.sides}))
+
 
 #: the resource types Checkov shows a check, for each kind of resource a rule judges
+#: (delivery paths need two resources: no rule judging them is a Checkov check)
 TYPES = {
-    TERRAFORM: {TARGET_KEY: tuple(TF_KEY_TYPES), TARGET_POLICY_ONLY: (TF_KEY_POLICY,), TARGET_STORE: (TF_STORE,)},
-    CLOUDFORMATION: {TARGET_KEY: tuple(CFN_KEY_TYPES)},
+    TERRAFORM: {TARGET_KEY: tuple(TF_KEY_TYPES), TARGET_POLICY_ONLY: (TF_KEY_POLICY,), TARGET_STORE: (TF_STORE,),
+                TARGET_CONSUMER: _consumer_types(TERRAFORM)},
+    CLOUDFORMATION: {TARGET_KEY: tuple(CFN_KEY_TYPES), TARGET_CONSUMER: _consumer_types(CLOUDFORMATION)},
 }
 FAILED, PASSED, SKIPPED, UNKNOWN = "FAILED", "PASSED", "SKIPPED", "UNKNOWN"
 

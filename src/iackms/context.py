@@ -40,6 +40,9 @@ class ScanContext:
     tf_vars: dict = field(default_factory=dict)
     #: directory as given -> its resolved path relative to the resolved current directory
     _rel_dirs: dict = field(default_factory=dict, repr=False, compare=False)
+    #: a rule judges data stores that mention no KMS at all (a table without a
+    #: key): Terraform directories holding one are evaluated too
+    data_stores: bool = False
 
     def rel(self, path: Path | str) -> str:
         """``path`` relative to the current directory, with forward slashes.

@@ -13,7 +13,8 @@ from typing import Callable, Iterable, Iterator
 from .config import Config
 from .context import ScanContext, size_limit_message
 from .findings import Finding, ModuleCall, RemoteModules, Report
-from .model import INSTANCES, Attr, CustomKeyStore, Grant, Key, Location, Note, Resource, ScanUnit, key_variants
+from . import linker
+from .model import INSTANCES, Attr, Consumer, CustomKeyStore, Delivery, Grant, Key, Location, Note, Resource, ScanUnit, key_variants
 from .rules import REGISTRY, profile_rules, resolve_rule, rules_for
 from .rules.base import Fail, Unresolved
 from .vocab import (
@@ -21,6 +22,8 @@ from .vocab import (
     CFN_KEY_PROPS,
     PARSE_ERROR,
     SEVERITY_RANK,
+    TARGET_CONSUMER,
+    TARGET_DELIVERY,
     TARGET_GRANT,
     TARGET_KEY,
     TARGET_POLICY_ONLY,
@@ -218,21 +221,28 @@ def target_of(res: Resource) -> str:
         return TARGET_GRANT
     if isinstance(res, CustomKeyStore):
         return TARGET_STORE
+    if isinstance(res, Consumer):
+        return TARGET_CONSUMER
+    if isinstance(res, Delivery):
+        return TARGET_DELIVERY
     return type(res).__name__.lower()
 
 
 def link(unit: ScanUnit) -> None:
     """Grants know their key when it is in the same model (the same root
-    module, template or plan: an address alone names one resource per root)."""
+    module, template or plan: an address alone names one resource per root);
+    consumers know their key and delivery paths their destinations
+    (:mod:`iackms.linker`)."""
     by_address = {(k.root, k.address): k for k in unit.keys}
     for g in unit.grants:
         if g.key is None and (g.root, g.target) in by_address:
             g.key = by_address[(g.root, g.target)]
+    linker.link(unit)
 
 
 def judged(unit: ScanUnit) -> list[Resource]:
     """The resources the rules are asked about."""
-    return [*unit.keys, *unit.grants, *unit.stores]
+    return [*unit.keys, *unit.grants, *unit.stores, *unit.consumers, *unit.deliveries]
 
 
 def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> list[Finding]:
@@ -245,8 +255,12 @@ def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> li
     for n in unit.notes:
         if n.rule_id in enabled:
             out.append(_note_finding(n, cfg.severity))
+    by_target: dict[str, list] = {}
     for res in judged(unit):
-        rules = rules_for(target_of(res), enabled)
+        target = target_of(res)
+        if target not in by_target:
+            by_target[target] = rules_for(target, enabled)
+        rules = by_target[target]
         if isinstance(res, Key):
             out.extend(judge_key(rules, res, cfg, enabled))
         else:
@@ -403,9 +417,15 @@ def judge(r, res: Resource, cfg: Config, enabled: set[str]) -> list[Finding]:
             continue
         seen.add(k)
         if isinstance(item, Fail):
-            # a finding's own severity (e.g. full control given to another account), unless configured
+            # a finding's own severity (e.g. a profile's), unless configured
             severity = sev.get(rid, item.severity or r.meta.severity)
-            out.append(_finding(rid, r.meta.title, severity, loc, res, item.message, item.ident))
+            f = _finding(rid, r.meta.title, severity, loc, res, item.message, item.ident)
+            if item.related:  # the rule's own related places (a consumer's key policy), then the engine's
+                from dataclasses import replace
+
+                mine = tuple((rl.file, max(1, rl.line), what) for rl, what in item.related if rl is not None)
+                f = replace(f, related=mine + tuple(r for r in f.related if r not in mine))
+            out.append(f)
         elif UNRESOLVED in enabled:
             m2 = REGISTRY[UNRESOLVED].meta
             out.append(_finding(UNRESOLVED, m2.title, sev.get(UNRESOLVED, m2.severity), loc, res,
@@ -553,8 +573,14 @@ def _suppression_map(unit: ScanUnit, warnings: list[str]) -> dict[tuple[str, str
             by_nag.setdefault(c.upper(), []).append(rid)
     out: dict[tuple[str, str], dict[str, tuple[str, SuppressionKey]]] = {}
     warned: set[tuple] = set()
-    resources: list[Resource] = [*unit.keys, *unit.grants, *unit.aliases, *unit.stores]
+    resources: list[Resource] = [*unit.keys, *unit.grants, *unit.aliases, *unit.stores, *unit.consumers, *unit.deliveries]
+    done: set[tuple] = set()
     for res in resources:
+        if res.suppressions:
+            k = (res.root, res.address, res.suppressions[0].loc)
+            if k in done:  # one resource, several consumer rows or delivery paths
+                continue
+            done.add(k)
         for s in res.suppressions:
             written = (s.written_id or s.rule_id).upper()
             if s.origin == "checkov":
@@ -686,6 +712,8 @@ def run(
         ctx.max_file_size = max_file_size
     inp = discover(paths, ctx, cfg)
     report = Report(profile=cfg.profile, boundary=[ctx.rel(r) for r in roots])
+    # a rule that judges data stores without any KMS setting widens what the parsers read
+    ctx.data_stores = any(REGISTRY[r].meta.all_stores for r in enabled_rules(cfg) if r in REGISTRY)
     for m in inp.missing:
         report.warnings.append(f"{m}: no such file or directory")
     unit = parse_inputs(inp, ctx, jobs)
@@ -836,7 +864,7 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
 def _rooted(unit: ScanUnit, root: str) -> ScanUnit:
     """A template's or plan's resources are identified by the file and their
     logical ID or address: two templates may both have a `Key`."""
-    for r in (*unit.keys, *unit.aliases, *unit.grants, *unit.stores):
+    for r in (*unit.keys, *unit.aliases, *unit.grants, *unit.stores, *unit.consumers, *unit.deliveries, *unit.lookups):
         r.root = r.root or root
     for n in unit.notes:
         if n.resource:

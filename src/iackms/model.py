@@ -36,6 +36,29 @@ def has_unknown(s: str) -> bool:
     return UNK_OPEN in s
 
 
+_PIECE_RE = None
+
+
+def split_arn(s: str, maxsplit: int = 5) -> list[str]:
+    """``s.split(":", maxsplit)`` that keeps unresolved and opaque pieces
+    whole (``${AWS::Region}`` holds colons of its own)."""
+    import re
+
+    global _PIECE_RE
+    if _PIECE_RE is None:
+        _PIECE_RE = re.compile(f"[{UNK_OPEN}{OPAQUE_OPEN}][^{UNK_CLOSE}{OPAQUE_CLOSE}]*[{UNK_CLOSE}{OPAQUE_CLOSE}]")
+    if UNK_OPEN not in s and OPAQUE_OPEN not in s:
+        return s.split(":", maxsplit)
+    pieces: list[str] = []
+
+    def mask(m: Any) -> str:
+        pieces.append(m.group(0))
+        return f"\0{len(pieces) - 1}\0"
+
+    masked = _PIECE_RE.sub(mask, s)
+    return [re.sub("\0(\\d+)\0", lambda m: pieces[int(m.group(1))], p) for p in masked.split(":", maxsplit)]
+
+
 def display(value: Any) -> str:
     """Render a model value for a message, showing unresolved parts as ${...}."""
     if isinstance(value, Unknown):
@@ -124,6 +147,10 @@ class Unknown:
     reason: str = ""
     ref: str | None = None
     error: bool = False
+    #: with ``ref``: the attribute of that resource the value is (``arn``,
+    #: ``key_id``; CloudFormation ``Ref`` or the ``Fn::GetAtt`` attribute), so
+    #: the linker can tell a key ARN from a key ID
+    attr: str | None = None
 
     def __bool__(self) -> bool:  # never silently truthy
         raise TypeError("truth value of Unknown is undefined; check isinstance first")
@@ -733,6 +760,118 @@ class Key(Resource):
         return self.kind in ("external", "replica_external")
 
 
+# --- consumers: resources that use a key ----------------------------------------------
+
+
+@dataclass
+class KeyLookup(Resource):
+    """A data source that looks a key up (``data.aws_kms_alias``,
+    ``data.aws_kms_key``): ``attrs["name"]`` is what it looks up (an alias name
+    or ARN, a key ID or ARN) when written. It tells a consumer whose key comes
+    from it which key that is (``alias/aws/sns`` is AWS managed); no rule
+    judges it."""
+
+
+@dataclass
+class KeyRef:
+    """One possible value of a consumer's key, as the linker resolved it.
+
+    ``kind``:
+
+    - ``key``: a key of the scan (``key``), reached directly or through an alias (``via``);
+    - ``aws_managed``: an AWS managed key (``alias`` is its ``alias/aws/...`` name);
+    - ``external``: a key outside the scan (its policy is not known): a
+      customer managed key when ``customer`` is True (an alias name of the
+      customer's), else a literal key ID or ARN;
+    - ``unknown``: the value cannot be known statically (``why``);
+    - ``omitted``: no key is given while encryption is on: AWS uses the
+      table's ``omitted`` result (``result``);
+    - ``off``: encryption with KMS is off: the table's ``disabled`` or ``off``
+      result (``result``), or unknown whether it is on (``result`` empty, ``why``).
+
+    ``form`` is how the key is named (``arn``, ``id``, ``alias_name``,
+    ``alias_arn``; None when that cannot be told); ``shown`` is the value as a
+    message shows it."""
+
+    kind: str
+    form: str | None = None
+    key: "Key | None" = None
+    via: "Alias | None" = None
+    alias: str | None = None
+    customer: bool | None = None
+    result: str = ""
+    shown: str = ""
+    why: str = ""
+    #: the attribute that decided an ``off`` or ``omitted`` result (the enabling flag)
+    flag: "Attr | None" = None
+
+
+@dataclass
+class Consumer(Resource):
+    """A resource attribute that takes a KMS key: one row (``table_id``) of
+    the consumer table (``data/consumers.json``) on one resource, and on one
+    element when the key sits in a list of blocks (``element``: ``[0]``).
+
+    ``key_attr`` is the key as written (ABSENT when omitted), ``key_name`` its
+    name as the source spells it; ``enable`` and ``off`` are the flags that
+    switch KMS encryption on or off (ABSENT when not written); ``applies`` is
+    False/None when the row applies only under a condition that does not hold
+    or cannot be told (an SSM parameter's ``type``). ``facts`` are the other
+    attributes the linker and the rules read: ``name`` (the resource's own
+    name: a bucket, topic or log group name), ``bucket`` (the bucket an S3
+    encryption configuration belongs to).
+
+    Set by the linker: ``refs`` (what the key resolves to, one per variant),
+    ``incoming`` (the delivery paths that send data into this resource) and
+    ``superseded`` (an S3 bucket whose encryption a separate configuration
+    resource decides)."""
+
+    table_id: str = ""
+    key_attr: Attr = field(default_factory=Attr)
+    key_name: str = ""
+    enable: Attr = field(default_factory=Attr)
+    enable_name: str = ""
+    off: Attr = field(default_factory=Attr)
+    off_name: str = ""
+    applies: bool | None = True
+    element: str = ""
+    #: a block on the way to the key is not written at all (CloudFormation's
+    #: ``DeliveryStreamEncryptionConfigurationInput``): not even encryption is asked for
+    container_absent: bool = False
+    facts: dict[str, Attr] = field(default_factory=dict)
+    refs: list[KeyRef] = field(default_factory=list)
+    incoming: list["Delivery"] = field(default_factory=list)
+    superseded: bool = False
+
+    @property
+    def key_loc(self) -> Location:
+        """Where a finding about the key is reported: the key attribute, else
+        the enabling flag, else the resource."""
+        return self.key_attr.loc or self.enable.loc or self.loc
+
+
+@dataclass
+class Delivery(Resource):
+    """A resource attribute that makes an AWS service send data into another
+    resource (an alarm action, an EventBridge target, a log destination): one
+    path (``path_id``) of the consumer table, for one reference (``dest``,
+    written as ``dest_name``).
+
+    ``holds`` says whether the path's conditions on the resource itself hold
+    (True) or cannot be told (None); a path whose conditions are false is not
+    created. ``facts`` holds other attributes rules read (the service-linked
+    role of an Auto Scaling group). Set by the linker: ``targets``, the
+    consumers the reference reaches (the encryption of the destination)."""
+
+    path_id: str = ""
+    dest: Attr = field(default_factory=Attr)
+    dest_name: str = ""
+    holds: bool | None = True
+    why: str = ""
+    facts: dict[str, Attr] = field(default_factory=dict)
+    targets: list[Consumer] = field(default_factory=list)
+
+
 @dataclass
 class Note:
     """Something the scan wants the user to know that is not a rule finding
@@ -773,6 +912,9 @@ class ScanUnit:
     module_files: set[str] = field(default_factory=set)
     #: YAML/JSON files read as a CloudFormation template or a plan
     documents: int = 0
+    consumers: list[Consumer] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    lookups: list[KeyLookup] = field(default_factory=list)
 
     def extend(self, other: "ScanUnit") -> None:
         self.documents += other.documents
@@ -783,6 +925,9 @@ class ScanUnit:
         self.notes.extend(other.notes)
         self.remote_modules.extend(other.remote_modules)
         self.module_files |= other.module_files
+        self.consumers.extend(other.consumers)
+        self.deliveries.extend(other.deliveries)
+        self.lookups.extend(other.lookups)
 
 
 def walk(value: Any) -> Iterator[Any]:

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from .model import THIS_ACCOUNT, UNK_OPEN, Choice, Key, Policy, Principal, Statement, Unknown, display, is_known
+from .model import THIS_ACCOUNT, UNK_OPEN, Choice, Key, Policy, Principal, Statement, Unknown, display, is_known, split_arn
 
 
 @lru_cache(maxsize=1)
@@ -779,3 +779,380 @@ def grant_home(key: Key | None, account: str | None, trusted: Iterable[str]) -> 
     if False in verdicts:
         return False
     return True if all(v is True for v in verdicts) else None
+
+
+# --- can a service use the key ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    """How an AWS service calls KMS when it uses a key on a resource's behalf
+    (one row of the consumer table's services, with what is known of the
+    resource filled in).
+
+    ``kind`` is ``service`` (``principal`` is the service principal,
+    ``logs.{region}.amazonaws.com`` for a regional one) or ``role`` (a
+    service-linked role: ``principal`` is its path and name,
+    ``aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling``).
+    ``region`` is the key's Region when known. ``actions`` must each be
+    allowed (an entry ending in ``*`` by any action it matches).
+    ``supported`` are the condition keys the service sends, with the value it
+    sends as ARN-like parts (``None`` for a part that is not known);
+    ``unsupported`` the keys it does not send (a statement conditioned on one
+    never applies)."""
+
+    kind: str
+    principal: str
+    actions: tuple[str, ...]
+    region: str | None = None
+    supported: tuple[tuple[str, tuple[str, ...], tuple], ...] = ()
+    unsupported: tuple[str, ...] = ()
+
+
+@dataclass
+class Access:
+    """Whether a key lets a service do what it needs.
+
+    ``allowed`` is True (every action is allowed by some statement, and no
+    Deny applies), False (some action is certainly not allowed: ``missing``),
+    or None (it depends on something that cannot be told: ``why``).
+    ``branch`` is set when only some variants of the policy fail."""
+
+    allowed: bool | None
+    missing: list[str] = field(default_factory=list)
+    why: str = ""
+    branch: bool = False
+    #: the statement whose condition or principal decided an unknown verdict
+    at: Any = None
+
+
+def _rank(v: bool | None) -> int:
+    return 2 if v is True else 1 if v is None else 0
+
+
+def _worst(*vs: bool | None) -> bool | None:
+    return min(vs, key=_rank) if vs else True
+
+
+def _best(*vs: bool | None) -> bool | None:
+    return max(vs, key=_rank) if vs else False
+
+
+def _entry_actions(entry: str) -> set[str]:
+    return _match(entry)
+
+
+def _region_part(s: str) -> str | None:
+    """The region written in ``logs.<region>.amazonaws.com``: ``""`` for an
+    opaque expression of the deployment's Region, None when not that shape."""
+    m = re.fullmatch(r"([a-z0-9-]+)\.(.+)\.amazonaws\.com", s)
+    if not m:
+        return None
+    r = m.group(2)
+    if r.startswith("\ue003") and r.endswith("\ue004"):
+        return ""
+    return r
+
+
+def _service_principal(pr: Principal, call: ServiceCall, home: Home) -> bool | None:
+    if pr.wildcard:
+        return True
+    if pr.ptype == "unknown":
+        return None
+    v = pr.value if isinstance(pr.value, str) else None
+    if v is None:
+        return None
+    v = v.strip()
+    if call.kind == "service":
+        if pr.ptype != "service":
+            return False
+        want = call.principal
+        if "{region}" not in want:
+            if UNK_OPEN in v:
+                return None
+            return v == want
+        prefix = want.split("{region}", 1)[0]
+        if not v.startswith(prefix):
+            return None if UNK_OPEN in v else False
+        got = _region_part(v)
+        if got is None:
+            # e.g. `logs.amazonaws.com`: not the regional principal the service documents
+            return None
+        if got == "":
+            return True  # the deployment's own Region
+        if UNK_OPEN in got:
+            return None
+        if call.region is None:
+            return None
+        return got == call.region
+    # a service-linked role
+    if pr.ptype not in ("role", "unknown"):
+        return False
+    rest = v.split(":role/", 1)[1] if ":role/" in v else None
+    if rest is None:
+        return None if UNK_OPEN in v else False
+    if UNK_OPEN in rest:
+        return None
+    if rest != call.principal:
+        return False
+    acct = home.classify(pr.account)
+    return True if acct else None if acct is None else False
+
+
+def _principal_why(st: Statement, call: ServiceCall) -> str:
+    """Why a statement's principal may or may not be the service's."""
+    names = [display(pr.value) for pr in st.principals or [] if pr.ptype in ("service", "role", "unknown")]
+    want = call.principal.replace("{region}", call.region or "<Region of the key>")
+    if st.principals is None:
+        return f"{st.label} uses NotPrincipal"
+    if names:
+        return f"{st.label} names {', '.join(names)}, where the service documents {want}"
+    return f"{st.label} has a principal that is not known statically"
+
+
+def _covers(st: Statement, entry: str) -> bool | None:
+    g = statement_actions(st)
+    if g.actions & _entry_actions(entry):
+        return True
+    return None if g.unknown else False
+
+
+def _glob_part(pattern: str, sent: Any, like: bool, home: Home) -> bool | None:
+    """One ':'-part of a condition value against the part a service sends
+    (a string, None when unknown, or ``(prefix, None)`` for a known prefix
+    and an unknown rest: ``log-group:`` and a name that is not known)."""
+    if UNK_OPEN in pattern:
+        return None
+    if isinstance(sent, tuple):
+        prefix = sent[0]
+        if like and (pattern == "*" or pattern == prefix + "*"):
+            return True
+        fixed = re.split(r"[*?]", pattern, 1)[0] if like else pattern
+        n = min(len(fixed), len(prefix))
+        if fixed[:n] != prefix[:n]:
+            return False
+        return None
+    if sent is None:
+        if like and pattern.strip() == "*":
+            return True
+        if pattern.startswith("\ue003"):
+            return True  # ${AWS::Region} / data.aws_region: the deployment's Region, which is the one sent
+        return None
+    if pattern.startswith("\ue003") and pattern.endswith("\ue004"):
+        return None
+    if sent == THIS_ACCOUNT:
+        if pattern == THIS_ACCOUNT or (like and pattern == "*"):
+            return True
+        if re.fullmatch(r"\d{12}", pattern):
+            return True if home.classify(pattern) else None
+        if like and ("*" in pattern or "?" in pattern):
+            return None
+        return None
+    if like:
+        return fnmatch.fnmatchcase(sent, pattern)
+    return sent == pattern
+
+
+def _value_matches(pattern: Any, sent: tuple, like: bool, home: Home) -> bool | None:
+    """A condition value against what the service sends: ARNs compared part
+    by part (partition, service, Region, account, resource), other values whole."""
+    if not isinstance(pattern, str):
+        return None
+    if len(sent) == 1:
+        return _glob_part(pattern, sent[0], like, home)
+    parts = split_arn(pattern, len(sent) - 1)
+    if len(parts) != len(sent):
+        return False if UNK_OPEN not in pattern and not (like and "*" in pattern) else None
+    out: bool | None = True
+    for p, s in zip(parts, sent):
+        v = _glob_part(p, s, like, home)
+        if v is False:
+            return False
+        out = _worst(out, v)
+    return out
+
+
+def _condition(st: Statement, call: ServiceCall, home: Home) -> tuple[bool | None, str]:
+    """Whether a statement's conditions hold for the service's requests."""
+    out: bool | None = True
+    why = ""
+    supported = {k: (ops, sent) for k, ops, sent in call.supported}
+    for op, body in st.conditions.items():
+        q, base = _base_op(op)
+        exists = base.endswith("ifexists")
+        if exists:
+            base = base[: -len("ifexists")]
+        for key, values in body.items():
+            if key in call.unsupported:
+                if exists:
+                    continue  # the key is absent: an ...IfExists condition holds
+                return False, f"{key} is not sent by the service"
+            if key == "kms:grantisforawsresource" and base == "bool":
+                v = _bool_true(values)
+                out = _worst(out, True if v else None)
+                continue
+            if key in supported and not q:
+                ops, sent = supported[key]
+                if base not in ops and base not in ("stringequals", "stringlike", "arnequals", "arnlike"):
+                    out = _worst(out, None)
+                    why = why or f"the {op} condition on {key}"
+                    continue
+                like = base in ("stringlike", "arnlike")
+                verdicts = [_value_matches(v, sent, like, home) for v in values]
+                v = True if any(x is True for x in verdicts) else None if any(x is None for x in verdicts) else False
+                if v is False:
+                    return False, f"its {key} condition does not match what the service sends"
+                if v is None:
+                    why = why or f"the {key} condition"
+                out = _worst(out, v)
+                continue
+            out = _worst(out, None)
+            why = why or f"the {op} condition on {key}"
+    return out, why
+
+
+def _deny_applies(st: Statement, call: ServiceCall, home: Home, entry: str) -> bool | None:
+    """Whether a Deny statement refuses the service's request: True, False, or
+    None when its conditions cannot be decided."""
+    if st.principals is None:
+        return None  # NotPrincipal
+    m = _best(*[_service_principal(pr, call, home) for pr in st.principals]) if st.principals else False
+    if m is False or _covers(st, entry) is False:
+        return False
+    if not st.conditions:
+        return m
+    for op, body in st.conditions.items():
+        q, base = _base_op(op)
+        if base in ("bool", "boolifexists") and _bool_false(body.get("aws:principalisawsservice", [])):
+            return False  # refuses only callers that are not AWS services
+        if base in ("bool", "boolifexists") and _bool_false(body.get("aws:securetransport", [])):
+            return False  # AWS services call KMS over TLS
+    return None
+
+
+def service_access(key: Key, call: ServiceCall, trusted: Iterable[str] = (), grant_action: str | None = None) -> Access:
+    """Does the key's policy let the service (or service-linked role) of
+    ``call`` use it as it needs: every action of ``call.actions`` (and
+    ``grant_action``, ``kms:CreateGrant``, when the service needs a grant)?
+    The account-root statement does not count: root delegation reaches IAM
+    identities, not service principals or service-linked roles."""
+    entries = list(call.actions) + ([grant_action] if grant_action else [])
+    if not key.policy.present:
+        # the default key policy: only the account root
+        return Access(False, entries, "the key has no key policy, so AWS gives it the default one, which allows only the account root")
+    if not key.policies:
+        return Access(None, why="the key policy is not known statically")
+    verdicts: list[Access] = []
+    for p in key.policies:
+        verdicts.append(_policy_access(p, key, call, entries, trusted))
+    fails = [a for a in verdicts if a.allowed is False]
+    if fails:
+        a = fails[0]
+        a.branch = len(fails) < len(verdicts)
+        return a
+    unknown = [a for a in verdicts if a.allowed is None]
+    if unknown:
+        return unknown[0]
+    return Access(True)
+
+
+def _policy_access(p: Policy, key: Key, call: ServiceCall, entries: list[str], trusted: Iterable[str]) -> Access:
+    home = home_accounts(p, trusted, key.local_principals)
+    missing: list[str] = []
+    why = ""
+    at = None
+    out: bool | None = True
+    for entry in entries:
+        best: bool | None = False
+        for st in p.statements:
+            if st.effect != "Allow":
+                continue
+            if st.principals is None:
+                m: bool | None = None
+            else:
+                m = _best(*[_service_principal(pr, call, home) for pr in st.principals]) if st.principals else False
+            if m is False:
+                continue
+            a = _covers(st, entry)
+            if a is False:
+                continue
+            c, cwhy = _condition(st, call, home)
+            v = _worst(m, a, c)
+            if v is None and best is False:
+                if m is None:
+                    why = why or _principal_why(st, call)
+                elif a is None:
+                    why = why or f"{st.label} has actions that are not known statically"
+                else:
+                    why = why or f"{st.label} applies under {cwhy or 'a condition'}, which cannot be decided for the service's requests"
+                at = at or st
+            best = _best(best, v)
+            if best is True:
+                break
+        if best is True:
+            best = _grant_or(best, key, call, entry)
+        else:
+            g = _grant_or(best, key, call, entry)
+            best = g
+        for st in p.statements:
+            if st.effect != "Deny" or best is False:
+                continue
+            d = _deny_applies(st, call, home, entry)
+            if d is True:
+                best = False
+                why = f"{st.label} denies it"
+            elif d is None and best is True:
+                best = None
+                why = why or f"{st.label} may deny it"
+                at = at or st
+        if best is False:
+            missing.append(entry)
+        out = _worst(out, best)
+    if out is False:
+        return Access(False, missing, why)
+    if out is None and not p.complete:
+        why = why or "parts of the key policy are not known statically"
+    return Access(out, [], why, at=at)
+
+
+def _grant_or(v: bool | None, key: Key, call: ServiceCall, entry: str) -> bool | None:
+    """A grant of the scan to the principal that covers the action."""
+    if v is True:
+        return v
+    want = _entry_actions(entry)
+    for g in key.grants:
+        grantee = g.attr("grantee_principal").value
+        ops = g.attr("operations").value
+        if not isinstance(grantee, str) or not isinstance(ops, list):
+            continue
+        name = grantee if call.kind == "service" else grantee.split(":role/", 1)[-1]
+        if name == call.principal and any(isinstance(o, str) and o in want for o in ops):
+            return True
+    return v
+
+
+def service_statement(call: ServiceCall, entries: list[str], source: str, sid: str, region_expr: str | None = None,
+                      condition: dict | None = None) -> str:
+    """A key-policy statement that gives the service what it needs, as JSON
+    that pastes into Terraform (``jsonencode``/a heredoc) and CloudFormation."""
+    import orjson
+
+    if call.kind == "service":
+        p: Any = call.principal
+        if "{region}" in p:
+            if call.region:
+                p = p.replace("{region}", call.region)
+            elif source == "cloudformation":
+                p = {"Fn::Sub": p.replace("{region}", "${AWS::Region}")}
+            else:
+                p = p.replace("{region}", region_expr or "${data.aws_region.current.name}")
+        principal: Any = {"Service": p}
+    elif source == "cloudformation":
+        principal = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/" + call.principal}}
+    else:
+        principal = {"AWS": "arn:aws:iam::${data.aws_caller_identity.current.account_id}:role/" + call.principal}
+    body: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Principal": principal,
+                            "Action": entries if len(entries) > 1 else entries[0], "Resource": "*"}
+    if condition:
+        body["Condition"] = condition
+    return orjson.dumps(body).decode()

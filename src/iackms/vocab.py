@@ -50,9 +50,13 @@ TARGET_KEY = "key"
 TARGET_POLICY_ONLY = "policy_only"
 TARGET_GRANT = "grant"
 TARGET_STORE = "store"
+#: a resource attribute that takes a KMS key (a log group's `kms_key_id`): a row of the consumer table
+TARGET_CONSUMER = "consumer"
+#: a resource attribute that makes a service send data into another resource (an alarm action)
+TARGET_DELIVERY = "delivery"
 #: a file (parse errors, notes): reported by the engine itself
 TARGET_FILE = "file"
-TARGETS = (TARGET_KEY, TARGET_POLICY_ONLY, TARGET_GRANT, TARGET_STORE, TARGET_FILE)
+TARGETS = (TARGET_KEY, TARGET_POLICY_ONLY, TARGET_GRANT, TARGET_STORE, TARGET_CONSUMER, TARGET_DELIVERY, TARGET_FILE)
 
 # --- files -----------------------------------------------------------------------------
 
@@ -97,6 +101,33 @@ CFN_KEY_TYPES = {
 }
 CFN_ALIAS = "AWS::KMS::Alias"
 CFN_PRINCIPAL_TYPES = ("AWS::IAM::Role", "AWS::IAM::User")
+
+#: attributes of consumers and delivery sources that the linker and the consumer
+#: rules read besides the key (resource type -> fact -> attribute): a resource's
+#: own name (bucket names link log destinations; a log group's or trail's name is
+#: in the encryption context the service sends), the bucket an S3 encryption
+#: configuration belongs to, an Auto Scaling group's service-linked role
+CONSUMER_FACTS: dict[str, dict[str, str]] = {
+    "aws_s3_bucket": {"name": "bucket"},
+    "aws_s3_bucket_server_side_encryption_configuration": {"bucket": "bucket"},
+    "aws_cloudwatch_log_group": {"name": "name"},
+    "aws_cloudtrail": {"name": "name"},
+    "aws_sns_topic": {"name": "name"},
+    "aws_sqs_queue": {"name": "name"},
+    "aws_launch_template": {"name": "name"},
+    "aws_autoscaling_group": {"role": "service_linked_role_arn"},
+    "aws_route53_key_signing_key": {"zone": "hosted_zone_id"},
+    "AWS::S3::Bucket": {"name": "BucketName"},
+    "AWS::Logs::LogGroup": {"name": "LogGroupName"},
+    "AWS::CloudTrail::Trail": {"name": "TrailName"},
+    "AWS::SNS::Topic": {"name": "TopicName"},
+    "AWS::SQS::Queue": {"name": "QueueName"},
+    "AWS::EC2::LaunchTemplate": {"name": "LaunchTemplateName"},
+    "AWS::AutoScaling::AutoScalingGroup": {"role": "ServiceLinkedRoleARN"},
+    "AWS::Route53::KeySigningKey": {"zone": "HostedZoneId"},
+}
+#: Terraform data sources that look a key up (a consumer's key may come from one)
+TF_KEY_LOOKUPS = ("aws_kms_alias", "aws_kms_key")
 
 # --- the model's key attributes ---------------------------------------------------------
 

@@ -673,7 +673,7 @@ def ref(tpl: Template, name: Any, depth: int = 0) -> Any:
         return Unknown(name, f"the name of the role SAM creates for {tpl.sam_role_owner(name)}")
     if rtype is None:
         if name in tpl.resources:
-            return Unknown(name, f"the ID of resource {name}")
+            return Unknown(name, f"the ID of resource {name}", ref=name, attr="Ref")
         return Unknown(name, f"{name} is not defined in the template")
     if rtype in ("AWS::IAM::Role", "AWS::IAM::User"):
         prop = "RoleName" if rtype == "AWS::IAM::Role" else "UserName"
@@ -681,7 +681,7 @@ def ref(tpl: Template, name: Any, depth: int = 0) -> Any:
         if isinstance(n, str):
             return n
         return Unknown(name, f"the name of {rtype} {name}")
-    return Unknown(name, f"the ID of {rtype} {name}, known after deployment")
+    return Unknown(name, f"the ID of {rtype} {name}, known after deployment", ref=name, attr="Ref")
 
 
 def param_value(tpl: Template, name: str) -> Any:
@@ -779,7 +779,7 @@ def get_att(tpl: Template, res: Any, attr: Any, depth: int = 0) -> Any:
             return arn
     if res not in tpl.resources:
         return Unknown(f"{res}.{attr}", f"{res} is not defined in the template")
-    return Unknown(f"{res}.{attr}", f"{attr} of {res} is known after deployment")
+    return Unknown(f"{res}.{attr}", f"{attr} of {res} is known after deployment", ref=res, attr=attr)
 
 
 def _text(v: Any) -> str:

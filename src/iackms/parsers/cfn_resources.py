@@ -24,8 +24,10 @@ from ..model import (
     variants_when,
     walk,
 )
+from ..consumer_table import table
 from ..policy import MAX_POLICY_VARIANTS, build_policies
 from ..vocab import CFN_ALIAS, CFN_ALIAS_PROPS, CFN_KEY_PROPS, CFN_KEY_TYPES, CFN_PRINCIPAL_TYPES
+from .consumer_paths import ValueNode, build
 from .cfn_intrinsics import (
     Template,
     branch_template,
@@ -87,6 +89,8 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
             unit.notes.append(Note("IKMS002", _type_message(lid, res, rtype), loc, str(lid)))
             continue
         if rtype not in KEY_TYPES and rtype != ALIAS_TYPE:
+            if rtype in _consumer_types():
+                _consumers(str(lid), rtype, res, loc, tpl, file, unit)
             continue
         rtpl, exists_when = tpl, ()
         if "Condition" in res and condition(tpl, res.get("Condition")) is False:
@@ -133,6 +137,67 @@ def build_unit(data: LDict, tpl: Template, file: str, text: str, is_json: bool, 
         if target is not None:
             keys[target].aliases.append(alias)
         unit.aliases.append(alias)
+
+
+class _PropsNode(ValueNode):
+    """A resource's Properties as written: each property is resolved only
+    when a path of the consumer table reaches it (templates hold large
+    properties no rule reads, such as inline code)."""
+
+    tpl: Template
+
+    def _get(self, name: str) -> tuple[Any, Any, Location, bool]:
+        raw = self.value
+        if not isinstance(raw, dict) or name not in raw:
+            return None, None, self.loc, False
+        v = resolve(raw[name], self.tpl)
+        if v is REMOVE:
+            return None, None, self.loc, False
+        return v, None, span(raw, name, self.loc.file), True
+
+    def _make(self, v: Any, loc: Location, expr: str, unknown: Any, raw: Any) -> Any:
+        node = super()._make(v, loc, expr, unknown, raw)
+        if isinstance(node, _PropsNode):  # below the top level, values are resolved already
+            return ValueNode(v, loc, expr, unknown, raw, self.render)
+        return node
+
+
+#: SAM resource types that become a type of the consumer table
+_SAM_TYPES = {"AWS::Serverless::Function": "AWS::Lambda::Function"}
+
+
+_TYPES: list[frozenset[str]] = []
+
+
+def _consumer_types() -> frozenset[str]:
+    if not _TYPES:  # once per process: the table does not change
+        _TYPES.append(table().types("cloudformation") | frozenset(_SAM_TYPES))
+    return _TYPES[0]
+
+
+def _consumers(lid: str, rtype: str, res: Any, loc: Location, tpl: Template, file: str, unit: ScanUnit) -> None:
+    """A resource of the consumer table: its key properties and delivery
+    paths (a resource that is not created, or whose properties come from a
+    transform, has none to check)."""
+    if not isinstance(res, dict):
+        return
+    if "Condition" in res and condition(tpl, res.get("Condition")) is False:
+        return
+    if _included_properties(res) is not None:
+        return
+    props = res.get("Properties")
+    if props is not None and not isinstance(props, dict):
+        return
+    node = _PropsNode(props if props is not None else LDict(), span(res, "Properties", file) if props is not None else loc,
+                      raw=props, render=source_repr)
+    node.tpl = tpl
+    cs, ds = build(SOURCE, _SAM_TYPES.get(rtype, rtype), lid, loc, node, suppressions(res, file, loc))
+    for c in cs:
+        c.resource_type = rtype
+    for d in ds:
+        d.resource_type = rtype
+    unit.consumers.extend(cs)
+    unit.deliveries.extend(ds)
 
 
 def _included_properties(res: dict) -> str | None:

@@ -20,6 +20,7 @@ from ..vocab import TF_KEY_ATTRS as KEY_ATTRS
 from ..vocab import TF_KEY_TYPES as KEY_KINDS
 from ..vocab import TF_KMS_TYPES
 from ..vocab import tf_enabled_argument as enabled_argument
+from .consumer_paths import ValueNode, build
 
 _OTHER_TYPES = tuple(sorted(TF_KMS_TYPES - set(KEY_KINDS)))
 _INDEX_RE = re.compile(r"\[[^\]]*\]")
@@ -156,6 +157,7 @@ def _build(doc: dict, rel: str) -> ScanUnit:
         else:
             others.append(rc)
     lookup = {**keys_by_base, **keys}
+    _consumers(changes, doc, rel, unit)
     for rc in others:
         try:
             _other(rc, rel, refs, lookup, unit)
@@ -254,6 +256,9 @@ def _key(rc: dict, change: dict, rel: str, config: dict[str, list[str]] | None) 
     rtype = rc["type"]
     kind = KEY_KINDS[rtype]
     key = Key(_address(rc), rtype, loc, "plan", kind=kind)
+    for a in ("arn", "key_id"):  # known for a key that exists: literal references to it link
+        if isinstance(after.get(a), str) and unknown.get(a) is not True:
+            key.attrs[a] = Attr(after[a], loc, True)
     for src, dst in KEY_ATTRS.items():
         a = _attr(after, unknown, src, loc)
         if a.present:
@@ -273,3 +278,98 @@ def _key(rc: dict, change: dict, rel: str, config: dict[str, list[str]] | None) 
     if key.policy.present:
         key.policies = build_policies(key.policy.value, loc, "plan")
     return key
+
+
+# --- consumers ----------------------------------------------------------------------------------
+
+
+class PlanNode(ValueNode):
+    """Planned values (``after``, with ``after_unknown``) beside the
+    configuration's expressions of the same place: a value that comes from a
+    reference (``aws_kms_key.k.arn``) links to what it names, known or not."""
+
+    #: the module the resource is in (``module.app.``): configuration references are relative to it
+    prefix = ""
+
+    def _make(self, v: Any, loc: Location, expr: str, unknown: Any, raw: Any) -> Any:
+        node = super()._make(v, loc, expr, unknown, raw)
+        if isinstance(node, PlanNode):
+            node.prefix = self.prefix
+        return node
+
+    def leaf(self, name: str) -> Attr | None:
+        a = super().leaf(name)
+        e = self._raw(name)
+        refs = e.get("references") if isinstance(e, dict) else None
+        if isinstance(refs, list) and refs and isinstance(refs[0], str):
+            ref, attr = _split_ref(refs[0])
+            if ref is not None:
+                v = Unknown(refs[0], "from the configuration", ref=self.prefix + ref, attr=attr)
+                return Attr(v, a.loc if a is not None else self.loc, True, refs[0])
+        return a
+
+
+def _split_ref(r: str) -> tuple[str | None, str | None]:
+    """``aws_kms_key.k.arn`` → (``aws_kms_key.k``, ``arn``); data sources too."""
+    parts = r.split(".")
+    if parts[0] == "data":
+        if len(parts) >= 4:
+            return ".".join(parts[:3]), parts[3]
+        return (".".join(parts[:3]), None) if len(parts) == 3 else (None, None)
+    if parts[0] in ("var", "local", "module", "each", "count", "path"):
+        return None, None
+    if len(parts) >= 3:
+        return ".".join(parts[:2]), _INDEX_RE.sub("", parts[2])
+    if len(parts) == 2:
+        return r, None
+    return None, None
+
+
+def _expressions(config: Any) -> dict[str, Any]:
+    """address (no index) → the resource's ``expressions`` in the configuration."""
+    out: dict[str, Any] = {}
+
+    def walk(mod: Any, prefix: str, depth: int) -> None:
+        if not isinstance(mod, dict) or depth > 20:
+            return
+        for r in mod.get("resources") or []:
+            if isinstance(r, dict) and isinstance(r.get("address"), str):
+                out[prefix + r["address"]] = r.get("expressions")
+        calls = mod.get("module_calls")
+        for name, call in calls.items() if isinstance(calls, dict) else []:
+            if isinstance(call, dict):
+                walk(call.get("module"), f"{prefix}module.{name}.", depth + 1)
+
+    if isinstance(config, dict):
+        walk(config.get("root_module"), "", 0)
+    return out
+
+
+def _consumers(changes: list[dict], doc: dict, rel: str, unit: ScanUnit) -> None:
+    """The resources of the consumer table in the plan."""
+    from ..consumer_table import table
+
+    types = table().types("terraform")
+    exprs: dict[str, Any] | None = None
+    for rc in changes:
+        rtype = rc.get("type")
+        if rc.get("mode", "managed") != "managed" or rtype not in types:
+            continue
+        change = rc.get("change")
+        if isinstance(change, dict) and change.get("actions") == ["delete"]:
+            continue
+        if exprs is None:
+            exprs = _expressions(doc.get("configuration"))
+        try:
+            ch = _change(change)
+            addr = _address(rc)
+            loc = _loc(rc, rel)
+            mod = rc.get("module_address")
+            prefix = mod + "." if isinstance(mod, str) and mod else ""
+            node = PlanNode(_dict(ch.get("after")), loc, "", _dict(ch.get("after_unknown")), exprs.get(_strip_index(addr)))
+            node.prefix = prefix
+            cs, ds = build("plan", rtype, addr, loc, node, [])
+            unit.consumers.extend(cs)
+            unit.deliveries.extend(ds)
+        except Exception as e:  # one odd entry must not lose the plan
+            unit.notes.append(_odd_entry(rc, rel, e))

@@ -38,6 +38,7 @@ from ..vocab import TF_KEY_ATTRS as _KEY_ATTRS
 from ..vocab import TF_KEY_TYPES as KEY_TYPES
 from ..vocab import TF_KMS_TYPES, TF_PRINCIPAL_TYPES
 from ..vocab import tf_enabled_argument as enabled_argument
+from . import tf_consumers
 from .tf_aws import principal_arn
 from .tf_hcl import Block, suppressions_in
 from .tf_module import Loader, branch_of, instance_absent, instantiate, root_scope
@@ -98,12 +99,12 @@ def parse_modules(module_dirs: list[Path], ctx: ScanContext) -> ScanUnit:
     reached: set[Path] = set()
     for d in roots:
         _eval_root(d, loader, ctx, unit, reached)
-        loader.cache.clear()  # memory stays bounded by one root's module tree
+        loader.trim()  # memory stays bounded by a few module trees
     reached |= _reach(roots, calls, pre)
     for d in dirs:  # directories that only call each other
         if d not in reached:
             _eval_root(d, loader, ctx, unit, reached)
-            loader.cache.clear()
+            loader.trim()
     unit.notes, unit.remote_modules = _remote_calls(unit.notes)
     return unit
 
@@ -241,11 +242,21 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
     aliases: list[Alias] = []
     grants: list[Grant] = []
     principals: set[str] = set()
+    consumer_types = tf_consumers.relevant_types()
     for s in scopes:
         dups = [((b.labels[0], b.labels[1]), b) for b in s.mod.duplicates]
         for (rtype, rname), blk in [*s.mod.resources.items(), *dups]:
             try:
+                if rtype in consumer_types:
+                    _consumers(s, rtype, rname, blk, unit)
                 _one(s, rtype, rname, blk, pend, keys, stores, aliases, grants, principals)
+            except Exception as e:  # noqa: BLE001
+                _internal(unit, ctx, s.mod.dir, e, blk.loc)
+        for (dtype, dname), blk in s.mod.data.items():
+            try:
+                kl = tf_consumers.lookup(s, dtype, dname, blk, _identity(s)["root"])
+                if kl is not None:
+                    unit.lookups.append(kl)
             except Exception as e:  # noqa: BLE001
                 _internal(unit, ctx, s.mod.dir, e, blk.loc)
         for n in s.mod.notes:
@@ -305,6 +316,15 @@ def _extract(scopes: list[Scope], unit: ScanUnit, ctx: ScanContext) -> None:
     unit.aliases.extend(aliases)
     unit.grants.extend(grants)
     unit.stores.extend(stores.values())
+
+
+def _consumers(s: Scope, rtype: str, rname: str, blk: Block, unit: ScanUnit) -> None:
+    """A resource of the consumer table: its key attributes and delivery paths."""
+    if instance_absent(blk, s):
+        return
+    cs, ds = tf_consumers.extract(s, rtype, f"{s.prefix}{rtype}.{rname}", blk, _identity(s))
+    unit.consumers.extend(cs)
+    unit.deliveries.extend(ds)
 
 
 def _one(
@@ -427,10 +447,42 @@ def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
         if pd is not None:
             key.attrs["deletion_protection"] = pd
     _default_tags(s, blk, key)
+    _region(s, blk, key)
     pol = _attr(s, blk, "policy")
     if pol is not None and not (isinstance(pol.value, str) and pol.value.strip() == ""):
         key.policy = pol  # "" is the provider's "not set": the default key policy
     return key
+
+
+def _provider_block(s: Scope, blk: Block) -> tuple[Scope, Block] | None:
+    """The ``provider "aws"`` block a resource uses (its ``provider`` argument,
+    else the default configuration), None for another provider or when not found."""
+    alias = ""
+    if "provider" in blk.attrs:
+        t = blk.attrs["provider"].text().strip().strip('"')
+        if not t.startswith("aws"):
+            return None
+        alias = t[4:] if t.startswith("aws.") else ""
+    return s.provider(alias)
+
+
+def _region(s: Scope, blk: Block, key: Key) -> None:
+    """The key's Region when its provider names it (``region`` of the provider
+    block; a resource-level ``region`` argument of provider v6 wins)."""
+    own = _attr(s, blk, "region")
+    if own is not None:
+        key.attrs["region"] = own
+        return
+    found = _provider_block(s, blk)
+    if found is None:
+        return
+    pscope, pblk = found
+    a = pblk.attrs.get("region")
+    if a is None:
+        return
+    v = pscope.ev.attr(a, {})
+    if v is not None:
+        key.attrs["region"] = Attr(v, a.loc, True, a.text())
 
 
 def _default_tags(s: Scope, blk: Block, key: Key) -> None:

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..consumer_table import table
 from ..model import OPAQUE_CLOSE, OPAQUE_OPEN, THIS_ACCOUNT, Unknown, unknown_piece
-from ..vocab import TF_KMS_TYPES, TF_PRINCIPAL_TYPES
+from ..vocab import TF_KEY_LOOKUPS, TF_KMS_TYPES, TF_PRINCIPAL_TYPES
 from .tf_policydoc import convert_document
 from .tf_values import err
 
 if TYPE_CHECKING:
     from .tf_scope import Scope
 
-#: resource types whose references stay linked to the resource (Unknown.ref)
-LINKABLE = TF_KMS_TYPES
+#: resource types whose references stay linked to the resource (Unknown.ref):
+#: the KMS resources, and the resources of the consumer table (a log group's key,
+#: an alarm's topic)
+LINKABLE = TF_KMS_TYPES | table().types("terraform")
 #: resource types whose ARN is built from their name and path
 IAM_PRINCIPALS = TF_PRINCIPAL_TYPES
 
@@ -36,6 +39,9 @@ def data_ref(scope: "Scope", dtype: str, dname: str, attr: str | None, expr: str
         return f"{OPAQUE_OPEN}data.aws_region.{dname}.{attr}{OPAQUE_CLOSE}"
     if dtype == "aws_iam_policy_document" and attr in ("json", "minified_json"):
         return policy_doc(scope, dname, expr)
+    if dtype in TF_KEY_LOOKUPS and (dtype, dname) in scope.mod.data:
+        # a key looked up by name: the linker tells an AWS managed key (alias/aws/...) from the rest
+        return Unknown(expr, ref=f"{scope.prefix}data.{dtype}.{dname}", attr=attr)
     return Unknown(expr)
 
 
@@ -49,7 +55,7 @@ def resource_ref(scope: "Scope", rtype: str, rname: str, attr: str | None, expr:
     if indexed and scope.absent(blk):
         return err(expr)  # an instance of a resource with no instances
     if rtype in LINKABLE:
-        return Unknown(expr, ref=f"{scope.prefix}{rtype}.{rname}")
+        return Unknown(expr, ref=f"{scope.prefix}{rtype}.{rname}", attr=attr)
     if rtype in IAM_PRINCIPALS:
         if attr == "arn":
             return principal_arn(scope, rtype, rname)

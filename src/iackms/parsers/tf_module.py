@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import os
 import re
+from collections import OrderedDict
 from itertools import combinations
 from pathlib import Path
 from typing import Any, Callable
 
 from ..context import ScanContext, size_limit_message
 from ..model import Location, Note
+from ..consumer_table import table
 from ..vocab import TF_CONFIG_SUFFIXES, TF_KMS_TYPES, replaced_by_tofu
 from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
 from .tf_scope import OPEN, ModuleDef, Scope
 
 MAX_MODULE_DEPTH = 10
 KMS_RESOURCES = TF_KMS_TYPES
+#: resource types that make a module worth evaluating: the KMS resources and
+#: every type of the consumer table (which directories get this far is the
+#: prescan's byte-level decision, :mod:`.tf_prescan`)
+RELEVANT_RESOURCES = TF_KMS_TYPES | table().types("terraform")
+#: parsed module directories kept between root modules (the most recently
+#: used): the examples and wrappers of one module call it one after the other
+MAX_CACHED_MODULES = 8
 MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
 
 
@@ -76,7 +85,7 @@ class Loader:
     def __init__(self, ctx: ScanContext, notes: list[Note]) -> None:
         self.ctx = ctx
         self.notes = notes
-        self.cache: dict[Path, ModuleDef | None] = {}
+        self.cache: OrderedDict[Path, ModuleDef | None] = OrderedDict()
         self._note_keys: set[tuple[str, str, int]] = set()
         self._kms: dict[Path, bool] = {}
 
@@ -109,7 +118,7 @@ class Loader:
         mod = self.load(d)
         res = False
         if mod is not None and len(stack) <= MAX_MODULE_DEPTH:
-            res = any(t in KMS_RESOURCES for t, _ in mod.resources)
+            res = any(t in RELEVANT_RESOURCES for t, _ in mod.resources)
             if not res:
                 for blk in mod.modules.values():
                     src = module_source(blk)
@@ -139,8 +148,15 @@ class Loader:
             self.note(n)
         return pf
 
+    def trim(self, keep: int = MAX_CACHED_MODULES) -> None:
+        """Forget all but the ``keep`` most recently used module directories
+        (memory stays bounded; a module shared by consecutive roots is parsed once)."""
+        while len(self.cache) > keep:
+            self.cache.popitem(last=False)
+
     def load(self, d: Path) -> ModuleDef | None:
         if d in self.cache:
+            self.cache.move_to_end(d)
             return self.cache[d]
         mod = ModuleDef(d)
         regular: list[Block] = []

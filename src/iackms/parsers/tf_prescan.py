@@ -10,12 +10,59 @@ import os
 import re
 from pathlib import Path
 
+from functools import lru_cache
+
+from ..consumer_table import table
 from ..context import ScanContext
 from ..model import Location, Note
 from .tf_module import MAX_MODULE_DEPTH, _config_files, is_local_source
 
-#: every resource type the model reads (keys, aliases, grants, stores, key policies)
-_KMS = re.compile(rb"[\"\s]aws_kms_")
+
+#: a KMS resource or data source (`aws_kms_key`, `data "aws_kms_alias"`)
+_KMS_RESOURCE = re.compile(rb"[\"\s]aws_kms_")
+#: how a consumer can name a KMS key without a KMS resource of its own: an
+#: alias name (`alias/aws/sns`, `"alias/app"`), a key or alias ARN (`:kms:`), a
+#: multi-Region key ID (`mrk-`), or the S3 algorithm `aws:kms` (a default
+#: encryption whose key is omitted uses `aws/s3`). A bare key ID (a UUID) is
+#: not looked for: written alone it is rare, and matching every UUID costs more
+#: than all the rest.
+_KEY_SPELLINGS = (b"alias/", b"aws:kms", b":kms:", b"mrk-")
+#: lines whose text is never a value (a variable's description, a comment)
+_NOT_A_VALUE = (b"description", b"#", b"//", b"/*", b"*")
+
+
+def names_a_key(data: bytes) -> bool:
+    """The bytes write a KMS key in a form a consumer can use, outside a
+    description or a comment (module variables describe `aws:kms` and
+    `alias/aws/dynamodb` in prose)."""
+    for token in _KEY_SPELLINGS:
+        i = data.find(token)
+        while i != -1:
+            start = data.rfind(b"\n", 0, i) + 1
+            if not data[start:i].lstrip().startswith(_NOT_A_VALUE):
+                return True
+            i = data.find(token, i + 1)
+    return False
+
+
+@lru_cache(maxsize=1)
+def _stores() -> "re.Pattern[bytes]":
+    """Any resource type the consumer table calls a data store."""
+    stores = table().types("terraform", data_stores_only=True)
+    return re.compile(rb"[\"\s](?:" + b"|".join(re.escape(t.encode()) for t in sorted(stores, key=len, reverse=True)) + rb")[\"\s]")
+
+
+def worth_evaluating(data: bytes, data_stores: bool) -> bool:
+    """What makes a directory worth evaluating: a KMS resource or data source,
+    or a KMS key written in a form a consumer can name one (:func:`names_a_key`).
+    A consumer whose key comes only from a variable or a remote module has
+    nothing a rule can judge (every answer would be "unknown"), so its directory
+    is evaluated only through a caller that passes a key. With ``data_stores``
+    (a rule that reports stores without any key is on), also any data store type
+    of the consumer table."""
+    return bool(_KMS_RESOURCE.search(data)) or names_a_key(data) or (data_stores and bool(_stores().search(data)))
+
+
 _MODULE = re.compile(rb'(?m)^[ \t]*module[ \t]+"([^"]+)"[ \t]*\{')
 _SOURCE = re.compile(rb'(?m)^[ \t]*"?source"?[ \t]*[=:][ \t]*"([^"]*)"')
 _JSON_MODULE = re.compile(rb'"module"\s*:')
@@ -57,7 +104,7 @@ class Prescan:
         Errs on the side of parsing: anything unclear counts as True."""
         if d in self._kms:
             return self._kms[d]
-        res = any(_KMS.search(data) for _, data in self.files(d))
+        res = any(worth_evaluating(data, self.ctx.data_stores) for _, data in self.files(d))
         if not res and len(stack) <= MAX_MODULE_DEPTH:
             for t in self.local_calls(d):
                 if t == d or t in stack:

@@ -67,6 +67,9 @@ class RuleMeta:
     fix_cfn: str = ""  # CloudFormation remediation
     #: configuration options the rule reads (:data:`iackms.vocab.OPTIONS`)
     options: tuple[Option, ...] = ()
+    #: the rule judges data stores that mention no KMS at all (a table without a
+    #: key): when it is on, the Terraform prescan keeps the directories holding one
+    all_stores: bool = False
     #: IDs of other tools whose suppressions count for this rule
     checkov_ids: tuple[str, ...] = ()
     cfn_nag_ids: tuple[str, ...] = ()
@@ -102,6 +105,9 @@ class Fail(NamedTuple):
     #: account given full control of a key); a severity set for the rule in the
     #: configuration still wins
     severity: str | None = None
+    #: other places that belong to the finding, ``((location, what), ...)``:
+    #: the key or key policy a consumer uses, the destination a delivery reaches
+    related: tuple = ()
 
 
 class Unresolved(NamedTuple):

@@ -1,0 +1,434 @@
+"""Consumers and delivery paths (issue 14): the famous failures end to end,
+the linker's reading of key references, and the key-policy question a
+service asks (semantics.service_access)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from iackms import semantics as sem
+from iackms.config import Config
+from iackms.context import ScanContext
+from iackms.engine import discover, link, parse_inputs, scan
+from iackms.linker import form_of, joint
+from iackms.model import OPAQUE_CLOSE, OPAQUE_OPEN, THIS_ACCOUNT, Attr, Choice, Key, Location
+from iackms.parsers.tf_prescan import Prescan
+from iackms.policy import build_policies
+
+ROOT = Path(__file__).resolve().parent.parent
+SCEN = ROOT / "fixtures" / "scenarios"
+EXPECT = re.compile(r"expect:\s*((?:IKMS\d{3}[ ,]*)+)")
+
+#: the famous failures of issue 14: scenario, file, rule, resource
+FAMOUS = [
+    ("alarm-to-cmk-topic", "main.tf", "IKMS301", "aws_cloudwatch_metric_alarm.cpu"),
+    ("cloudtrail-cmk", "template.yaml", "IKMS301", "Trail"),
+    ("log-group-key-id", "main.tf", "IKMS303", "aws_cloudwatch_log_group.app"),
+    ("log-group-key-id", "template.yaml", "IKMS303", "AppLogs"),
+    ("sns-to-sqs-aws-managed", "main.tf", "IKMS302", "aws_sns_topic_subscription.orders"),
+    ("asg-encrypted-launch-template", "main.tf", "IKMS301", "aws_autoscaling_group.web"),
+    ("flow-logs-sse-kms-bucket", "main.tf", "IKMS301", "aws_flow_log.vpc"),
+    ("flow-logs-sse-kms-bucket", "main.tf", "IKMS303", "aws_s3_bucket_server_side_encryption_configuration.flow"),
+]
+
+
+def _expected(path: Path) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        m = EXPECT.search(line)
+        if m:
+            for rid in re.findall(r"IKMS\d{3}", m.group(1)):
+                out.setdefault(rid, []).append(i)
+    return out
+
+
+@pytest.mark.parametrize("scenario,file,rid,resource", FAMOUS, ids=[f"{s}-{f}-{r}" for s, f, r, _ in FAMOUS])
+def test_famous_failures(scenario, file, rid, resource, monkeypatch):
+    """Each famous failure is reported by its rule, on the marked line of that
+    file, for that resource, and by no other IKMS3xx rule there (default profile)."""
+    monkeypatch.chdir(ROOT)
+    path = SCEN / scenario / file
+    rel = path.relative_to(ROOT).as_posix()
+    report = scan([rel], Config())
+    got = [f for f in report.findings if f.rule_id == rid]
+    want = _expected(path)[rid]
+    assert sorted(f.line for f in got) == want, [(f.line, f.message) for f in got]
+    assert {f.file for f in got} == {rel}
+    assert resource in {f.resource for f in got}
+    assert all(f.severity == "high" for f in got)
+    others = {f.rule_id for f in report.findings if f.rule_id.startswith("IKMS3")} - set(_expected(path))
+    assert not others, others
+
+
+def test_famous_failure_messages_name_service_principal_and_fix(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    report = scan(["fixtures/scenarios/alarm-to-cmk-topic"], Config())
+    (f,) = [f for f in report.findings if f.rule_id == "IKMS301"]
+    assert "cloudwatch.amazonaws.com" in f.message and "kms:GenerateDataKey*, kms:Decrypt" in f.message
+    assert "account-root statement does not reach service principals" in f.message
+    assert '"Principal":{"Service":"cloudwatch.amazonaws.com"}' in f.message
+    # the key policy is the related location
+    assert f.related and f.related[0][0] == "fixtures/scenarios/alarm-to-cmk-topic/main.tf" and "key policy" in f.related[0][2]
+    report = scan(["fixtures/scenarios/asg-encrypted-launch-template"], Config())
+    (f,) = [f for f in report.findings if f.rule_id == "IKMS301"]
+    assert "kms:CreateGrant" in f.message and "kms:GrantIsForAWSResource" in f.message
+    assert "AWSServiceRoleForAutoScaling" in f.message
+    # a key ID where an ARN is needed: the key is the related location
+    report = scan(["fixtures/scenarios/log-group-key-id/template.yaml"], Config())
+    (f,) = [f for f in report.findings if f.rule_id == "IKMS303"]
+    assert f.related and "LogsKey" in f.related[0][2], f.related
+
+
+def test_plan_consumers_link_through_configuration_references(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    report = scan(["fixtures/scenarios/plan-alarm-to-topic"], Config())
+    got = {(f.rule_id, f.resource) for f in report.findings if f.rule_id.startswith("IKMS3")}
+    assert got == {("IKMS301", "aws_cloudwatch_metric_alarm.cpu"), ("IKMS302", "aws_sns_topic_subscription.jobs")}
+
+
+def test_cmmc_l2_reports_customer_managed_key_not_used_as_low(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    for profile, sev in (("cmmc-l2", "low"), ("cmmc-l3", "medium"), ("strict", "medium")):
+        report = scan(["fixtures/IKMS306/fail/main.tf"], Config(profile=profile))
+        got = {f.severity for f in report.findings if f.rule_id == "IKMS306"}
+        assert got == {sev}, profile
+    assert not [f for f in scan(["fixtures/IKMS306/fail/main.tf"], Config()).findings if f.rule_id == "IKMS306"]
+
+
+# --- the linker ------------------------------------------------------------------------------
+
+
+def _unit(tmp_path: Path, files: dict[str, str], profile: str = "default"):
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    ctx = ScanContext(roots=[tmp_path.resolve()], cwd=tmp_path)
+    inp = discover([str(tmp_path)], ctx, Config(profile=profile))
+    u = parse_inputs(inp, ctx)
+    link(u)
+    return u
+
+
+def _refs(u, address):
+    return [(r.kind, r.form, r.key.address if r.key else None, r.alias) for c in u.consumers if c.address == address for r in c.refs]
+
+
+def test_terraform_references_give_the_key_and_its_form(tmp_path):
+    u = _unit(tmp_path, {"main.tf": """
+        resource "aws_kms_key" "k" {}
+        resource "aws_kms_alias" "a" {
+          name          = "alias/app"
+          target_key_id = aws_kms_key.k.key_id
+        }
+        data "aws_kms_alias" "sns" { name = "alias/aws/sns" }
+        data "aws_kms_key" "other" { key_id = "alias/other" }
+        module "kms" { source = "./kms" }
+        resource "aws_sns_topic" "arn" { kms_master_key_id = aws_kms_key.k.arn }
+        resource "aws_sns_topic" "id" { kms_master_key_id = aws_kms_key.k.key_id }
+        resource "aws_sns_topic" "alias" { kms_master_key_id = aws_kms_alias.a.name }
+        resource "aws_sns_topic" "alias_arn" { kms_master_key_id = aws_kms_alias.a.arn }
+        resource "aws_sns_topic" "literal_alias" { kms_master_key_id = "alias/app" }
+        resource "aws_sns_topic" "managed" { kms_master_key_id = data.aws_kms_alias.sns.target_key_arn }
+        resource "aws_sns_topic" "lookup" { kms_master_key_id = data.aws_kms_key.other.arn }
+        resource "aws_sns_topic" "module" { kms_master_key_id = module.kms.key_arn }
+        resource "aws_sns_topic" "var" { kms_master_key_id = var.key }
+        resource "aws_sns_topic" "sub" { kms_master_key_id = "arn:aws:kms:us-east-1:${data.aws_caller_identity.c.account_id}:key/${aws_kms_key.k.key_id}" }
+        variable "key" {}
+        data "aws_caller_identity" "c" {}
+    """, "kms/main.tf": """
+        resource "aws_kms_key" "this" {}
+        output "key_arn" { value = aws_kms_key.this.arn }
+    """})
+    assert _refs(u, "aws_sns_topic.arn") == [("key", "arn", "aws_kms_key.k", None)]
+    assert _refs(u, "aws_sns_topic.id") == [("key", "id", "aws_kms_key.k", None)]
+    assert _refs(u, "aws_sns_topic.alias") == [("key", "alias_name", "aws_kms_key.k", "alias/app")]
+    assert _refs(u, "aws_sns_topic.alias_arn") == [("key", "alias_arn", "aws_kms_key.k", "alias/app")]
+    assert _refs(u, "aws_sns_topic.literal_alias") == [("key", "alias_name", "aws_kms_key.k", "alias/app")]
+    assert _refs(u, "aws_sns_topic.managed") == [("aws_managed", "arn", None, "alias/aws/sns")]
+    assert _refs(u, "aws_sns_topic.lookup") == [("external", "arn", None, "alias/other")]
+    assert _refs(u, "aws_sns_topic.module") == [("key", "arn", "module.kms.aws_kms_key.this", None)]
+    assert _refs(u, "aws_sns_topic.var")[0][:2] == ("unknown", None)
+    assert _refs(u, "aws_sns_topic.sub") == [("key", "arn", "aws_kms_key.k", None)]
+
+
+def test_cloudformation_references_give_the_key_and_its_form(tmp_path):
+    u = _unit(tmp_path, {"t.yaml": """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  KeyParam: {Type: String}
+Conditions:
+  HasKey: !Not [!Equals [!Ref KeyParam, ""]]
+Resources:
+  Key: {Type: AWS::KMS::Key}
+  Alias:
+    Type: AWS::KMS::Alias
+    Properties: {AliasName: alias/app, TargetKeyId: !Ref Key}
+  ByRef: {Type: AWS::SNS::Topic, Properties: {KmsMasterKeyId: !Ref Key}}
+  ByArn: {Type: AWS::SNS::Topic, Properties: {KmsMasterKeyId: !GetAtt Key.Arn}}
+  ByAlias: {Type: AWS::SNS::Topic, Properties: {KmsMasterKeyId: !Ref Alias}}
+  BySub: {Type: AWS::SNS::Topic, Properties: {KmsMasterKeyId: !Sub "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/${Key}"}}
+  Managed: {Type: AWS::SNS::Topic, Properties: {KmsMasterKeyId: !Sub "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/sns"}}
+  Imported: {Type: AWS::SNS::Topic, Properties: {KmsMasterKeyId: !ImportValue shared-key}}
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault:
+              SSEAlgorithm: !If [HasKey, "aws:kms", AES256]
+              KMSMasterKeyID: !If [HasKey, !Ref KeyParam, !Ref AWS::NoValue]
+"""})
+    assert _refs(u, "ByRef") == [("key", "id", "Key", None)]
+    assert _refs(u, "ByArn") == [("key", "arn", "Key", None)]
+    assert _refs(u, "ByAlias") == [("key", "alias_name", "Key", "alias/app")]
+    assert _refs(u, "BySub") == [("key", "arn", "Key", None)]
+    assert _refs(u, "Managed") == [("aws_managed", "alias_arn", None, "alias/aws/sns")]
+    assert _refs(u, "Imported")[0][0] == "unknown"
+    # one condition decides both: aws:kms with the parameter's key, or SSE-S3 without a key; never aws:kms without a key
+    kinds = sorted((r.kind, r.result) for c in u.consumers if c.address == "Bucket" for r in c.refs)
+    assert kinds == [("off", "sse_s3"), ("unknown", "")]
+
+
+def test_joint_pairs_choices_of_one_condition():
+    a = Choice(("aws:kms", "AES256"), "Fn::If [HasKey, ...]")
+    b = Choice(("k", "none"), "Fn::If [HasKey, ...]")
+    c = Choice((1, 2), "Fn::If [Other, ...]")
+    assert joint([a, b]) == [("aws:kms", "k"), ("AES256", "none")]
+    assert len(joint([a, c])) == 4
+
+
+@pytest.mark.parametrize("value,form", [
+    ("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "arn"),
+    ("arn:aws:kms:us-east-1:111122223333:alias/app", "alias_arn"),
+    ("alias/aws/sns", "alias_name"),
+    ("1234abcd-12ab-34cd-56ef-1234567890ab", "id"),
+    ("mrk-1234abcd12ab34cd56ef1234567890ab", "id"),
+    (f"arn:aws:kms:{OPAQUE_OPEN}AWS::Region{OPAQUE_CLOSE}:{THIS_ACCOUNT}:alias/aws/sns", "alias_arn"),
+    ("not-a-key", None),
+])
+def test_form_of_literal_references(value, form):
+    assert form_of(value) == form
+
+
+def test_s3_bucket_and_its_encryption_configuration_are_one_destination(tmp_path):
+    u = _unit(tmp_path, {"main.tf": """
+        resource "aws_s3_bucket" "b" { bucket = "logs-bucket" }
+        resource "aws_s3_bucket_server_side_encryption_configuration" "b" {
+          bucket = aws_s3_bucket.b.id
+          rule {
+            apply_server_side_encryption_by_default { sse_algorithm = "aws:kms" }
+          }
+        }
+        resource "aws_flow_log" "by_ref" {
+          log_destination_type = "s3"
+          log_destination      = aws_s3_bucket.b.arn
+        }
+        resource "aws_flow_log" "by_name" {
+          log_destination_type = "s3"
+          log_destination      = "arn:aws:s3:::logs-bucket/prefix/"
+        }
+        resource "aws_flow_log" "to_logs" {
+          log_destination = "arn:aws:logs:us-east-1:111122223333:log-group:flows"
+        }
+    """})
+    bucket = [c for c in u.consumers if c.address == "aws_s3_bucket.b"][0]
+    assert bucket.superseded
+    targets = {d.address: [t.address for t in d.targets] for d in u.deliveries}
+    assert targets["aws_flow_log.by_ref"] == ["aws_s3_bucket_server_side_encryption_configuration.b"]
+    assert targets["aws_flow_log.by_name"] == ["aws_s3_bucket_server_side_encryption_configuration.b"]
+    assert "aws_flow_log.to_logs" not in targets  # cloud-watch-logs destination: the path does not apply
+
+
+def test_prescan_evaluates_directories_that_name_a_key(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "main.tf").write_text('resource "aws_cloudwatch_log_group" "g" { kms_key_id = var.kms_key_id }\nvariable "kms_key_id" {}\n')
+    (tmp_path / "uses").mkdir()
+    (tmp_path / "uses" / "main.tf").write_text('resource "aws_sns_topic" "t" { kms_master_key_id = "alias/aws/sns" }\n')
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "main.tf").write_text('resource "aws_dynamodb_table" "t" { name = "t" }\n')
+    ctx = ScanContext(roots=[tmp_path.resolve()])
+    pre = Prescan(ctx)
+    assert not pre.has_kms(tmp_path / "lib")  # only a variable: every rule would answer "unknown"
+    assert pre.has_kms(tmp_path / "uses")
+    assert not pre.has_kms(tmp_path / "store")
+    ctx.data_stores = True  # a rule that reports stores without a key is on (IKMS306)
+    assert Prescan(ctx).has_kms(tmp_path / "store")
+
+
+# --- semantics: can a service use the key ----------------------------------------------------
+
+
+def _key(statements: list, region: str | None = None) -> Key:
+    k = Key("aws_kms_key.k", "aws_kms_key", Location("t.tf", 1, 1), "terraform")
+    raw = {"Version": "2012-10-17", "Statement": statements}
+    k.policy = Attr(raw, Location("t.tf", 2, 2), True)
+    k.policies = build_policies(raw, Location("t.tf", 2, 2), "inline")
+    if region:
+        k.attrs["region"] = Attr(region, None, True)
+    return k
+
+
+ROOT_STMT = {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+ALARMS = sem.ServiceCall("service", "cloudwatch.amazonaws.com", ("kms:GenerateDataKey*", "kms:Decrypt"),
+                         supported=(("aws:sourceaccount", ("stringequals",), (THIS_ACCOUNT,)),),
+                         unsupported=())
+EVENTS = sem.ServiceCall("service", "events.amazonaws.com", ("kms:GenerateDataKey*", "kms:Decrypt"),
+                         unsupported=("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid"))
+LOGS = sem.ServiceCall("service", "logs.{region}.amazonaws.com", ("kms:Encrypt*", "kms:Decrypt*"), region="eu-west-1")
+
+
+def _svc(principal, actions=("kms:GenerateDataKey*", "kms:Decrypt"), **extra):
+    return {"Sid": "S", "Effect": "Allow", "Principal": principal, "Action": list(actions), "Resource": "*", **extra}
+
+
+def test_root_delegation_does_not_reach_services():
+    acc = sem.service_access(_key([ROOT_STMT]), ALARMS)
+    assert acc.allowed is False and acc.missing == ["kms:GenerateDataKey*", "kms:Decrypt"]
+
+
+def test_a_key_without_policy_gets_the_default_one():
+    k = Key("aws_kms_key.k", "aws_kms_key", Location("t.tf", 1, 1), "terraform")
+    assert sem.service_access(k, ALARMS).allowed is False
+
+
+def test_service_statement_and_its_conditions():
+    ok = _key([ROOT_STMT, _svc({"Service": "cloudwatch.amazonaws.com"})])
+    assert sem.service_access(ok, ALARMS).allowed is True
+    pinned = _key([ROOT_STMT, _svc({"Service": "cloudwatch.amazonaws.com"},
+                                   Condition={"StringEquals": {"aws:SourceAccount": THIS_ACCOUNT}})])
+    assert sem.service_access(pinned, ALARMS).allowed is True
+    # a condition key EventBridge is documented not to send: the statement never applies
+    never = _key([ROOT_STMT, _svc({"Service": "events.amazonaws.com"}, Condition={"StringEquals": {"aws:SourceAccount": THIS_ACCOUNT}})])
+    assert sem.service_access(never, EVENTS).allowed is False
+    # a condition key the table does not know: unknown, never pass or fail
+    unknown = _key([ROOT_STMT, _svc({"Service": "cloudwatch.amazonaws.com"}, Condition={"StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}})])
+    acc = sem.service_access(unknown, ALARMS)
+    assert acc.allowed is None and "kms:viaservice" in acc.why
+    # one action missing
+    half = _key([ROOT_STMT, _svc({"Service": "cloudwatch.amazonaws.com"}, actions=("kms:Decrypt",))])
+    acc = sem.service_access(half, ALARMS)
+    assert acc.allowed is False and acc.missing == ["kms:GenerateDataKey*"]
+
+
+def test_a_deny_without_condition_wins_and_a_guard_for_non_services_does_not():
+    deny = {"Sid": "D", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*"}
+    assert sem.service_access(_key([ROOT_STMT, _svc({"Service": "cloudwatch.amazonaws.com"}), deny]), ALARMS).allowed is False
+    guard = dict(deny, Condition={"BoolIfExists": {"aws:PrincipalIsAWSService": "false"}})
+    assert sem.service_access(_key([ROOT_STMT, _svc({"Service": "cloudwatch.amazonaws.com"}), guard]), ALARMS).allowed is True
+
+
+def test_regional_principal():
+    opaque = f"logs.{OPAQUE_OPEN}AWS::Region{OPAQUE_CLOSE}.amazonaws.com"
+    assert sem.service_access(_key([_svc({"Service": opaque}, actions=("kms:Encrypt*", "kms:Decrypt*"))]), LOGS).allowed is True
+    same = _key([_svc({"Service": "logs.eu-west-1.amazonaws.com"}, actions=("kms:Encrypt*", "kms:Decrypt*"))])
+    assert sem.service_access(same, LOGS).allowed is True
+    other = _key([_svc({"Service": "logs.us-east-1.amazonaws.com"}, actions=("kms:Encrypt*", "kms:Decrypt*"))])
+    assert sem.service_access(other, LOGS).allowed is False
+    # the global name is not what CloudWatch Logs documents: unknown, not a pass or a failure
+    glob = _key([_svc({"Service": "logs.amazonaws.com"}, actions=("kms:Encrypt*", "kms:Decrypt*"))])
+    assert sem.service_access(glob, LOGS).allowed is None
+
+
+def test_service_linked_role_and_grant():
+    role = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    call = sem.ServiceCall("role", role, ("kms:Decrypt",))
+    arn = f"arn:aws:iam::{THIS_ACCOUNT}:role/{role}"
+    use = _svc({"AWS": arn}, actions=("kms:Decrypt",))
+    assert sem.service_access(_key([ROOT_STMT, use]), call).allowed is True
+    acc = sem.service_access(_key([ROOT_STMT, use]), call, grant_action="kms:CreateGrant")
+    assert acc.allowed is False and acc.missing == ["kms:CreateGrant"]
+    grant = _svc({"AWS": arn}, actions=("kms:CreateGrant",), Condition={"Bool": {"kms:GrantIsForAWSResource": "true"}})
+    assert sem.service_access(_key([ROOT_STMT, use, grant]), call, grant_action="kms:CreateGrant").allowed is True
+
+
+def test_review_corrections(tmp_path):
+    """Cases found reviewing the corpora: an EventBridge target with a role is delivered with the role;
+    a Lambda function without environment variables has nothing its key protects; an Aurora instance takes
+    its encryption from the cluster, a read replica or a
+    snapshot restore from its source, a global datastore's secondary from the datastore; an instance-store mapping is no EBS volume; an EBS volume without a
+    key uses the account's default key, which an aws_ebs_default_kms_key of the root decides."""
+    u = _unit(tmp_path, {"main.tf": """
+        resource "aws_sns_topic" "t" { kms_master_key_id = "alias/aws/sns" }
+        resource "aws_cloudwatch_event_target" "role" {
+          rule     = "r"
+          arn      = aws_sns_topic.t.arn
+          role_arn = "arn:aws:iam::111122223333:role/delivery"
+        }
+        resource "aws_cloudwatch_event_target" "plain" {
+          rule = "r"
+          arn  = aws_sns_topic.t.arn
+        }
+        resource "aws_lambda_function" "no_env" { function_name = "a" }
+        resource "aws_lambda_function" "env" {
+          function_name = "b"
+          environment { variables = { A = "1" } }
+        }
+        resource "aws_db_instance" "member" {
+          cluster_identifier = "aurora"
+          engine             = "aurora-postgresql"
+        }
+        resource "aws_db_instance" "replica" { replicate_source_db = "primary" }
+        resource "aws_db_instance" "restored" { snapshot_identifier = "snap" }
+        resource "aws_rds_cluster" "restored" { snapshot_identifier = "snap" }
+        resource "aws_db_instance" "plain" { engine = "postgres" }
+        variable "secondary" { type = bool }
+        resource "aws_elasticache_replication_group" "member" { global_replication_group_id = "g" }
+        resource "aws_elasticache_replication_group" "maybe" {
+          global_replication_group_id = var.secondary ? "g" : null
+          at_rest_encryption_enabled  = var.secondary ? null : true
+        }
+        resource "aws_elasticache_replication_group" "alone" { at_rest_encryption_enabled = true }
+        resource "aws_kms_key" "ebs" {}
+        resource "aws_ebs_default_kms_key" "d" { key_arn = aws_kms_key.ebs.arn }
+        resource "aws_ebs_volume" "v" {
+          availability_zone = "us-east-1a"
+          encrypted         = true
+        }
+    """, "t.yaml": """
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Instance:
+    Type: AWS::EC2::Instance
+    Properties:
+      BlockDeviceMappings:
+        - DeviceName: /dev/sdb
+          VirtualName: ephemeral0
+"""})
+    assert {d.address for d in u.deliveries if d.path_id == "eventbridge-target-to-sns"} == {"aws_cloudwatch_event_target.plain"}
+    assert {c.address for c in u.consumers if c.table_id == "lambda-function"} == {"aws_lambda_function.env"}
+    assert {c.address for c in u.consumers if c.table_id == "rds-db-instance"} == {"aws_db_instance.plain"}
+    assert not [c for c in u.consumers if c.table_id == "rds-cluster"]
+    # a global datastore's secondary takes its encryption from the datastore: not judged, or undecided
+    groups = {c.address: c.applies for c in u.consumers if c.table_id == "elasticache-replication-group"}
+    assert groups == {"aws_elasticache_replication_group.maybe": None, "aws_elasticache_replication_group.alone": True}
+    assert not [c for c in u.consumers if c.address == "Instance"]
+    (vol,) = [c for c in u.consumers if c.address == "aws_ebs_volume.v"]
+    assert [(r.kind, r.key.address if r.key else None) for r in vol.refs] == [("key", "aws_kms_key.ebs")]
+
+
+def test_prescan_ignores_keys_named_in_descriptions_and_comments():
+    from iackms.parsers.tf_prescan import names_a_key, worth_evaluating
+
+    assert not names_a_key(b'variable "k" {\n  description = "defaults to alias/aws/dynamodb"\n}\n# aws:kms or AES256\n')
+    assert names_a_key(b'resource "aws_sns_topic" "t" {\n  kms_master_key_id = "alias/aws/sns"\n}\n')
+    assert names_a_key(b'  sse_algorithm = "aws:kms"\n')
+    assert worth_evaluating(b'resource "aws_kms_key" "k" {}\n', False)
+    assert not worth_evaluating(b'resource "aws_s3_bucket" "b" {}\n', False)
+    assert worth_evaluating(b'resource "aws_s3_bucket" "b" {}\n', True)
+
+
+def test_a_finding_on_a_module_attribute_is_reported_where_the_value_is_written(tmp_path, monkeypatch):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "main.tf").write_text('resource "aws_kms_key" "k" {}\nmodule "logs" {\n  source     = "./mod"\n  kms_key_id = aws_kms_key.k.id\n}\n')
+    (tmp_path / "mod" / "main.tf").write_text('variable "kms_key_id" {}\nresource "aws_cloudwatch_log_group" "g" {\n'
+                                              '  name       = "/x"\n  kms_key_id = var.kms_key_id\n}\n')
+    monkeypatch.chdir(tmp_path)
+    (f,) = [f for f in scan(["."], Config()).findings if f.rule_id == "IKMS303"]
+    assert (f.file, f.line, f.resource) == ("main.tf", 4, "module.logs.aws_cloudwatch_log_group.g")
+    assert "aws_kms_key.k.id is a key ID" in f.message
+    assert ("mod/main.tf", 4, "kms_key_id = var.kms_key_id") in f.related
