@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -405,7 +405,9 @@ def judge(r, res: Resource, cfg: Config, enabled: set[str]) -> list[Finding]:
         if isinstance(item, Fail):
             # a finding's own severity (e.g. full control given to another account), unless configured
             severity = sev.get(rid, item.severity or r.meta.severity)
-            out.append(_finding(rid, r.meta.title, severity, loc, res, item.message, item.ident))
+            f = _finding(rid, r.meta.title, severity, loc, res, item.message, item.ident)
+            # the rule's declared fix and the resource it is about: what `iackms fix` works from
+            out.append(replace(f, fix=item.fix, model=res))
         elif UNRESOLVED in enabled:
             m2 = REGISTRY[UNRESOLVED].meta
             out.append(_finding(UNRESOLVED, m2.title, sev.get(UNRESOLVED, m2.severity), loc, res,
@@ -657,8 +659,11 @@ def scan(
     max_file_size: int | None = None,
     no_suppress: bool = False,
     jobs: int = 1,
+    overlay: dict[str, bytes] | None = None,
 ) -> Report:
-    return run(paths, cfg, cwd=cwd, max_file_size=max_file_size, no_suppress=no_suppress, jobs=jobs).report
+    """Scan ``paths``. ``overlay`` (resolved path -> bytes) stands for the
+    contents of those files (`iackms fix` scans its edits before writing them)."""
+    return run(paths, cfg, cwd=cwd, max_file_size=max_file_size, no_suppress=no_suppress, jobs=jobs, overlay=overlay).report
 
 
 def run(
@@ -669,6 +674,7 @@ def run(
     max_file_size: int | None = None,
     no_suppress: bool = False,
     jobs: int = 1,
+    overlay: dict[str, bytes] | None = None,
 ) -> ScanResult:
     """The scan: discover, parse, evaluate once; the report and its model."""
     cwd = cwd or Path.cwd()
@@ -684,6 +690,8 @@ def run(
     ctx = ScanContext(roots=roots, cwd=cwd)
     if max_file_size is not None:
         ctx.max_file_size = max_file_size
+    if overlay:
+        ctx.overlay = overlay
     inp = discover(paths, ctx, cfg)
     report = Report(profile=cfg.profile, boundary=[ctx.rel(r) for r in roots])
     for m in inp.missing:
@@ -812,6 +820,8 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
                     return ScanUnit(notes=[Note(PARSE_ERROR, size_limit_message(size, ctx.max_file_size), Location(rel, 1, 1))])
                 return ScanUnit()
             data = head + fh.read()
+        if ctx.overlay:  # `iackms fix`: the edited text stands for the file
+            data = ctx.overlay.get(os.path.realpath(path), data)
     except OSError as e:
         if any(m in path.name for m in ("template", "cfn", "plan")):
             return ScanUnit(notes=[Note(PARSE_ERROR, f"cannot read file: {e.strerror or e}", Location(rel, 1, 1))])

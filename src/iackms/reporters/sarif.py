@@ -12,16 +12,16 @@ that, the most severe are kept and a notice says so.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import sys
 from pathlib import Path
+from typing import Sequence
 from urllib.parse import quote
 
 import orjson
 
 from .. import __version__, docgen
-from ..findings import Finding, Report
+from ..findings import FINGERPRINT_KEY, Finding, Report
+from ..findings import fingerprint as finding_fingerprint
 from ..rules import REGISTRY
 from ..vocab import SEVERITY_RANK
 from ..rules.base import RuleMeta
@@ -30,7 +30,6 @@ SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
 MAX_RESULTS = 25_000
 MAX_DESCRIPTION = 1024
-FINGERPRINT_KEY = "iackms/v1"
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "warning", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
@@ -68,26 +67,9 @@ def artifact_uri(file: str) -> str:
     return quote(file.replace("\\", "/").removeprefix("./"), safe="/")
 
 
-def fingerprint(f: Finding) -> str:
-    """Stable across line moves: the rule, the file, the resource and the
-    statement identity (or the message without its numbers). When the file
-    is outside the resource's root module (a module shared by several roots),
-    the root too: the same address in two roots is two alerts."""
-    what = f.ident or re.sub(r"\d+", "", f.message)
-    # an IKMS002 note names the rule that could not decide: notes of two rules on one statement differ;
-    # a note merged from several rules' notes keeps the fingerprint of its first rule's
-    about = f.about.split(",", 1)[0]
-    parts = [f.rule_id, about, f.file, f.resource, what]
-    if f.root and not _under(f.file, f.root):
-        parts.append(f.root)
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
-
-
-def _under(file: str, root: str) -> bool:
-    """``file`` is ``root`` or inside it (paths relative to one directory)."""
-    if root in (".", ""):
-        return not file.startswith("../")
-    return file == root or file.startswith(root.rstrip("/") + "/")
+def fingerprint(f: Finding, boundary: Sequence[str] = ()) -> str:
+    """The finding's identity (:func:`iackms.findings.fingerprint`, shared with baselines)."""
+    return finding_fingerprint(f, boundary)
 
 
 def _clip(text: str) -> str:

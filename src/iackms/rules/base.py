@@ -91,8 +91,41 @@ class RuleMeta:
         return TARGET_FILE if TARGET_FILE in self.targets else "resource"
 
 
+class Fix(NamedTuple):
+    """What resolves a :class:`Fail`, declared by the rule that reports it and
+    applied by ``iackms fix`` (rules never edit files). ``kind``:
+
+    - ``set``: give the attribute ``attr`` (a model name: ``rotation``,
+      ``deletion_window``…) the value ``value``, adding it when it is unset;
+    - ``remove``: remove the attribute ``attr``.
+
+    The fixer edits only a literal written at the resource (or in its policy
+    resource); a value that comes from a variable, a tfvars file, a module
+    argument or a parameter is left alone, and the fixer says where it is
+    set."""
+
+    kind: str
+    attr: str
+    value: Any = None
+
+
+#: the kinds of :class:`Fix` the fixer knows
+FIX_KINDS = ("set", "remove")
+
+
+def set_attr(attr: str, value: Any) -> Fix:
+    """Fix: the attribute set to ``value`` (added when unset)."""
+    return Fix("set", attr, value)
+
+
+def remove_attr(attr: str) -> Fix:
+    """Fix: the attribute removed."""
+    return Fix("remove", attr)
+
+
 class Fail(NamedTuple):
-    """A rule's verdict that something is wrong."""
+    """A rule's verdict that something is wrong, and what fixes it when the
+    fix is unambiguous and local (``iackms fix``)."""
 
     message: str
     loc: Location | None = None
@@ -102,6 +135,7 @@ class Fail(NamedTuple):
     #: account given full control of a key); a severity set for the rule in the
     #: configuration still wins
     severity: str | None = None
+    fix: Fix | None = None
 
 
 class Unresolved(NamedTuple):
@@ -266,15 +300,16 @@ def describe(key: Key, name: str, value: Any = None) -> str:
     return f"{label} = {shown_v}"
 
 
-def check_flag(key: Key, name: str, bad: bool, failure: str, question: str) -> Iterator[Fail | Unresolved]:
-    """The usual test of a boolean setting: Fail when any branch of it is
-    ``bad``, Unresolved when it cannot be known, nothing when it is unset."""
+def check_flag(key: Key, name: str, bad: bool, failure: str, question: str, fix: Fix | None = None) -> Iterator[Fail | Unresolved]:
+    """The usual test of a boolean setting: Fail (with ``fix``) when any
+    branch of it is ``bad``, Unresolved when it cannot be known, nothing when
+    it is unset."""
     attr = key.attr(name)
     if not attr.present:
         return
     vals = options(attr)
     if any(as_bool(o) is bad for o in vals):
-        yield Fail(f"{key.address} {failure} ({describe(key, name, bad)})", where(attr, key))
+        yield Fail(f"{key.address} {failure} ({describe(key, name, bad)})", where(attr, key), fix=fix)
     elif any(as_bool(o) is None for o in vals):
         yield Unresolved(f"cannot tell {question}: {shown(attr)}", where(attr, key))
 
