@@ -72,6 +72,12 @@ class Report:
     profile: str = "default"
     #: modules the scan cannot read (registry, Git), by source: the calls of each
     remote_modules: list["RemoteModules"] = field(default_factory=list)
+    #: the baseline file the findings were compared with ("" when none)
+    baseline: str = ""
+    #: findings recorded in the baseline (not in ``findings``: they are not new)
+    baselined: list[Finding] = field(default_factory=list)
+    #: findings recorded in the baseline that are gone (fixed, or their resource removed)
+    baseline_absent: int = 0
 
     def remote_summary(self) -> str:
         """`3 remote modules not scanned: a (2 calls), b, c`, or `""`."""

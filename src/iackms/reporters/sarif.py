@@ -108,7 +108,7 @@ def _unknown_rule(rule_id: str, severity: str) -> dict:
     }
 
 
-def result(f: Finding, index: int, with_suppressions: bool) -> dict:
+def result(f: Finding, index: int, with_suppressions: bool, boundary: Sequence[str] = (), baseline_state: str = "") -> dict:
     start = max(1, f.line)
     location: dict = {
         "physicalLocation": {
@@ -124,7 +124,7 @@ def result(f: Finding, index: int, with_suppressions: bool) -> dict:
         "level": level(f.severity),
         "message": {"text": f.message},
         "locations": [location],
-        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f)},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f, boundary)},
     }
     if f.related:
         out["relatedLocations"] = [
@@ -135,6 +135,8 @@ def result(f: Finding, index: int, with_suppressions: bool) -> dict:
         ]
     if f.root:
         out["properties"] = {"root": f.root}
+    if baseline_state:  # compared with a baseline: "new", or "unchanged" for a baselined finding
+        out["baselineState"] = baseline_state
     if with_suppressions:  # within a run, every result has the array or none does
         out["suppressions"] = []
         if f.suppressed:
@@ -162,9 +164,14 @@ def render(report: Report, show_suppressed: bool = False, sarif_category: str | 
     findings = list(report.findings)
     if show_suppressed:
         findings = sorted([*findings, *report.suppressed], key=Finding.sort_key)
+    # with a baseline, its findings stay in the run as "unchanged" (a code scanning alert is not closed by a baseline)
+    baselined = {id(f) for f in report.baselined}
+    if report.baseline:
+        findings = sorted([*findings, *report.baselined], key=Finding.sort_key)
     findings, dropped = _cap(findings)
+    boundary = getattr(report, "boundary", None) or ()
 
-    every = [*report.findings, *report.suppressed]
+    every = [*report.findings, *report.suppressed, *report.baselined]
     ids = sorted(set(REGISTRY) | {f.rule_id for f in findings})
     index = {rid: i for i, rid in enumerate(ids)}
     rules = []
@@ -196,7 +203,9 @@ def render(report: Report, show_suppressed: bool = False, sarif_category: str | 
         },
         "originalUriBaseIds": {SRCROOT: {"uri": _srcroot()}},
         "invocations": [invocation],
-        "results": [result(f, index[f.rule_id], show_suppressed) for f in findings],
+        "results": [result(f, index[f.rule_id], show_suppressed, boundary,
+                           ("unchanged" if id(f) in baselined else "new") if report.baseline else "")
+                    for f in findings],
     }
     if report.remote_modules:
         # not results: no finding is made of a module that was not read
