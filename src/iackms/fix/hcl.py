@@ -8,7 +8,7 @@ file stays formatted. Comments, blank lines and every other byte are kept.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..model import Location
 from ..parsers.tf_hcl import hcl_parser
@@ -222,6 +222,18 @@ def _gap(attr: Any) -> tuple[int, int, int] | None:
     return ident.end_byte, eq.start_byte, len(ident.text.decode("utf-8", "replace"))
 
 
+def _one_line(attr: Any) -> bool:
+    """The attribute is one line of `terraform fmt`'s alignment: written on
+    one line, or with a heredoc value (hclwrite reads a heredoc as part of
+    the line that opens it)."""
+    if attr.start_point[0] == attr.end_point[0]:
+        return True
+    expr = next((c for c in attr.children if c.type == "expression"), None)
+    kids = list(expr.children) if expr is not None else []
+    return len(kids) == 1 and kids[0].type == "template_expr" and kids[0].child_count == 1 \
+        and kids[0].children[0].type == "heredoc_template"
+
+
 def _row_start(data: bytes, byte: int) -> int:
     return data.rfind(b"\n", 0, byte) + 1
 
@@ -231,12 +243,12 @@ def _spacing(data: bytes, block: Any) -> list[tuple[int, int, int]]:
     byte, gap end byte, spaces wanted) for the spaces before `=` of
     attributes on consecutive lines and before comments that end
     consecutive lines (hclwrite's alignment groups)."""
-    rows: dict[int, Any] = {}  # row -> a one-line attribute that starts it
+    rows: dict[int, Any] = {}  # row -> an attribute that starts it and is one of fmt's lines
     comments: dict[int, Any] = {}  # row -> the comment that ends it, after code
     stack = [block]
     while stack:
         n = stack.pop()
-        if n.type == "attribute" and n.start_point[0] == n.end_point[0] and not data[_row_start(data, n.start_byte):n.start_byte].strip():
+        if n.type == "attribute" and _one_line(n) and not data[_row_start(data, n.start_byte):n.start_byte].strip():
             rows[n.start_point[0]] = n
         elif n.type == "comment" and n.start_point[0] == n.end_point[0]:
             rs = _row_start(data, n.start_byte)
@@ -249,16 +261,16 @@ def _spacing(data: bytes, block: Any) -> list[tuple[int, int, int]]:
     out: list[tuple[int, int, int]] = []
     shift: dict[int, int] = {}  # row -> how far alignment moves the rest of the row
 
-    def chains(keys: list[int]) -> list[list[int]]:
+    def chains(keys: list[int], end: Callable[[int], int]) -> list[list[int]]:
         groups: list[list[int]] = []
         for r in sorted(keys):
-            if groups and groups[-1][-1] == r - 1:
+            if groups and end(groups[-1][-1]) == r - 1:
                 groups[-1].append(r)
             else:
                 groups.append([r])
         return groups
 
-    for group in chains(list(rows)):
+    for group in chains(list(rows), lambda r: rows[r].end_point[0]):
         gaps = {r: _gap(rows[r]) for r in group}
         if any(g is None for g in gaps.values()):
             continue
@@ -268,7 +280,7 @@ def _spacing(data: bytes, block: Any) -> list[tuple[int, int, int]]:
             shift[r] = want - (g1 - g0)
             if g1 - g0 != want:
                 out.append((g0, g1, want))
-    for group in chains(list(comments)):
+    for group in chains(list(comments), lambda r: r):
         cols = {}
         for r in group:
             c = comments[r]
