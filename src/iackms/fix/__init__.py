@@ -14,6 +14,7 @@ be fixed. The files are written once, at the end (or shown as a diff).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -109,6 +110,18 @@ def _where_set(attr: Attr) -> str:
     return f"set by `{expr}`{where}"
 
 
+def _maybe_literal(source: str, expr: str) -> bool:
+    """False when the attribute's source text is certainly not a literal (a
+    reference, a function call, an intrinsic function)."""
+    e = expr.strip()
+    if source == "cloudformation":
+        return not e.startswith(("!", "{", "["))
+    if "${" in e:
+        return False
+    # HCL: a bool, a number or a quoted string; .tf.json: the JSON value as written (a string unquoted)
+    return re.fullmatch(r'true|false|-?[0-9]+(?:\.[0-9]+)?|"(?:[^"\\]|\\.)*"|[A-Za-z0-9_-]*', e) is not None
+
+
 def plan(f: Finding) -> _Request:
     """The edit a finding's fix asks for; NotFixed says why there is none."""
     fx, res = f.fix, f.model
@@ -118,7 +131,8 @@ def plan(f: Finding) -> _Request:
         raise NotFixed(f"a {res.source} file is not edited; fix the configuration it was made from")
     attr = getattr(res, "policy") if fx.attr == "policy" else res.attr(fx.attr)
     if attr.present:
-        if getattr(attr, "origin", None) is not None or isinstance(attr.value, (Unknown, Choice)):
+        if getattr(attr, "origin", None) is not None or isinstance(attr.value, (Unknown, Choice)) \
+                or not _maybe_literal(res.source, attr.expr):
             raise NotFixed(_where_set(attr))
         if attr.loc is None:
             raise NotFixed("where the attribute is written is not known")
@@ -189,11 +203,12 @@ class _Files:
         return {os.path.realpath(self.path(rel)): t.encode("utf-8") for rel, t in self.current.items() if t != self.original[rel]}
 
 
-def _allowed(paths: list[str]) -> Callable[[Path], bool]:
+def _allowed(paths: list[str], cwd: Path) -> Callable[[Path], bool]:
     """Only the files given, or files under the directories given, are edited
     (pre-commit passes the staged files: a module they call is not edited)."""
-    dirs = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
-    files = {os.path.realpath(p) for p in paths if not os.path.isdir(p)}
+    full = [cwd / p for p in paths]
+    dirs = [os.path.realpath(p) for p in full if p.is_dir()]
+    files = {os.path.realpath(p) for p in full if not p.is_dir()}
 
     def ok(path: Path) -> bool:
         real = os.path.realpath(path)
@@ -294,7 +309,7 @@ def fix(
         from ..engine import scan
     cwd = cwd or Path.cwd()
     files = _Files(cwd)
-    allowed = _allowed(paths)
+    allowed = _allowed(paths, cwd)
     result = Result()
     reasons: dict[Finding, str] = {}
     report = Report()

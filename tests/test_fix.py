@@ -1,0 +1,314 @@
+"""`iackms fix`: the before/after cases of every fixable rule (Terraform,
+CloudFormation YAML and JSON), what is left alone and why, and the command
+line (diff, exit codes, rule selection)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixcheck import copy_tree, fix_and_check
+from iackms.config import Config, load_file
+from iackms.fix import fix, write
+from iackms.rules import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "tests" / "fix_cases"
+FIXABLE = ("IKMS101", "IKMS102", "IKMS103", "IKMS107", "IKMS211")
+
+
+def _config(root: Path) -> Config:
+    found = root / ".iackms.yaml"
+    return load_file(found) if found.is_file() else Config()
+
+
+@pytest.mark.parametrize("rule", FIXABLE)
+def test_before_and_after(rule, tmp_path, monkeypatch):
+    """Each rule's before files become its after files, byte for byte; they
+    parse, the rule is gone, nothing is new, only the intended lines changed,
+    and a second fix changes nothing."""
+    case = CASES / rule
+    root = copy_tree(case / "before", tmp_path / "repo")
+    if (case / ".iackms.yaml").is_file():
+        shutil.copy(case / ".iackms.yaml", root / ".iackms.yaml")
+    monkeypatch.chdir(root)
+    result = fix_and_check(root, _config(root), {rule})
+    assert result.changes
+    for want in sorted((case / "after").iterdir()):
+        got = (root / want.name).read_text(encoding="utf-8")
+        assert got == want.read_text(encoding="utf-8"), f"{rule}/{want.name}:\n{got}"
+    assert {c.rule_ids for c in result.changes} == {(rule,)}
+    # every format has a case
+    assert {p.name for p in (case / "before").iterdir()} >= {"main.tf", "template.yaml", "template.json"}
+
+
+def test_every_fixable_rule_has_a_case():
+    declared = set()
+    for rid, r in REGISTRY.items():
+        if r.path is not None and "fix=" in r.path.read_text(encoding="utf-8"):
+            declared.add(rid)
+    assert declared == set(FIXABLE)
+    assert {p.name for p in CASES.iterdir() if p.is_dir()} == set(FIXABLE)
+
+
+# --- what is not fixed, and why ---------------------------------------------------------------
+
+
+def _fix(tmp_path: Path, monkeypatch, files: dict[str, str], paths=(".",), **kw):
+    root = tmp_path / "repo"
+    for name, text in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    (root / ".git").mkdir(exist_ok=True)
+    monkeypatch.chdir(root)
+    result = fix(list(paths), kw.pop("cfg", Config()), cwd=root, **kw)
+    assert not write(result, root)
+    return root, result
+
+
+def _why(result, rule: str) -> list[str]:
+    return [why for f, why in result.not_fixed.items() if f.rule_id == rule]
+
+
+def test_values_from_variables_locals_and_instances_are_not_edited(tmp_path, monkeypatch):
+    tf = '''variable "rotate" {
+  type    = bool
+  default = false
+}
+
+locals {
+  window = 7
+}
+
+resource "aws_kms_key" "from_var" {
+  enable_key_rotation = var.rotate
+}
+
+resource "aws_kms_key" "from_local" {
+  enable_key_rotation     = true
+  deletion_window_in_days = local.window
+}
+
+resource "aws_kms_key" "per_instance" {
+  for_each            = { a = false, b = true }
+  enable_key_rotation = each.value
+}
+
+resource "aws_kms_key" "branch" {
+  enable_key_rotation = var.rotate ? true : false
+}
+'''
+    root, result = _fix(tmp_path, monkeypatch, {"main.tf": tf})
+    assert (root / "main.tf").read_text() == tf
+    assert not result.changes
+    whys = sorted(_why(result, "IKMS101") + _why(result, "IKMS107"))
+    assert any(w.startswith("set by `var.rotate`") for w in whys), whys
+    assert any(w.startswith("set by `local.window`") for w in whys), whys
+    assert any(w.startswith("set by `each.value`") for w in whys), whys
+    assert any(w.startswith("set by `var.rotate ? true : false`") for w in whys), whys
+
+
+def test_module_argument_is_not_edited_and_module_outside_the_paths_is_not_edited(tmp_path, monkeypatch):
+    files = {
+        "modules/kms/main.tf": 'variable "rotate" {}\n\nresource "aws_kms_key" "this" {\n  enable_key_rotation = var.rotate\n}\n\n'
+                               'resource "aws_kms_key" "fixed" {\n  deletion_window_in_days = 7\n  enable_key_rotation     = true\n}\n',
+        "envs/prod/main.tf": 'module "kms" {\n  source = "../../modules/kms"\n  rotate = false\n}\n',
+    }
+    root, result = _fix(tmp_path, monkeypatch, files, paths=("envs/prod/main.tf",))
+    assert not result.files, "nothing outside the paths given is edited"
+    whys = _why(result, "IKMS101") + _why(result, "IKMS107")
+    assert any("set by `var.rotate`" in w for w in whys), whys
+    assert any("not among the paths given" in w for w in whys), whys
+    # the whole repository: the module's literal is fixed, the argument still is not
+    result = fix(["."], Config(), cwd=root)
+    assert [c.what for c in result.changes] == ["deletion_window_in_days = 30 (was 7)"]
+
+
+def test_cloudformation_parameters_and_conditions_are_not_edited(tmp_path, monkeypatch):
+    tpl = '''AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Rotate:
+    Type: String
+    Default: "false"
+Conditions:
+  Prod: !Equals [!Ref AWS::StackName, prod]
+Resources:
+  FromParameter:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !Ref Rotate
+  FromCondition:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: !If [Prod, true, false]
+  FlowStyle:
+    Type: AWS::KMS::Key
+    Properties: {Description: flow}
+'''
+    root, result = _fix(tmp_path, monkeypatch, {"t.yaml": tpl})
+    assert (root / "t.yaml").read_text() == tpl
+    whys = sorted(_why(result, "IKMS101"))
+    assert any(w.startswith("set by `!Ref Rotate`") for w in whys), whys
+    assert any(w.startswith("set by `!If") for w in whys), whys
+    assert any("flow style" in w for w in whys), whys
+
+
+def test_suppressed_findings_are_never_touched(tmp_path, monkeypatch):
+    tf = '''resource "aws_kms_key" "legacy" {
+  # iackms:skip=IKMS101 rotated by the vendor HSM procedure
+  enable_key_rotation = false
+}
+'''
+    cfn = '''Resources:
+  Legacy:
+    Type: AWS::KMS::Key
+    Metadata:
+      checkov:
+        skip:
+          - id: CKV_AWS_7
+            comment: rotated by the vendor
+    Properties:
+      PendingWindowInDays: 30
+'''
+    root, result = _fix(tmp_path, monkeypatch, {"main.tf": tf, "t.yaml": cfn})
+    assert not result.changes and not result.files
+    assert (root / "main.tf").read_text() == tf and (root / "t.yaml").read_text() == cfn
+
+
+def test_terraform_json(tmp_path, monkeypatch):
+    tfjson = '''{
+  "resource": {
+    "aws_kms_key": {
+      "a": {
+        "description": "a",
+        "enable_key_rotation": false
+      },
+      "b": {
+        "description": "b"
+      },
+      "c": {
+        "enable_key_rotation": "${var.rotate}"
+      },
+      "d": {
+        "enable_key_rotation": true,
+        "bypass_policy_lockout_safety_check": true,
+        "deletion_window_in_days": 7
+      }
+    }
+  },
+  "variable": {"rotate": {"default": false}}
+}
+'''
+    root, result = _fix(tmp_path, monkeypatch, {"main.tf.json": tfjson})
+    got = (root / "main.tf.json").read_text()
+    assert '"a": {\n        "description": "a",\n        "enable_key_rotation": true\n      }' in got
+    assert '"b": {\n        "description": "b",\n        "enable_key_rotation": true\n      }' in got
+    assert '"enable_key_rotation": "${var.rotate}"' in got
+    assert '"d": {\n        "enable_key_rotation": true,\n        "deletion_window_in_days": 30\n      }' in got
+    assert any(w.startswith("set by `${var.rotate}`") for w in _why(result, "IKMS101"))
+    again = fix(["."], Config(), cwd=root)
+    assert not again.files
+
+
+def test_crlf_and_no_final_newline_are_kept(tmp_path, monkeypatch):
+    tf = 'resource "aws_kms_key" "k" {\r\n  description = "k"\r\n}'
+    cfn = 'Resources:\r\n  K:\r\n    Type: AWS::KMS::Key\r\n    Properties:\r\n      Description: k'
+    root, result = _fix(tmp_path, monkeypatch, {"main.tf": tf, "t.yaml": cfn})
+    assert (root / "main.tf").read_bytes() == b'resource "aws_kms_key" "k" {\r\n  description         = "k"\r\n  enable_key_rotation = true\r\n}'
+    assert (root / "t.yaml").read_bytes() == b'Resources:\r\n  K:\r\n    Type: AWS::KMS::Key\r\n    Properties:\r\n      Description: k\r\n      EnableKeyRotation: true'
+
+
+def test_a_file_with_a_syntax_error_is_not_edited(tmp_path, monkeypatch):
+    tf = 'resource "aws_kms_key" "k" {\n  enable_key_rotation = false\n}\n\nresource "x" {\n'
+    root, result = _fix(tmp_path, monkeypatch, {"main.tf": tf})
+    assert (root / "main.tf").read_text() == tf
+    assert any("syntax error" in w for w in _why(result, "IKMS101"))
+
+
+def test_one_fix_reveals_the_next(tmp_path, monkeypatch):
+    """Turning rotation on makes the rotation period matter: both are fixed in one run."""
+    tf = 'resource "aws_kms_key" "k" {\n  enable_key_rotation     = false\n  rotation_period_in_days = 2000\n}\n'
+    root, result = _fix(tmp_path, monkeypatch, {"main.tf": tf})
+    assert [c.rule_ids for c in result.changes] == [("IKMS101",), ("IKMS102",)]
+    assert (root / "main.tf").read_text() == 'resource "aws_kms_key" "k" {\n  enable_key_rotation     = true\n  rotation_period_in_days = 365\n}\n'
+
+
+def test_one_literal_in_a_module_called_twice_is_one_edit(tmp_path, monkeypatch):
+    files = {
+        "modules/kms/main.tf": 'resource "aws_kms_key" "this" {\n  enable_key_rotation = false\n}\n',
+        "main.tf": 'module "a" {\n  source = "./modules/kms"\n}\n\nmodule "b" {\n  source = "./modules/kms"\n}\n',
+    }
+    root, result = _fix(tmp_path, monkeypatch, files)
+    assert len(result.changes) == 1
+    assert result.changes[0].resources == ("module.a.aws_kms_key.this", "module.b.aws_kms_key.this")
+    assert "enable_key_rotation = true" in (root / "modules/kms/main.tf").read_text()
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "iackms", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
+
+
+BAD = 'resource "aws_kms_key" "k" {\n  description         = "k"\n  enable_key_rotation = false\n  policy              = var.policy\n}\n'
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text(BAD)
+    return tmp_path
+
+
+def test_cli_fix_writes_and_exits_zero_when_nothing_is_left(repo):
+    r = run("fix", cwd=repo)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "infra/main.tf:3: fixed IKMS101 aws_kms_key.k: enable_key_rotation = true (was false)" in r.stdout
+    assert r.stdout.rstrip().splitlines()[-1].startswith("1 finding fixed in 1 file; after the fix, ")
+    assert "enable_key_rotation = true" in (repo / "infra" / "main.tf").read_text()
+    again = run("fix", cwd=repo)
+    assert again.returncode == 0 and "nothing to fix" in again.stdout
+
+
+def test_cli_diff_writes_nothing_and_applies(repo):
+    r = run("fix", "--diff", cwd=repo)
+    assert r.returncode == 0, r.stderr  # as scan would exit after the fix
+    assert (repo / "infra" / "main.tf").read_text() == BAD
+    assert r.stdout.startswith("--- a/infra/main.tf\n+++ b/infra/main.tf\n")
+    assert "-  enable_key_rotation = false\n+  enable_key_rotation = true\n" in r.stdout
+    assert "would fix IKMS101" in r.stderr and "would fix" not in r.stdout
+    if shutil.which("git"):
+        shutil.rmtree(repo / ".git")
+        subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+        applied = subprocess.run(["git", "apply", "-"], cwd=repo, input=r.stdout, text=True, capture_output=True)
+        assert applied.returncode == 0, applied.stderr
+        assert run("scan", cwd=repo).returncode == 0
+
+
+def test_cli_exit_code_says_what_is_left(repo):
+    (repo / "infra" / "main.tf").write_text(BAD.replace("enable_key_rotation = false", "enable_key_rotation = var.rotate")
+                                            + 'variable "rotate" {\n  default = false\n}\n')
+    r = run("fix", cwd=repo)
+    assert r.returncode == 1
+    assert "[not fixed: set by `var.rotate`" in r.stdout
+    assert run("fix", "--fail-on", "high", cwd=repo).returncode == 0
+
+
+def test_cli_rule_selection(repo):
+    (repo / "infra" / "main.tf").write_text(BAD.replace('  policy ', '  deletion_window_in_days = 7\n  policy '))
+    r = run("fix", "--rule", "deletion-window-below-min", "--diff", cwd=repo)
+    assert "deletion_window_in_days = 30" in r.stdout and "enable_key_rotation = true" not in r.stdout
+    assert r.returncode == 1  # rotation is still off
+    r = run("fix", "--select", "IKMS101,IKMS107", "--diff", cwd=repo)
+    assert "deletion_window_in_days = 30" in r.stdout and "enable_key_rotation = true" in r.stdout
+    bad = run("fix", "--rule", "IKMS999", cwd=repo)
+    assert bad.returncode == 2 and "unknown rule 'IKMS999'" in bad.stderr
