@@ -312,3 +312,73 @@ def test_cli_rule_selection(repo):
     assert "deletion_window_in_days = 30" in r.stdout and "enable_key_rotation = true" in r.stdout
     bad = run("fix", "--rule", "IKMS999", cwd=repo)
     assert bad.returncode == 2 and "unknown rule 'IKMS999'" in bad.stderr
+
+
+# --- replace_reference (IKMS303's fix, declared by the rule once it lands) -------------------------
+
+
+def _fake_scan(rel: str, attr_name: str, expr_needle: str, key: str, source: str):
+    """A scan reporting one finding whose fix names the key by its ARN, while
+    ``expr_needle`` is still written in ``rel`` (the fixer's loop needs the
+    finding to go away)."""
+    from iackms.findings import Finding, Report
+    from iackms.model import Attr, Location, Resource
+    from iackms.rules.base import replace_reference
+
+    def scan(paths, cfg, *, cwd=None, overlay=None, **_):
+        path = Path(cwd or ".") / rel
+        data = (overlay or {}).get(os.path.realpath(path)) or path.read_bytes()
+        text = data.decode()
+        if expr_needle not in text:
+            return Report()
+        row = next(i for i, line in enumerate(text.splitlines()) if attr_name in line)
+        col = text.splitlines()[row].index(attr_name) + 1  # where the attribute (its key) is written
+        loc = Location(rel, row + 1, row + 1, col)
+        res = Resource("consumer", "aws_cloudwatch_log_group", loc, source, attrs={"key": Attr("x", loc, True, expr_needle)})
+        f = Finding("IKMS303", "t", "high", rel, row + 1, row + 1, col, "consumer", "aws_cloudwatch_log_group", "m",
+                    fix=replace_reference("key", key), model=res)
+        return Report(findings=[f])
+
+    return scan
+
+
+@pytest.mark.parametrize("rel,text,attr_name,needle,key,source,want", [
+    ("main.tf",
+     'resource "aws_cloudwatch_log_group" "g" {\n  name       = "g"\n  kms_key_id = var.prod ? aws_kms_key.k.id : aws_kms_key.k[0].key_id # the key\n}\n',
+     "kms_key_id", ".id", "module.logs.aws_kms_key.k", "terraform",
+     'resource "aws_cloudwatch_log_group" "g" {\n  name       = "g"\n  kms_key_id = var.prod ? aws_kms_key.k.arn : aws_kms_key.k[0].arn # the key\n}\n'),
+    ("main.tf", 'resource "aws_lambda_function" "f" {\n  kms_key_arn = "${aws_kms_key.k.key_id}"\n}\n', "kms_key_arn", "key_id",
+     "aws_kms_key.k", "terraform", 'resource "aws_lambda_function" "f" {\n  kms_key_arn = "${aws_kms_key.k.arn}"\n}\n'),
+    ("t.yaml", "Resources:\n  G:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      KmsKeyId: !If [Prod, !Ref Key, !Ref Other]  # k\n",
+     "KmsKeyId", "!Ref Key", "Key", "cloudformation",
+     "Resources:\n  G:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      KmsKeyId: !If [Prod, !GetAtt Key.Arn, !Ref Other]  # k\n"),
+    ("t.yaml", "Resources:\n  G:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      KmsKeyId:\n        Ref: Key\n",
+     "KmsKeyId", "Ref: Key", "Key", "cloudformation",
+     "Resources:\n  G:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      KmsKeyId:\n        Fn::GetAtt: [Key, Arn]\n"),
+    ("t.json", '{"Resources": {"G": {"Type": "AWS::Logs::LogGroup", "Properties": {"KmsKeyId": {"Ref": "Key"}}}}}\n',
+     '"KmsKeyId"', '"Ref"', "Key", "cloudformation",
+     '{"Resources": {"G": {"Type": "AWS::Logs::LogGroup", "Properties": {"KmsKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}}}}\n'),
+    ("main.tf.json", '{"resource": {"aws_lambda_function": {"f": {"kms_key_arn": "${aws_kms_key.k.id}"}}}}\n',
+     '"kms_key_arn"', "k.id", "aws_kms_key.k", "terraform",
+     '{"resource": {"aws_lambda_function": {"f": {"kms_key_arn": "${aws_kms_key.k.arn}"}}}}\n'),
+])
+def test_replace_reference(tmp_path, monkeypatch, rel, text, attr_name, needle, key, source, want):
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / rel).write_text(text)
+    monkeypatch.chdir(root)
+    result = fix(["."], Config(), cwd=root, scan=_fake_scan(rel, attr_name, needle, key, source))
+    assert not write(result, root)
+    assert (root / rel).read_text() == want
+    assert len(result.changes) == 1 and not result.not_fixed
+
+
+def test_replace_reference_not_written_as_an_id(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    root.mkdir()
+    text = 'resource "aws_cloudwatch_log_group" "g" {\n  kms_key_id = module.kms.key_id\n}\n'
+    (root / "main.tf").write_text(text)
+    monkeypatch.chdir(root)
+    result = fix(["."], Config(), cwd=root, scan=_fake_scan("main.tf", "kms_key_id", "key_id", "module.kms.aws_kms_key.this", "terraform"))
+    assert (root / "main.tf").read_text() == text
+    assert list(result.not_fixed.values()) == ["the key is not written here as `aws_kms_key.this.id`"]

@@ -122,14 +122,30 @@ def _maybe_literal(source: str, expr: str) -> bool:
     return re.fullmatch(r'true|false|-?[0-9]+(?:\.[0-9]+)?|"(?:[^"\\]|\\.)*"|[A-Za-z0-9_-]*', e) is not None
 
 
+def _attr_named(res: Any, name: str) -> Attr:
+    """The attribute a fix names: an entry of ``attrs``, or an Attr field of
+    the resource (``policy``)."""
+    field_ = getattr(res, name, None) if name not in ("attrs", "loc") else None
+    return field_ if isinstance(field_, Attr) else res.attr(name)
+
+
 def plan(f: Finding) -> _Request:
     """The edit a finding's fix asks for; NotFixed says why there is none."""
-    fx, res = f.fix, f.model
+    fx = f.fix
+    res = fx.on if fx.on is not None else f.model
     if res is None:
         raise NotFixed("the finding is not about a resource")
     if res.source not in ("terraform", "cloudformation"):
         raise NotFixed(f"a {res.source} file is not edited; fix the configuration it was made from")
-    attr = getattr(res, "policy") if fx.attr == "policy" else res.attr(fx.attr)
+    attr = _attr_named(res, fx.attr)
+    if fx.kind == "replace_reference":
+        # a reference is what is written: it is edited in every branch where it is written as such
+        if not attr.present or attr.loc is None:
+            raise NotFixed("the attribute is not written")
+        if getattr(attr, "origin", None) is not None:
+            raise NotFixed(_where_set(attr))
+        key, to = fx.value
+        return _Request("replace_reference", attr.loc.file, attr.loc, key, to)
     if attr.present:
         if getattr(attr, "origin", None) is not None or isinstance(attr.value, (Unknown, Choice)) \
                 or not _maybe_literal(res.source, attr.expr):
@@ -173,6 +189,8 @@ def _edit(editor: Any, req: _Request) -> tuple[list[Edit], str]:
         return editor.set(req.at, req.value)
     if req.op == "remove":
         return editor.remove(req.at)
+    if req.op == "replace_reference":
+        return editor.replace_reference(req.at, req.name, req.value)
     if isinstance(editor, hcl.Editor):
         return editor.insert(req.at, req.name, req.value, list(req.after), list(req.before))
     return editor.insert(req.at, req.name, req.value, list(req.after), list(req.before), req.container)
@@ -287,10 +305,10 @@ def _pass(todo: list[Finding], files: _Files, allowed: Callable[[Path], bool]) -
 
 
 def _attr_of(f: Finding) -> Attr | None:
-    res = f.model
-    if res is None or f.fix is None:
+    if f.fix is None:
         return None
-    return getattr(res, "policy", None) if f.fix.attr == "policy" else res.attr(f.fix.attr)
+    res = f.fix.on if f.fix.on is not None else f.model
+    return None if res is None else _attr_named(res, f.fix.attr)
 
 
 def fix(

@@ -8,6 +8,7 @@ file stays formatted. Comments, blank lines and every other byte are kept.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from ..model import Location
@@ -118,6 +119,38 @@ class Editor:
             raise NotFixed("the attribute shares its line with other code")
         return [Edit(lines.start(r0), lines.end(r1), "")], f"removed {self._name(attr)}"
 
+    # --- references -------------------------------------------------------------
+    def replace_reference(self, at: Location, key: str, to: str) -> tuple[list[Edit], str]:
+        """``aws_kms_key.k.id`` (or ``.key_id``, ``[0].id``, in any branch or
+        template of the attribute's value) -> ``aws_kms_key.k.<to>``."""
+        attr = self._attribute(at)
+        local = local_address(key)
+        if local is None:
+            raise NotFixed(f"{key} is not a resource address")
+        typ, name = local
+        edits: list[Edit] = []
+        stack = [attr]
+        while stack:
+            n = stack.pop()
+            stack.extend(n.children)
+            if n.type != "expression":
+                continue
+            kids = n.children
+            for i, k in enumerate(kids):
+                if k.type != "variable_expr" or k.text.decode("utf-8", "replace") != typ or i + 1 >= len(kids):
+                    continue
+                if _get_attr_name(kids[i + 1]) != name:
+                    continue
+                j = i + 2
+                while j < len(kids) and kids[j].type in ("index", "splat"):
+                    j += 1
+                if j < len(kids) and _get_attr_name(kids[j]) in ("id", "key_id"):
+                    ident = next(c for c in kids[j].children if c.type == "identifier")
+                    edits.append(Edit(self.c(ident.start_byte), self.c(ident.end_byte), to))
+        if not edits:
+            raise NotFixed(f"the key is not written here as `{typ}.{name}.id`")
+        return edits, f"{self._name(attr)}: {typ}.{name}.{to} (was its ID)"
+
     # --- adding an attribute -----------------------------------------------------
     def insert(self, res_at: Location, name: str, value: Any, after: list[str], before: list[str]) -> tuple[list[Edit], str]:
         block = self._find(res_at, ("block",))
@@ -211,6 +244,20 @@ class Editor:
             return new_text
         fixes = [Edit(new.c(g0), new.c(g1), " " * want) for i in clean for g0, g1, want in _spacing(new.data, new_blocks[i])]
         return apply(new_text, fixes) if fixes else new_text
+
+
+def local_address(address: str) -> tuple[str, str] | None:
+    """``(type, name)`` of a resource address as its own module refers to it
+    (``module.a["x"].aws_kms_key.this`` -> ``aws_kms_key``, ``this``)."""
+    m = re.search(r"([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?$", address)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def _get_attr_name(node: Any) -> str | None:
+    if node.type != "get_attr":
+        return None
+    ident = next((c for c in node.children if c.type == "identifier"), None)
+    return ident.text.decode("utf-8", "replace") if ident is not None else None
 
 
 def _gap(attr: Any) -> tuple[int, int, int] | None:

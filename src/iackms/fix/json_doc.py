@@ -6,6 +6,7 @@ when the object is written on one line."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ import orjson
 from ..jsonload import _parser
 from ..model import Location
 from .edits import Edit, Lines, NotFixed, NotLiteral, newline_of, scalar_text
+from .hcl import local_address
 
 
 def parses(text: str) -> bool:
@@ -124,6 +126,39 @@ class Editor:
     def _own_line(self, node: Any) -> bool:
         row_start = self.data.rfind(b"\n", 0, node.start_byte) + 1
         return not self.data[row_start:node.start_byte].strip()
+
+    # --- references ---------------------------------------------------------------
+    def replace_reference(self, at: Location, key: str, to: str) -> tuple[list[Edit], str]:
+        """CloudFormation ``{"Ref": "Key"}`` -> ``{"Fn::GetAtt": ["Key", "Arn"]}``;
+        ``.tf.json`` ``${aws_kms_key.k.id}`` -> ``${aws_kms_key.k.arn}``."""
+        pair = self._pair(at)
+        value = pair.child_by_field_name("value")
+        edits: list[Edit] = []
+        local = local_address(key) if self.terraform else None
+        pattern = (re.compile(r"(?<![\w.])(" + re.escape(f"{local[0]}.{local[1]}") + r"(?:\[[^\]]*\])?)\.(?:id|key_id)\b")
+                   if local else None)
+        att = {"arn": "Arn", "key_id": "KeyId"}.get(to, to)
+        stack = [value] if value is not None else []
+        while stack:
+            n = stack.pop()
+            if self.terraform and n.type == "string" and pattern is not None:
+                text = n.text.decode("utf-8", "replace")
+                new = pattern.sub(lambda m: f"{m.group(1)}.{to}", text)
+                if new != text:
+                    edits.append(Edit(self.c(n.start_byte), self.c(n.end_byte), new))
+                continue
+            if not self.terraform and n.type == "object":
+                pairs = [c for c in n.children if c.type == "pair"]
+                if len(pairs) == 1 and self._key(pairs[0]) == "Ref":
+                    rv = pairs[0].child_by_field_name("value")
+                    if rv is not None and rv.type == "string" and orjson.loads(rv.text) == key:
+                        edits.append(Edit(self.c(n.start_byte), self.c(n.end_byte),
+                                          f'{{"Fn::GetAtt": [{orjson.dumps(key).decode()}, "{att}"]}}'))
+                        continue
+            stack.extend(n.children)
+        if not edits:
+            raise NotFixed(f"the key is not written here as {'its ID' if self.terraform else f'{{Ref: {key}}}'}")
+        return edits, f'"{self._key(pair)}": the key by its {to}'
 
     # --- adding a member ----------------------------------------------------------------
     def _object(self, at: Location) -> Any:

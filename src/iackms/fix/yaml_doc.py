@@ -21,6 +21,11 @@ def _compose(text: str) -> Any:
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
+def _cfn_attribute(to: str) -> str:
+    """The CloudFormation spelling of a key attribute (``arn`` -> ``Arn``)."""
+    return {"arn": "Arn", "key_id": "KeyId"}.get(to, to)
+
+
 def parses(text: str) -> bool:
     try:
         _compose(text)
@@ -111,6 +116,35 @@ class Editor:
             raise NotFixed("the attribute shares its line with other YAML")
         last = v.end_mark.line
         return [delete_rows(self.lines, row, last)], f"removed {k.value}"
+
+    # --- references ---------------------------------------------------------------
+    def replace_reference(self, at: Location, key: str, to: str) -> tuple[list[Edit], str]:
+        """``!Ref Key`` (or ``Ref: Key``, in any branch of the value) ->
+        ``!GetAtt Key.Arn`` (``Fn::GetAtt: [Key, Arn]``)."""
+        _, k, v = self._pair(at)
+        att = _cfn_attribute(to)
+        edits: list[Edit] = []
+        stack, seen = [v], set()
+        while stack:
+            n = stack.pop()
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            if isinstance(n, yaml.ScalarNode) and n.tag == "!Ref" and n.value == key:
+                edits.append(Edit(n.start_mark.index, n.end_mark.index, f"!GetAtt {key}.{att}"))
+            elif isinstance(n, yaml.MappingNode):
+                if len(n.value) == 1 and n.value[0][0].value == "Ref" and isinstance(n.value[0][1], yaml.ScalarNode) \
+                        and n.value[0][1].value == key:
+                    rk, rv = n.value[0]
+                    edits.append(Edit(rk.start_mark.index, rk.end_mark.index, "Fn::GetAtt"))
+                    edits.append(Edit(rv.start_mark.index, rv.end_mark.index, f"[{key}, {att}]"))
+                    continue
+                stack.extend(x for pair in n.value for x in pair)
+            elif isinstance(n, yaml.SequenceNode):
+                stack.extend(n.value)
+        if not edits:
+            raise NotFixed(f"the key is not written here as `!Ref {key}`")
+        return edits, f"{k.value}: !GetAtt {key}.{att} (was !Ref {key})"
 
     # --- adding an attribute --------------------------------------------------------
     def _last_row(self, k: Any, v: Any) -> int:

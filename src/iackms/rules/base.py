@@ -97,7 +97,16 @@ class Fix(NamedTuple):
 
     - ``set``: give the attribute ``attr`` (a model name: ``rotation``,
       ``deletion_window``…) the value ``value``, adding it when it is unset;
-    - ``remove``: remove the attribute ``attr``.
+    - ``remove``: remove the attribute ``attr``;
+    - ``replace_reference``: in the attribute ``attr``, name the key
+      ``value[0]`` (its address, or CloudFormation logical ID) by its
+      attribute ``value[1]`` instead of its ID (``aws_kms_key.k.id`` ->
+      ``aws_kms_key.k.arn``, ``!Ref Key`` -> ``!GetAtt Key.Arn``).
+
+    ``attr`` names an entry of the resource's ``attrs`` or an :class:`Attr`
+    field of the resource (``policy``). ``on`` is the resource the fix edits
+    when it is not the one the finding is about (a consumer's finding that
+    is fixed in its key).
 
     The fixer edits only a literal written at the resource (or in its policy
     resource); a value that comes from a variable, a tfvars file, a module
@@ -107,10 +116,11 @@ class Fix(NamedTuple):
     kind: str
     attr: str
     value: Any = None
+    on: Any = None
 
 
 #: the kinds of :class:`Fix` the fixer knows
-FIX_KINDS = ("set", "remove")
+FIX_KINDS = ("set", "remove", "replace_reference")
 
 
 def set_attr(attr: str, value: Any) -> Fix:
@@ -121,6 +131,12 @@ def set_attr(attr: str, value: Any) -> Fix:
 def remove_attr(attr: str) -> Fix:
     """Fix: the attribute removed."""
     return Fix("remove", attr)
+
+
+def replace_reference(attr: str, key: str, to: str = "arn") -> Fix:
+    """Fix: in ``attr``, the key ``key`` named by its ``to`` attribute (its
+    ARN) instead of its ID."""
+    return Fix("replace_reference", attr, (key, to))
 
 
 class Fail(NamedTuple):
