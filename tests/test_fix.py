@@ -382,3 +382,216 @@ def test_replace_reference_not_written_as_an_id(tmp_path, monkeypatch):
     result = fix(["."], Config(), cwd=root, scan=_fake_scan("main.tf", "kms_key_id", "key_id", "module.kms.aws_kms_key.this", "terraform"))
     assert (root / "main.tf").read_text() == text
     assert list(result.not_fixed.values()) == ["the key is not written here as `aws_kms_key.this.id`"]
+
+
+# --- add_statement (IKMS301's fix, declared by the rule once it lands) -------------------------------
+
+LOGS = {"Sid": "AllowCloudWatchLogs", "Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"], "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111122223333:log-group:*"}}}
+
+
+@pytest.fixture
+def statement_rule():
+    """A rule (for this test only) whose fix adds LOGS to a key policy without it."""
+    from iackms.rules.base import REGISTRY as reg
+    from iackms.rules.base import Fail, RuleMeta, add_statement, rule
+
+    @rule(RuleMeta(id="IKMS990", name="test-needs-logs-statement", title="t", severity="high", profiles=("default",),
+                   what="t", why="t", targets=("key",)))
+    def needs_logs(key, cfg):
+        sids = {st.sid for p in key.policies for st in p.statements}
+        if "AllowCloudWatchLogs" not in sids:
+            yield Fail(f"{key.address} lacks the logs statement", key.policy.loc or key.loc, fix=add_statement(LOGS))
+
+    try:
+        yield "IKMS990"
+    finally:
+        reg.pop("IKMS990", None)
+
+
+ROOT_TF = '''data "aws_caller_identity" "current" {}
+'''
+JSONENCODE_LINES = ROOT_TF + '''
+resource "aws_kms_key" "logs" {
+  enable_key_rotation = true
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "Root"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+    ]
+  })
+}
+'''
+JSONENCODE_INLINE = JSONENCODE_LINES.replace('''    Statement = [
+      {
+        Sid       = "Root"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+    ]''', '''    Statement = [{
+      Sid       = "Root"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]''')
+DOCUMENT = ROOT_TF + '''
+data "aws_iam_policy_document" "logs" {
+  statement {
+    sid       = "Root"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "logs" {
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.logs.json
+}
+'''
+CFN_YAML = '''AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  LogsKey:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: true
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Root
+            Effect: Allow
+            Principal:
+              AWS: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
+            Action: "kms:*"
+            Resource: "*"
+      Tags:
+        - Key: Team
+          Value: logs
+'''
+CFN_JSON = '''{
+  "Resources": {
+    "LogsKey": {
+      "Type": "AWS::KMS::Key",
+      "Properties": {
+        "EnableKeyRotation": true,
+        "KeyPolicy": {
+          "Version": "2012-10-17",
+          "Statement": [
+            {
+              "Sid": "Root",
+              "Effect": "Allow",
+              "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+              "Action": "kms:*",
+              "Resource": "*"
+            }
+          ]
+        }
+      }
+    }
+  }
+}
+'''
+
+
+@pytest.mark.parametrize("name,text,want", [
+    ("main.tf", JSONENCODE_LINES, '''        Resource  = "*"
+      },
+      {
+        Sid       = "AllowCloudWatchLogs"
+        Effect    = "Allow"
+        Principal = { Service = "logs.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          ArnLike = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:aws:logs:eu-west-1:111122223333:log-group:*"
+          }
+        }
+      },
+    ]
+'''),
+    ("main.tf", JSONENCODE_INLINE, '''      Resource  = "*"
+      }, {
+      Sid       = "AllowCloudWatchLogs"
+'''),
+    ("main.tf", DOCUMENT, '''    }
+  }
+
+  statement {
+    sid       = "AllowCloudWatchLogs"
+    effect    = "Allow"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:aws:logs:eu-west-1:111122223333:log-group:*"]
+    }
+  }
+}
+'''),
+    ("template.yaml", CFN_YAML, '''            Resource: "*"
+          - Sid: AllowCloudWatchLogs
+            Effect: Allow
+            Principal:
+              Service: logs.amazonaws.com
+            Action:
+              - kms:Encrypt*
+              - kms:Decrypt*
+              - kms:GenerateDataKey*
+            Resource: '*'
+            Condition:
+              ArnLike:
+                kms:EncryptionContext:aws:logs:arn: arn:aws:logs:eu-west-1:111122223333:log-group:*
+      Tags:
+'''),
+    ("template.json", CFN_JSON, '''              "Resource": "*"
+            },
+            {
+              "Sid": "AllowCloudWatchLogs",
+              "Effect": "Allow",
+              "Principal": {
+                "Service": "logs.amazonaws.com"
+              },
+'''),
+])
+def test_add_statement(statement_rule, tmp_path, monkeypatch, name, text, want):
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / ".git").mkdir()
+    (root / name).write_text(text)
+    monkeypatch.chdir(root)
+    result = fix_and_check(root, Config(), {statement_rule})
+    assert [c.what for c in result.changes] == ["added statement 'AllowCloudWatchLogs' to the key policy"]
+    got = (root / name).read_text()
+    assert want in got, got
+
+
+@pytest.mark.parametrize("name,text,why", [
+    ("main.tf", 'resource "aws_kms_key" "k" {\n  policy = <<EOF\n{"Version": "2012-10-17", "Statement": []}\nEOF\n}\n',
+     "only a jsonencode() structure or an aws_iam_policy_document is edited"),
+    ("main.tf", 'resource "aws_kms_key" "k" {\n  description = "no policy"\n}\n', "no key policy written"),
+    ("t.yaml", 'Resources:\n  K:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy: \'{"Version": "2012-10-17", "Statement": []}\'\n',
+     "written as JSON text"),
+])
+def test_add_statement_not_fixed(statement_rule, tmp_path, monkeypatch, name, text, why):
+    root, result = _fix(tmp_path, monkeypatch, {name: text}, rules={statement_rule})
+    assert (root / name).read_text() == text
+    assert any(why in w for w in _why(result, statement_rule)), result.not_fixed

@@ -13,6 +13,7 @@ be fixed. The files are written once, at the end (or shown as a diff).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -146,6 +147,8 @@ def plan(f: Finding) -> _Request:
             raise NotFixed(_where_set(attr))
         key, to = fx.value
         return _Request("replace_reference", attr.loc.file, attr.loc, key, to)
+    if fx.kind == "add_statement":
+        return _plan_statement(res, attr, fx.value)
     if attr.present:
         if getattr(attr, "origin", None) is not None or isinstance(attr.value, (Unknown, Choice)) \
                 or not _maybe_literal(res.source, attr.expr):
@@ -164,6 +167,26 @@ def plan(f: Finding) -> _Request:
     elif fx.kind == "remove":
         raise NotFixed("the attribute is not written")
     raise NotFixed(f"this iackms does not know the fix {fx.kind!r}")
+
+
+def _plan_statement(res: Any, pol: Attr, statement: dict) -> _Request:
+    """Add a statement where the key policy is a structure written in the
+    scanned files; the statement travels as JSON text (requests are hashed)."""
+    if not pol.present or pol.loc is None:
+        raise NotFixed("the key has no key policy written (AWS applies its default policy): write one with this statement")
+    if getattr(pol, "origin", None) is not None or isinstance(pol.value, (Unknown, Choice)):
+        raise NotFixed(_where_set(pol))
+    text = json.dumps(statement, ensure_ascii=False)
+    if res.source == "terraform":
+        doc = next((p for p in getattr(res, "policies", []) if p.source == "policy_document"), None)
+        loc = getattr(doc.raw, "loc", None) if doc is not None else None
+        if isinstance(loc, Location):
+            return _Request("add_statement", loc.file, loc, "document", text)
+        if not pol.expr.lstrip().startswith("jsonencode("):
+            expr = " ".join(pol.expr.split())
+            raise NotFixed(f"the key policy is `{expr if len(expr) <= 60 else expr[:59] + '…'}`: only a jsonencode() "
+                           "structure or an aws_iam_policy_document is edited")
+    return _Request("add_statement", pol.loc.file, pol.loc, "", text)
 
 
 # --- editing ---------------------------------------------------------------------------------
@@ -191,6 +214,11 @@ def _edit(editor: Any, req: _Request) -> tuple[list[Edit], str]:
         return editor.remove(req.at)
     if req.op == "replace_reference":
         return editor.replace_reference(req.at, req.name, req.value)
+    if req.op == "add_statement":
+        statement = json.loads(req.value)
+        if isinstance(editor, hcl.Editor):
+            return editor.add_statement(req.at, statement, document=req.name == "document")
+        return editor.add_statement(req.at, statement)
     if isinstance(editor, hcl.Editor):
         return editor.insert(req.at, req.name, req.value, list(req.after), list(req.before))
     return editor.insert(req.at, req.name, req.value, list(req.after), list(req.before), req.container)

@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from ..model import Location
 from ..parsers.tf_hcl import hcl_parser
-from .edits import Edit, Lines, NotFixed, NotLiteral, apply, newline_of, scalar_text
+from . import render
+from .edits import Edit, Lines, NotFixed, NotLiteral, apply, insert_lines, newline_of, scalar_text
 
 #: the indentation ``terraform fmt`` uses for one level
 UNIT = "  "
@@ -151,6 +152,73 @@ class Editor:
             raise NotFixed(f"the key is not written here as `{typ}.{name}.id`")
         return edits, f"{self._name(attr)}: {typ}.{name}.{to} (was its ID)"
 
+    # --- key policy statements ------------------------------------------------------
+    def add_statement(self, at: Location, statement: dict, document: bool = False) -> tuple[list[Edit], str]:
+        """Append ``statement`` to the ``Statement`` list of a
+        ``jsonencode({...})`` policy (the attribute at ``at``), or, with
+        ``document``, a ``statement`` block to the ``aws_iam_policy_document``
+        whose block starts at ``at``."""
+        sid = statement.get("Sid", "")
+        what = f"added statement {sid!r} to the key policy" if sid else "added a statement to the key policy"
+        if document:
+            return self._add_document_statement(at, statement), what
+        attr = self._attribute(at)
+        expr = self._expr(attr)
+        call = expr.children[0] if expr is not None and expr.child_count == 1 else None
+        if call is None or call.type != "function_call" or call.children[0].text != b"jsonencode":
+            raise NotFixed("the key policy is not written as jsonencode({...})")
+        args = next((c for c in call.children if c.type == "function_arguments"), None)
+        obj = _collection(args.children[0] if args is not None and args.child_count == 1 else None, "object")
+        if obj is None:
+            raise NotFixed("the key policy is not written as jsonencode({...})")
+        elem = next((e for e in obj.children if e.type == "object_elem" and _elem_key(e) == "Statement"), None)
+        tup = _collection(elem.children[-1] if elem is not None else None, "tuple")
+        if tup is None:
+            raise NotFixed("the policy's Statement is not written as a list [...]")
+        items = [c for c in tup.children if c.type == "expression"]
+        lines = self.lines
+        if not items:
+            ind = lines.indent(elem.start_point[0])
+            body = self._lines(render.hcl_value(statement, ind + UNIT, UNIT))
+            return [Edit(self.c(tup.start_byte), self.c(tup.end_byte), f"[{self.nl}{ind}{UNIT}{body},{self.nl}{ind}]")], what
+        last = items[-1]
+        comma = last.next_sibling if last.next_sibling is not None and last.next_sibling.type == "," else None
+        if self._first_on_row(last):  # one element per line
+            ind = lines.indent(last.start_point[0])
+            body = self._lines(render.hcl_value(statement, ind, UNIT))
+            if comma is not None:
+                return [Edit(self.c(comma.end_byte), self.c(comma.end_byte), f"{self.nl}{ind}{body},")], what
+            return [Edit(self.c(last.end_byte), self.c(last.end_byte), f",{self.nl}{ind}{body}")], what
+        # [{ ... }, { ... }]: the new element after the last one, laid out like it; `terraform fmt` indents
+        # a line that starts with `}, {` one level deeper than the brackets it closes
+        row = last.end_point[0]
+        close = lines.indent(row)
+        body = self._lines(render.hcl_value(statement, close, UNIT))
+        edits = [Edit(self.c(last.end_byte), self.c(last.end_byte), f", {body}")]
+        brace = lines.start(row) + len(close)
+        if self.text[brace:brace + 1] == "}" and self.c(last.end_byte) == brace + 1:
+            edits.append(Edit(lines.start(row), brace, close + UNIT))
+        return edits, what
+
+    def _lines(self, text: str) -> str:
+        """Rendered text with the file's line breaks."""
+        return text if self.nl == "\n" else text.replace("\n", self.nl)
+
+    def _add_document_statement(self, at: Location, statement: dict) -> list[Edit]:
+        block = self._find(at, ("block",))
+        if block is None or block.children[0].text != b"data":
+            raise NotFixed(f"the policy document is not found at {self.rel}:{at.line}")
+        body = next((c for c in block.children if c.type == "body"), None)
+        end = next((c for c in block.children if c.type == "block_end"), None)
+        if body is None or end is None or end.start_point[0] == block.start_point[0]:
+            raise NotFixed("the policy document is written on one line")
+        row = end.start_point[0]
+        if self.lines.content(row)[: end.start_point[1]].strip():
+            raise NotFixed("the policy document's closing brace shares its line with other code")
+        ind = self.lines.indent(body.children[0].start_point[0]) if body.children else self.lines.indent(block.start_point[0]) + UNIT
+        new = ["", *render.policy_document_block(statement, ind, UNIT)]
+        return [insert_lines(self.lines, row, new, self.nl)]
+
     # --- adding an attribute -----------------------------------------------------
     def insert(self, res_at: Location, name: str, value: Any, after: list[str], before: list[str]) -> tuple[list[Edit], str]:
         block = self._find(res_at, ("block",))
@@ -244,6 +312,23 @@ class Editor:
             return new_text
         fixes = [Edit(new.c(g0), new.c(g1), " " * want) for i in clean for g0, g1, want in _spacing(new.data, new_blocks[i])]
         return apply(new_text, fixes) if fixes else new_text
+
+
+def _collection(expr: Any, kind: str) -> Any:
+    """The ``object`` or ``tuple`` an expression node is, else None."""
+    if expr is None or expr.type != "expression" or expr.child_count != 1:
+        return None
+    cv = expr.children[0]
+    if cv.type != "collection_value" or cv.child_count != 1 or cv.children[0].type != kind:
+        return None
+    return cv.children[0]
+
+
+def _elem_key(elem: Any) -> str:
+    """The key of an object element written as a name or a quoted string."""
+    key = elem.children[0]
+    text = key.text.decode("utf-8", "replace").strip()
+    return text[1:-1] if len(text) >= 2 and text[0] == '"' == text[-1] else text
 
 
 def local_address(address: str) -> tuple[str, str] | None:

@@ -6,6 +6,7 @@ when the object is written on one line."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -13,6 +14,7 @@ import orjson
 
 from ..jsonload import _parser
 from ..model import Location
+from . import render
 from .edits import Edit, Lines, NotFixed, NotLiteral, newline_of, scalar_text
 from .hcl import local_address
 
@@ -159,6 +161,33 @@ class Editor:
         if not edits:
             raise NotFixed(f"the key is not written here as {'its ID' if self.terraform else f'{{Ref: {key}}}'}")
         return edits, f'"{self._key(pair)}": the key by its {to}'
+
+    # --- key policy statements ------------------------------------------------------
+    def add_statement(self, at: Location, statement: dict) -> tuple[list[Edit], str]:
+        """Append ``statement`` to ``KeyPolicy.Statement`` (the member at ``at``)."""
+        pair = self._pair(at)
+        policy = pair.child_by_field_name("value")
+        if policy is None or policy.type != "object":
+            raise NotFixed("the key policy is written as JSON text" if policy is not None and policy.type == "string"
+                           else "the key policy is not written as an object")
+        st = self._member(policy, "Statement")
+        arr = st.child_by_field_name("value") if st is not None else None
+        if arr is None or arr.type != "array":
+            raise NotFixed("the key policy's Statement is not a list")
+        items = [c for c in arr.children if c.type not in ("[", "]", ",", "comment")]
+        sid = statement.get("Sid", "")
+        what = f"added statement {sid!r} to the key policy" if sid else "added a statement to the key policy"
+        compact = json.dumps(statement, ensure_ascii=False)
+        if not items:
+            return [Edit(self.c(arr.start_byte), self.c(arr.end_byte), f"[{compact}]")], what
+        last = items[-1]
+        if not self._own_line(last):
+            return [Edit(self.c(last.end_byte), self.c(last.end_byte), ", " + compact)], what
+        ind = self.lines.indent(last.start_point[0])
+        inner = self.lines.indent(last.start_point[0] + 1) if last.end_point[0] > last.start_point[0] else ind + "  "
+        unit = inner[len(ind):] if inner.startswith(ind) and len(inner) > len(ind) else "  "
+        body = (self.nl + ind).join(render.json_lines(statement, unit))
+        return [Edit(self.c(last.end_byte), self.c(last.end_byte), "," + self.nl + ind + body)], what
 
     # --- adding a member ----------------------------------------------------------------
     def _object(self, at: Location) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from ..model import Location
+from . import render
 from .edits import Edit, Lines, NotFixed, NotLiteral, delete_rows, insert_lines, newline_of, scalar_text
 
 _CORE = "tag:yaml.org,2002:"
@@ -145,6 +146,34 @@ class Editor:
         if not edits:
             raise NotFixed(f"the key is not written here as `!Ref {key}`")
         return edits, f"{k.value}: !GetAtt {key}.{att} (was !Ref {key})"
+
+    # --- key policy statements ------------------------------------------------------
+    def add_statement(self, at: Location, statement: dict) -> tuple[list[Edit], str]:
+        """Append ``statement`` to ``KeyPolicy.Statement`` (the pair at ``at``)."""
+        _, k, v = self._pair(at)
+        if isinstance(v, yaml.ScalarNode):
+            raise NotFixed("the key policy is written as JSON text")
+        policy = self._block_mapping(v, k.value) if isinstance(v, yaml.MappingNode) and v.tag == "tag:yaml.org,2002:map" else None
+        if policy is None:
+            raise NotFixed(f"the key policy is written as `{v.tag}`" if v.tag.startswith("!") else "the key policy is not a mapping")
+        st = next(((sk, sv) for sk, sv in policy.value if sk.value == "Statement"), None)
+        if st is None or not isinstance(st[1], yaml.SequenceNode):
+            raise NotFixed("the key policy's Statement is not a list")
+        seq = st[1]
+        if seq.flow_style or not seq.value:
+            raise NotFixed("the key policy's Statement is written in flow style ([…])")
+        last = seq.value[-1]
+        line = self.lines.content(last.start_mark.line)
+        dash = line.rfind("-", 0, last.start_mark.column)
+        if dash < 0 or line[:dash].strip():
+            raise NotFixed("the key policy's statements are not laid out one per item")
+        content = last.start_mark.column
+        body = render.yaml_lines(statement)
+        new = [" " * dash + "-" + " " * (content - dash - 1) + body[0], *(" " * content + b for b in body[1:])]
+        row = self._last_row(st[0], seq) + 1
+        sid = statement.get("Sid", "")
+        return [insert_lines(self.lines, row, new, self.nl)], (f"added statement {sid!r} to the key policy" if sid else
+                                                                 "added a statement to the key policy")
 
     # --- adding an attribute --------------------------------------------------------
     def _last_row(self, k: Any, v: Any) -> int:

@@ -101,7 +101,11 @@ class Fix(NamedTuple):
     - ``replace_reference``: in the attribute ``attr``, name the key
       ``value[0]`` (its address, or CloudFormation logical ID) by its
       attribute ``value[1]`` instead of its ID (``aws_kms_key.k.id`` ->
-      ``aws_kms_key.k.arn``, ``!Ref Key`` -> ``!GetAtt Key.Arn``).
+      ``aws_kms_key.k.arn``, ``!Ref Key`` -> ``!GetAtt Key.Arn``);
+    - ``add_statement``: add the statement ``value`` (IAM JSON structure) to
+      the key policy ``attr`` (``policy``), where it is a structure written
+      in the scanned files (``jsonencode``, an ``aws_iam_policy_document``,
+      a YAML or JSON ``KeyPolicy``).
 
     ``attr`` names an entry of the resource's ``attrs`` or an :class:`Attr`
     field of the resource (``policy``). ``on`` is the resource the fix edits
@@ -120,7 +124,7 @@ class Fix(NamedTuple):
 
 
 #: the kinds of :class:`Fix` the fixer knows
-FIX_KINDS = ("set", "remove", "replace_reference")
+FIX_KINDS = ("set", "remove", "replace_reference", "add_statement")
 
 
 def set_attr(attr: str, value: Any) -> Fix:
@@ -131,6 +135,12 @@ def set_attr(attr: str, value: Any) -> Fix:
 def remove_attr(attr: str) -> Fix:
     """Fix: the attribute removed."""
     return Fix("remove", attr)
+
+
+def add_statement(statement: dict, key: Any = None) -> Fix:
+    """Fix: ``statement`` added to the key policy of ``key`` (the finding's
+    own resource when None)."""
+    return Fix("add_statement", "policy", statement, key)
 
 
 def replace_reference(attr: str, key: str, to: str = "arn") -> Fix:
