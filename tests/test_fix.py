@@ -595,3 +595,22 @@ def test_add_statement_not_fixed(statement_rule, tmp_path, monkeypatch, name, te
     root, result = _fix(tmp_path, monkeypatch, {name: text}, rules={statement_rule})
     assert (root / name).read_text() == text
     assert any(why in w for w in _why(result, statement_rule)), result.not_fixed
+
+
+def test_a_value_merged_from_a_yaml_anchor_is_not_edited(tmp_path, monkeypatch):
+    tpl = '''Resources:
+  First:
+    Type: AWS::KMS::Key
+    Properties: &defaults
+      Description: shared
+      PendingWindowInDays: 7
+  Second:
+    Type: AWS::KMS::Key
+    Properties:
+      <<: *defaults
+      EnableKeyRotation: true
+'''
+    root, result = _fix(tmp_path, monkeypatch, {"t.yaml": tpl}, rules={"IKMS107"})
+    got = (root / "t.yaml").read_text()
+    assert got == tpl.replace("PendingWindowInDays: 7", "PendingWindowInDays: 30")  # at First, where it is written
+    assert [c.resources for c in result.changes] == [("First",)]

@@ -62,7 +62,9 @@ class Result:
 
 @dataclass(frozen=True)
 class _Request:
-    """One edit to make: ``op`` is ``set``, ``remove`` or ``insert``."""
+    """One edit to make: ``op`` is ``set``, ``remove``, ``insert`` (an
+    attribute added to the resource at ``at``), ``replace_reference`` or
+    ``add_statement``."""
 
     op: str
     file: str
@@ -155,6 +157,10 @@ def plan(f: Finding) -> _Request:
             raise NotFixed(_where_set(attr))
         if attr.loc is None:
             raise NotFixed("where the attribute is written is not known")
+        if res.source == "cloudformation" and attr.loc.file == res.loc.file \
+                and not res.loc.line <= attr.loc.line <= res.loc.end_line:
+            # a YAML merge key (<<: *defaults) brings it from a mapping other resources may share
+            raise NotFixed(f"written outside the resource, at {attr.loc.file}:{attr.loc.line} (a YAML anchor it merges)")
         if fx.kind == "set":
             return _Request("set", attr.loc.file, attr.loc, value=fx.value)
         if fx.kind == "remove":
