@@ -87,7 +87,7 @@ class Editor:
                                                 for c in lit.children):
                 return lit, True
         text = expr.text.decode("utf-8", "replace") if expr is not None else ""
-        raise NotLiteral(f"set by `{' '.join(text.split())}`")
+        raise NotLiteral(f"set by {' '.join(text.split())}")
 
     def literal_text(self, at: Location) -> str:
         """The literal written at ``at`` (NotLiteral when it is not one)."""

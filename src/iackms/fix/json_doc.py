@@ -88,7 +88,7 @@ class Editor:
                 return v, True
         text = v.text.decode("utf-8", "replace") if v is not None else ""
         text = " ".join(text.split())
-        raise NotLiteral(f"set by `{text if len(text) <= 60 else text[:59] + '…'}`")
+        raise NotLiteral(f"set by {text if len(text) <= 60 else text[:59] + '…'}")
 
     def literal_text(self, at: Location) -> str:
         v, _ = self._literal(self._pair(at))

@@ -84,7 +84,7 @@ class Editor:
         if isinstance(v, yaml.ScalarNode) and v.style in ("|", ">"):
             raise NotFixed("the value is a block scalar")
         if v.tag and v.tag.startswith("!") and not v.tag.startswith("!!"):
-            raise NotLiteral(f"set by `{v.tag} …`")
+            raise NotLiteral(f"set by {v.tag} …")
         raise NotLiteral("set by an intrinsic function")
 
     def literal_text(self, at: Location) -> str:
