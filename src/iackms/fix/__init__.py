@@ -104,7 +104,7 @@ def _neighbours(res: Any, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _where_set(attr: Attr) -> str:
-    """"set by var.rotate, variables.tf:3" (as the issue words it): the expression, and where the
+    """``set by var.rotate, variables.tf:3``: the expression, and where the
     value is written when the scan knows it (its origin)."""
     expr = " ".join(attr.expr.split()) or "an expression"
     expr = expr if len(expr) <= 80 else expr[:79] + "…"
