@@ -38,7 +38,7 @@ def fmt_clean(path: Path) -> bool | None:
 
 
 def parses(rel: str, text: str) -> bool:
-    if rel.endswith(".tf"):
+    if rel.endswith((".tf", ".tofu")):
         return hcl.parses(text)
     from cfn_flip import load
 

@@ -199,9 +199,9 @@ def _plan_statement(res: Any, pol: Attr, statement: dict) -> _Request:
 
 
 def editor_for(rel: str, text: str) -> Any:
-    if rel.endswith(".tf"):
+    if rel.endswith((".tf", ".tofu")):
         return hcl.Editor(text, rel)
-    if rel.endswith(".tf.json"):
+    if rel.endswith((".tf.json", ".tofu.json")):
         return json_doc.Editor(text, rel, terraform=True)
     if text.lstrip("\ufeff \t\r\n").startswith("{"):
         return json_doc.Editor(text, rel)
