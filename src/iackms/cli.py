@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     fx.add_argument("--diff", action="store_true", help="print a unified diff of the fixes and write nothing")
     fx.add_argument("--rule", "--select", action="append", dest="rules", metavar="RULE",
                     help="fix only these rules (IDs or names; repeatable, or comma-separated)")
-    fx.add_argument("--fail-on", choices=FAIL_ON[:-1], default=None, help="lowest severity left after the fix that makes the exit code 1 (default: low)")
+    fx.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                    help="lowest severity left after the fix that makes the exit code 1 (default: low, or the config's)")
     fx.add_argument("-p", "--profile", choices=PROFILES, default=None, help="rule profile (default: default, or the config's)")
     fx.add_argument("-c", "--config", metavar="FILE", help="configuration file (default: .iackms.yaml or [tool.iackms] found upward)")
     fx.add_argument("--baseline", metavar="FILE", help="for the exit code, the findings left that are not in this baseline (default: the config's)")
