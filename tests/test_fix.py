@@ -614,3 +614,25 @@ def test_a_value_merged_from_a_yaml_anchor_is_not_edited(tmp_path, monkeypatch):
     got = (root / "t.yaml").read_text()
     assert got == tpl.replace("PendingWindowInDays: 7", "PendingWindowInDays: 30")  # at First, where it is written
     assert [c.resources for c in result.changes] == [("First",)]
+
+
+def test_not_fixed_says_where_the_value_is_written(tmp_path, monkeypatch):
+    """A value with an origin (a variable default, a tfvars line, a module argument, a parameter's
+    Default) is not edited; the reason names the expression and where the value is written."""
+    files = {
+        "infra/main.tf": 'resource "aws_kms_key" "k" {\n  enable_key_rotation     = var.rotate\n  deletion_window_in_days = var.window\n}\n',
+        "infra/variables.tf": 'variable "rotate" {\n  type    = bool\n  default = false\n}\n\nvariable "window" {\n  default = 30\n}\n',
+        "infra/terraform.tfvars": "window = 7\n",
+        "modules/kms/main.tf": 'variable "rotate" {}\n\nresource "aws_kms_key" "this" {\n  enable_key_rotation = var.rotate\n}\n',
+        "envs/prod/main.tf": 'module "kms" {\n  source = "../../modules/kms"\n  rotate = false\n}\n',
+        "t.yaml": 'Parameters:\n  Rotate:\n    Type: String\n    Default: "false"\nResources:\n  K:\n    Type: AWS::KMS::Key\n'
+                  '    Properties:\n      EnableKeyRotation: !Ref Rotate\n',
+    }
+    root, result = _fix(tmp_path, monkeypatch, files, rules={"IKMS101", "IKMS107"})
+    assert not result.files
+    assert sorted(result.not_fixed.values()) == [
+        "set by !Ref Rotate, t.yaml:4",
+        "set by var.rotate, envs/prod/main.tf:3",
+        "set by var.rotate, infra/variables.tf:3",
+        "set by var.window, infra/terraform.tfvars:1",
+    ]
