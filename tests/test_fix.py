@@ -636,3 +636,39 @@ def test_not_fixed_says_where_the_value_is_written(tmp_path, monkeypatch):
         "set by var.rotate, infra/variables.tf:3",
         "set by var.window, infra/terraform.tfvars:1",
     ]
+
+
+def test_two_statements_for_one_policy_in_one_round(statement_rule, tmp_path, monkeypatch):
+    """Insertions at one point (two statements to one policy) are made together."""
+    from iackms.rules.base import REGISTRY as reg
+    from iackms.rules.base import Fail, RuleMeta, add_statement, rule
+
+    events = {**LOGS, "Sid": "AllowEvents", "Principal": {"Service": "events.amazonaws.com"}}
+    del events["Condition"]
+
+    @rule(RuleMeta(id="IKMS991", name="test-needs-events-statement", title="t", severity="high", profiles=("default",),
+                   what="t", why="t", targets=("key",)))
+    def needs_events(key, cfg):
+        if "AllowEvents" not in {st.sid for p in key.policies for st in p.statements}:
+            yield Fail(f"{key.address} lacks the events statement", key.policy.loc or key.loc, fix=add_statement(events))
+
+    try:
+        root = tmp_path / "repo"
+        (root / ".git").mkdir(parents=True)
+        (root / "template.yaml").write_text(CFN_YAML)
+        (root / "main.tf").write_text(JSONENCODE_INLINE)
+        monkeypatch.chdir(root)
+        result = fix_and_check(root, Config(), {statement_rule, "IKMS991"})
+        assert len(result.changes) == 4
+        assert (root / "template.yaml").read_text().count("- Sid: Allow") == 2
+        assert '    }, {\n      Sid       = "AllowEvents"' in (root / "main.tf").read_text() or \
+            '      }, {\n      Sid       = "AllowEvents"' in (root / "main.tf").read_text()
+    finally:
+        reg.pop("IKMS991", None)
+
+
+def test_statement_strings_keep_terraform_interpolations():
+    from iackms.fix.render import hcl_string
+
+    assert hcl_string("logs.${data.aws_region.current.name}.amazonaws.com") == '"logs.${data.aws_region.current.name}.amazonaws.com"'
+    assert hcl_string("a%{b}") == '"a%%{b}"'

@@ -316,8 +316,9 @@ def _pass(todo: list[Finding], files: _Files, allowed: Callable[[Path], bool]) -
                 for f in requests[r]:
                     reasons[f] = e.reason
                 continue
-            if any(e.overlaps(a) for e in edits for a in accepted):
-                continue  # tried again after the next scan
+            if any(e.overlaps(a) for e in edits for a in accepted) or \
+                    any(r.op == m.op == "insert" and r.at == m.at and r.name == m.name for m, _, _ in made):
+                continue  # tried again after the next scan (one attribute is added once)
             accepted.extend(edits)
             made.append((r, edits, what))
         if not made:

@@ -31,17 +31,26 @@ class Edit:
     new: str
 
     def overlaps(self, other: "Edit") -> bool:
-        """Two edits that touch the same characters, or insert at one point."""
+        """Two edits that cannot both be made: they touch the same characters,
+        or one inserts inside (or at the edge of) the other's range. Two
+        insertions at one point can both be made (one after the other: two
+        attributes added to one block, two statements to one policy), and so
+        can one edit made twice (it is made once)."""
+        if self == other:
+            return False
+        if self.start == self.end and other.start == other.end:
+            return False
         if self.start == self.end or other.start == other.end:
             return self.start <= other.end and other.start <= self.end
         return self.start < other.end and other.start < self.end
 
 
 def apply(text: str, edits: Iterable[Edit]) -> str:
-    """``text`` with non-overlapping ``edits`` applied."""
+    """``text`` with non-overlapping ``edits`` applied (insertions at one
+    point in the order given; an edit given twice made once)."""
     out = []
     pos = 0
-    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+    for e in sorted(dict.fromkeys(edits), key=lambda e: (e.start, e.end)):
         if e.start < pos:
             raise ValueError("overlapping edits")
         out.append(text[pos:e.start])

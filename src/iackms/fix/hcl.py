@@ -189,16 +189,16 @@ class Editor:
             if comma is not None:
                 return [Edit(self.c(comma.end_byte), self.c(comma.end_byte), f"{self.nl}{ind}{body},")], what
             return [Edit(self.c(last.end_byte), self.c(last.end_byte), f",{self.nl}{ind}{body}")], what
-        # [{ ... }, { ... }]: the new element after the last one, laid out like it; `terraform fmt` indents
-        # a line that starts with `}, {` one level deeper than the brackets it closes
+        # [{ ... }, { ... }]: the new element goes before the last one's closing brace, which closes it instead:
+        # `}, {` on a line of its own, one level deeper as `terraform fmt` indents it, then the new entries
         row = last.end_point[0]
         close = lines.indent(row)
-        body = self._lines(render.hcl_value(statement, close, UNIT))
-        edits = [Edit(self.c(last.end_byte), self.c(last.end_byte), f", {body}")]
         brace = lines.start(row) + len(close)
+        body = render.hcl_value(statement, close, UNIT).split("\n")
         if self.text[brace:brace + 1] == "}" and self.c(last.end_byte) == brace + 1:
-            edits.append(Edit(lines.start(row), brace, close + UNIT))
-        return edits, what
+            text = self.nl.join([UNIT + "}, {", *body[1:-1], close])
+            return [Edit(brace, brace, text)], what
+        return [Edit(self.c(last.end_byte), self.c(last.end_byte), ", " + self._lines("\n".join(body)))], what
 
     def _lines(self, text: str) -> str:
         """Rendered text with the file's line breaks."""

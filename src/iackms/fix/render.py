@@ -22,8 +22,10 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def hcl_string(s: str) -> str:
-    """A quoted HCL string: JSON escapes, and template sequences escaped."""
-    return json.dumps(s, ensure_ascii=False).replace("${", "$${").replace("%{", "%%{")
+    """A quoted HCL string with JSON escapes. A ``${...}`` in it is a Terraform
+    interpolation (rules write ``data.aws_region.current.name`` so); IAM's own
+    policy variables must be written ``$${...}``. ``%{`` directives are escaped."""
+    return json.dumps(s, ensure_ascii=False).replace("%{", "%%{")
 
 
 def hcl_key(k: str) -> str:
