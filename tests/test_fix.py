@@ -672,3 +672,28 @@ def test_statement_strings_keep_terraform_interpolations():
 
     assert hcl_string("logs.${data.aws_region.current.name}.amazonaws.com") == '"logs.${data.aws_region.current.name}.amazonaws.com"'
     assert hcl_string("a%{b}") == '"a%%{b}"'
+
+
+def test_a_statement_that_interpolates_an_undeclared_data_source_is_not_added(tmp_path, monkeypatch):
+    from iackms.rules.base import REGISTRY as reg
+    from iackms.rules.base import Fail, RuleMeta, add_statement, rule
+
+    logs = {**LOGS, "Principal": {"Service": "logs.${data.aws_region.current.name}.amazonaws.com"}}
+
+    @rule(RuleMeta(id="IKMS992", name="test-regional-statement", title="t", severity="high", profiles=("default",),
+                   what="t", why="t", targets=("key",)))
+    def regional(key, cfg):
+        if "AllowCloudWatchLogs" not in {st.sid for p in key.policies for st in p.statements}:
+            yield Fail("lacks it", key.policy.loc or key.loc, fix=add_statement(logs))
+
+    try:
+        root, result = _fix(tmp_path, monkeypatch, {"main.tf": JSONENCODE_LINES}, rules={"IKMS992"})
+        assert not result.files
+        assert list(result.not_fixed.values()) == [
+            'the statement needs data.aws_region.current, which . does not declare: add `data "aws_region" "current" {}` and run iackms fix again']
+        (root / "main.tf").write_text(JSONENCODE_LINES + '\ndata "aws_region" "current" {}\n')
+        result = fix(["."], Config(), rules={"IKMS992"}, cwd=root)
+        assert not write(result, root)
+        assert 'Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }' in (root / "main.tf").read_text()
+    finally:
+        reg.pop("IKMS992", None)

@@ -184,6 +184,7 @@ def _plan_statement(res: Any, pol: Attr, statement: dict) -> _Request:
         raise NotFixed(_where_set(pol))
     text = json.dumps(statement, ensure_ascii=False)
     if res.source == "terraform":
+        _declared(pol.loc.file, text)
         doc = next((p for p in getattr(res, "policies", []) if p.source == "policy_document"), None)
         loc = getattr(doc.raw, "loc", None) if doc is not None else None
         if isinstance(loc, Location):
@@ -193,6 +194,27 @@ def _plan_statement(res: Any, pol: Attr, statement: dict) -> _Request:
             raise NotFixed(f"the key policy is `{expr if len(expr) <= 60 else expr[:59] + '…'}`: only a jsonencode() "
                            "structure or an aws_iam_policy_document is edited")
     return _Request("add_statement", pol.loc.file, pol.loc, "", text)
+
+
+def _declared(rel: str, statement: str) -> None:
+    """A statement for Terraform may interpolate data sources
+    (``${data.aws_region.current.name}``): the module that receives it must
+    declare them, else the fix would break the configuration."""
+    wanted = set(re.findall(r"\$\{\s*data\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)", statement))
+    if not wanted:
+        return
+    d = Path(rel).parent
+    texts = []
+    for p in sorted(d.glob("*.tf")) + sorted(d.glob("*.tofu")):
+        try:
+            texts.append(p.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            pass
+    code = "\n".join(texts)
+    for typ, name in sorted(wanted):
+        if not re.search(rf'(?m)^\s*data\s+"?{re.escape(typ)}"?\s+"?{re.escape(name)}"?\s*\{{', code):
+            raise NotFixed(f'the statement needs data.{typ}.{name}, which {d.as_posix() or "."} does not declare: add '
+                           f'`data "{typ}" "{name}" {{}}` and run iackms fix again')
 
 
 # --- editing ---------------------------------------------------------------------------------
