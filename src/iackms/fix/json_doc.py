@@ -157,6 +157,15 @@ class Editor:
                         edits.append(Edit(self.c(n.start_byte), self.c(n.end_byte),
                                           f'{{"Fn::GetAtt": [{orjson.dumps(key).decode()}, "{att}"]}}'))
                         continue
+                if len(pairs) == 1 and self._key(pairs[0]) == "Fn::GetAtt":
+                    gv = pairs[0].child_by_field_name("value")
+                    if gv is not None and gv.type == "string" and orjson.loads(gv.text) == f"{key}.KeyId":
+                        edits.append(Edit(self.c(gv.start_byte), self.c(gv.end_byte), orjson.dumps(f"{key}.{att}").decode()))
+                    elif gv is not None and gv.type == "array":
+                        items = [c for c in gv.children if c.type == "string"]
+                        if len(items) == 2 and orjson.loads(items[0].text) == key and orjson.loads(items[1].text) == "KeyId":
+                            edits.append(Edit(self.c(items[1].start_byte), self.c(items[1].end_byte), f'"{att}"'))
+                    continue
             stack.extend(n.children)
         if not edits:
             raise NotFixed(f"the key is not written here as {'its ID' if self.terraform else f'{{Ref: {key}}}'}")

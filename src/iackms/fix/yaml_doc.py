@@ -133,6 +133,10 @@ class Editor:
             seen.add(id(n))
             if isinstance(n, yaml.ScalarNode) and n.tag == "!Ref" and n.value == key:
                 edits.append(Edit(n.start_mark.index, n.end_mark.index, f"!GetAtt {key}.{att}"))
+            elif isinstance(n, yaml.ScalarNode) and n.tag == "!GetAtt" and n.value == f"{key}.KeyId":
+                edits.append(Edit(n.start_mark.index, n.end_mark.index, f"!GetAtt {key}.{att}"))
+            elif isinstance(n, yaml.SequenceNode) and n.tag == "!GetAtt":
+                edits.extend(self._get_att_list(n, key, att))
             elif isinstance(n, yaml.MappingNode):
                 if len(n.value) == 1 and n.value[0][0].value == "Ref" and isinstance(n.value[0][1], yaml.ScalarNode) \
                         and n.value[0][1].value == key:
@@ -140,12 +144,26 @@ class Editor:
                     edits.append(Edit(rk.start_mark.index, rk.end_mark.index, "Fn::GetAtt"))
                     edits.append(Edit(rv.start_mark.index, rv.end_mark.index, f"[{key}, {att}]"))
                     continue
+                if len(n.value) == 1 and n.value[0][0].value == "Fn::GetAtt":
+                    gv = n.value[0][1]
+                    if isinstance(gv, yaml.SequenceNode):
+                        edits.extend(self._get_att_list(gv, key, att))
+                    elif isinstance(gv, yaml.ScalarNode) and gv.value == f"{key}.KeyId":
+                        edits.append(Edit(gv.start_mark.index, gv.end_mark.index, f"{key}.{att}"))
+                    continue
                 stack.extend(x for pair in n.value for x in pair)
             elif isinstance(n, yaml.SequenceNode):
                 stack.extend(n.value)
         if not edits:
-            raise NotFixed(f"the key is not written here as `!Ref {key}`")
-        return edits, f"{k.value}: !GetAtt {key}.{att} (was !Ref {key})"
+            raise NotFixed(f"the key is not written here as `!Ref {key}` or `!GetAtt {key}.KeyId`")
+        return edits, f"{k.value}: !GetAtt {key}.{att} (was its ID)"
+
+    def _get_att_list(self, n: Any, key: str, att: str) -> list[Edit]:
+        """``[Key, KeyId]`` -> ``[Key, Arn]``."""
+        v = n.value
+        if len(v) == 2 and all(isinstance(x, yaml.ScalarNode) for x in v) and v[0].value == key and v[1].value == "KeyId":
+            return [Edit(v[1].start_mark.index, v[1].end_mark.index, att)]
+        return []
 
     # --- key policy statements ------------------------------------------------------
     def add_statement(self, at: Location, statement: dict) -> tuple[list[Edit], str]:
