@@ -1,9 +1,13 @@
-"""Terraform (``.tf``) edits by byte ranges of the tree-sitter syntax tree.
+"""Terraform (``.tf``, ``.tofu``) edits by byte ranges of the tree-sitter
+syntax tree: a literal replaced, an attribute removed with its line or added
+as a line next to its neighbours, a key reference renamed, a statement added
+to a ``jsonencode`` policy or an ``aws_iam_policy_document``.
 
-Only the edited attribute's line changes, plus, when the block was aligned
-the way ``terraform fmt`` aligns it, the spaces before ``=`` on the lines of
-its alignment group (consecutive one-line attributes), so that a formatted
-file stays formatted. Comments, blank lines and every other byte are kept.
+Only the edited lines change, plus, in a block that was aligned the way
+``terraform fmt`` aligns it, the spaces before ``=`` and before trailing
+comments in the alignment groups the edit touched, so that a formatted file
+stays formatted (:meth:`Editor.finish`). Comments, blank lines and every
+other byte are kept.
 """
 
 from __future__ import annotations
