@@ -53,7 +53,8 @@ def step(action: dict, step_id: str) -> dict:
 def test_composite_with_the_documented_inputs(action):
     assert action["runs"]["using"] == "composite"
     inputs = action["inputs"]
-    assert {"path", "profile", "config", "fail-on", "sarif-file", "upload-sarif", "version", "inventory"} <= set(inputs)
+    assert {"path", "profile", "config", "fail-on", "sarif-file", "upload-sarif", "version", "inventory", "baseline"} <= set(inputs)
+    assert inputs["baseline"]["default"] == ""
     assert inputs["path"]["default"] == "."
     assert inputs["fail-on"]["default"] == ""  # the configuration's fail_on, else low
     assert inputs["sarif-file"]["default"] == "iackms.sarif"
@@ -107,7 +108,7 @@ def test_scans_once_with_annotations_and_sarif(action):
     assert len(re.findall(r"^\s*iackms ", script, re.M)) == 1
     assert "--format github --format sarif --output" in script
     assert "exit-code=" in script and "$GITHUB_OUTPUT" in script
-    assert set(scan["env"]) == {"IACKMS_PATH", "IACKMS_PROFILE", "IACKMS_CONFIG", "IACKMS_FAIL_ON", "IACKMS_SARIF_FILE"}
+    assert set(scan["env"]) == {"IACKMS_PATH", "IACKMS_PROFILE", "IACKMS_CONFIG", "IACKMS_FAIL_ON", "IACKMS_SARIF_FILE", "IACKMS_BASELINE"}
 
 
 # --- actionlint and shellcheck -------------------------------------------------------
@@ -341,6 +342,31 @@ def test_action_steps_inventory_error(action, workspace, tmp_path):
     r = Runner(action, workspace, tmp_path, inventory="true", path="missing-dir")
     res = r.run("inventory")
     assert res.returncode == 2 and "::error title=iackms::the inventory failed (exit code 2)" in res.stdout
+
+
+@needs_tf
+def test_action_steps_with_a_baseline(action, workspace, tmp_path):
+    """Findings in the baseline neither annotate nor fail; SARIF keeps them as unchanged; a new one fails."""
+    (workspace / "infra" / "main.tf").write_text(BAD_KEY, encoding="utf-8")
+    made = subprocess.run([sys.executable, "-m", "iackms", "baseline", "--output", "security/iackms-baseline.json"],
+                          cwd=workspace, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    r = Runner(action, workspace, tmp_path, baseline="security/iackms-baseline.json")
+    scan = r.run("scan")
+    assert r.action_output("exit-code") == "0", scan.stdout + scan.stderr
+    assert "::warning" not in scan.stdout and "::error" not in scan.stdout
+    results = _validate_sarif(workspace / "iackms.sarif")["runs"][0]["results"]
+    assert results and {x["baselineState"] for x in results} == {"unchanged"}
+    assert "baselined finding(s) remain" in r.summary.read_text(encoding="utf-8")
+    assert r.fail_step().returncode == 0
+    (workspace / "infra" / "new.tf").write_text(BAD_KEY.replace('"k"', '"k2"'), encoding="utf-8")
+    r2 = Runner(action, workspace, tmp_path, baseline="security/iackms-baseline.json")
+    scan = r2.run("scan")
+    assert r2.action_output("exit-code") == "1"
+    assert "file=infra/new.tf," in scan.stdout and "file=infra/main.tf," not in scan.stdout
+    states = {(x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], x["baselineState"])
+              for x in _validate_sarif(workspace / "iackms.sarif")["runs"][0]["results"]}
+    assert ("infra/new.tf", "new") in states and ("infra/main.tf", "unchanged") in states
 
 
 def test_action_steps_no_injection(action, workspace, tmp_path):

@@ -97,3 +97,15 @@ def test_no_rule_id_in_the_engine():
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     code = re.sub(r'"""(?:.|\n)*?"""', "", code)
     assert not re.findall(r"IKMS\d{3}", code)
+
+
+def test_the_fixer_knows_no_rule():
+    """`iackms fix` applies what rules declare: no rule ID in its code, and it
+    runs no rule (it asks the engine)."""
+    import re
+
+    for f in sorted((PKG / "fix").glob("*.py")):
+        text = f.read_text(encoding="utf-8")
+        code = re.sub(r'"""(?:.|\n)*?"""', "", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
+        assert not re.findall(r"IKMS\d{3}", code), f.name
+        assert not any(name.startswith("iackms.rules.ikms") for name in _imports(f)), f.name

@@ -40,10 +40,10 @@ def hook_home(tmp_path_factory):
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-def _try(repo: Path, home: Path) -> subprocess.CompletedProcess:
+def _try(repo: Path, home: Path, hook: str = "iackms") -> subprocess.CompletedProcess:
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
     env.pop("VIRTUAL_ENV", None)
-    return subprocess.run([*_pre_commit(), "try-repo", str(ROOT), "iackms"], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
+    return subprocess.run([*_pre_commit(), "try-repo", str(ROOT), hook], cwd=repo, capture_output=True, text=True, env=env, timeout=900)
 
 
 def _repo(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -168,3 +168,15 @@ def test_one_run_one_summary_each_key_once(tmp_path, hook_home):
     assert r.returncode == 1, out
     summaries = [line for line in out.splitlines() if " finding" in line and " checked" in line]
     assert summaries == ["80 findings (40 medium, 40 low) in 80 files, 40 keys checked"], summaries
+
+def test_fix_hook_rewrites_the_file_and_stops_the_commit(tmp_path, hook_home):
+    repo = _repo(tmp_path, {"infra/kms.tf": BAD_TF})
+    r = _try(repo, hook_home, "iackms-fix")
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out  # files were modified: pre-commit stops the commit
+    assert "files were modified by this hook" in out
+    assert "infra/kms.tf:3: fixed IKMS101 aws_kms_key.bad: enable_key_rotation = true (was false)" in out
+    assert (repo / "infra" / "kms.tf").read_text() == BAD_TF.replace("= false", "= true")
+    _git(repo, "add", ".")
+    again = _try(repo, hook_home, "iackms-fix")
+    assert "files were modified" not in again.stdout + again.stderr

@@ -1,6 +1,7 @@
-"""Command line: `iackms scan`, `iackms inventory`, `iackms rules`,
-`iackms explain`, `iackms checkov-dir`. Exit codes: 0 clean, 1 findings at or above
---fail-on, 2 usage or internal error (one line, never a traceback)."""
+"""Command line: `iackms scan`, `iackms fix`, `iackms baseline`, `iackms
+inventory`, `iackms rules`, `iackms explain`, `iackms checkov-dir`. Exit
+codes: 0 clean, 1 findings at or above --fail-on (for `fix`: left after the
+fix), 2 usage or internal error (one line, never a traceback)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,38 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-j", "--jobs", type=_jobs, default=0, metavar="N",
                    help="worker processes for large trees (default: one per CPU, up to 4; 1: no workers)")
 
+    s.add_argument("--baseline", metavar="FILE",
+                   help="report and fail on only the findings not in this baseline (default: the config's `baseline`)")
+    s.add_argument("--no-baseline", action="store_true", help="ignore the config's `baseline`: report every finding")
+
+    fx = sub.add_parser("fix", help="fix, in place, what can be fixed",
+                        description="Rewrite, in place, the findings whose fix is unambiguous and local (a literal written at "
+                                    "the resource), keeping the files' style; say why the others are not fixed. The exit code "
+                                    "is what `iackms scan` would return after the fix.")
+    fx.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or directories (default: .)")
+    fx.add_argument("--diff", action="store_true", help="print a unified diff of the fixes and write nothing")
+    fx.add_argument("--rule", "--select", action="append", dest="rules", metavar="RULE",
+                    help="fix only these rules (IDs or names; repeatable, or comma-separated)")
+    fx.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                    help="lowest severity left after the fix that makes the exit code 1 (default: low, or the config's)")
+    fx.add_argument("-p", "--profile", choices=PROFILES, default=None, help="rule profile (default: default, or the config's)")
+    fx.add_argument("-c", "--config", metavar="FILE", help="configuration file (default: .iackms.yaml or [tool.iackms] found upward)")
+    fx.add_argument("--baseline", metavar="FILE", help="for the exit code, the findings left that are not in this baseline (default: the config's)")
+    fx.add_argument("--no-baseline", action="store_true", help="ignore the config's `baseline`")
+    fx.add_argument("--max-file-size", type=_size, default=None, metavar="SIZE", help="skip (and report) larger files (default: 100MB)")
+    fx.add_argument("--no-color", action="store_true", help="no colour in text output")
+    fx.add_argument("-j", "--jobs", type=_jobs, default=0, metavar="N", help="worker processes for large trees")
+
+    b = sub.add_parser("baseline", help="record today's findings, so that scans report only new ones",
+                       description="Write the findings of a scan to a baseline file; `iackms scan --baseline FILE` (or "
+                                   "`baseline:` in the configuration) then reports and fails on only the findings not in it.")
+    b.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files or directories (default: .)")
+    b.add_argument("-o", "--output", metavar="FILE", help="the baseline file (default: the config's `baseline`, else .iackms-baseline.json)")
+    b.add_argument("-p", "--profile", choices=PROFILES, default=None, help="rule profile (default: default, or the config's)")
+    b.add_argument("-c", "--config", metavar="FILE", help="configuration file (default: .iackms.yaml or [tool.iackms] found upward)")
+    b.add_argument("--max-file-size", type=_size, default=None, metavar="SIZE", help="skip (and report) larger files (default: 100MB)")
+    b.add_argument("-j", "--jobs", type=_jobs, default=0, metavar="N", help="worker processes for large trees")
+
     from .reporters import INVENTORY_FORMATS
 
     i = sub.add_parser("inventory", help="list every key: its configuration, who may administer and use it, its findings",
@@ -131,6 +164,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return cmd_scan(args)
     if args.command == "inventory":
         return cmd_inventory(args)
+    if args.command == "fix":
+        return cmd_fix(args)
+    if args.command == "baseline":
+        return cmd_baseline(args)
     if args.command == "rules":
         return cmd_rules()
     if args.command == "explain":
@@ -163,6 +200,22 @@ def _config(args: argparse.Namespace):
         print(f"iackms: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return None
     return cfg
+
+
+def _apply_baseline(args: argparse.Namespace, cfg, report) -> bool:
+    """Compare the report with `--baseline` or the config's; False (after
+    saying why) when the baseline cannot be read."""
+    from . import baseline
+
+    name = None if args.no_baseline else (args.baseline or cfg.baseline_path())
+    if not name:
+        return True
+    try:
+        baseline.apply(report, baseline.load(Path(name)), name)
+    except baseline.BaselineError as e:
+        print(f"iackms: {e}", file=sys.stderr)
+        return False
+    return True
 
 
 def _outputs(args: argparse.Namespace, default: str) -> list[list] | None:
@@ -228,6 +281,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     fail_on = args.fail_on or cfg.fail_on or "low"
     jobs = args.jobs or min(os.cpu_count() or 1, 4)
     report = scan(list(args.paths), cfg, max_file_size=args.max_file_size, no_suppress=args.no_suppress, jobs=jobs)
+    if not _apply_baseline(args, cfg, report):
+        return 2
     for w in report.warnings:
         print(f"iackms: warning: {w}", file=sys.stderr)
     outputs = _outputs(args, "text")
@@ -245,6 +300,95 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if report.remote_summary():
             print(f"iackms: {report.remote_summary()}", file=sys.stderr)
     return exit_code(report, fail_on)
+
+
+def _rule_ids(values: list[str] | None) -> set[str] | None:
+    """`--rule` values (IDs or names, repeated or comma-separated) as rule
+    IDs; raises ValueError naming an unknown one."""
+    if not values:
+        return None
+    from .rules import resolve_rule
+
+    out = set()
+    for v in values:
+        for part in v.split(","):
+            if not part.strip():
+                continue
+            rid = resolve_rule(part)
+            if rid is None:
+                raise ValueError(f"unknown rule {part.strip()!r} (see `iackms rules`)")
+            out.add(rid)
+    return out
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    from .engine import exit_code
+    from .fix import fix, write
+    from .reporters.text import line, render
+
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    try:
+        rules = _rule_ids(args.rules)
+    except ValueError as e:
+        print(f"iackms: {e}", file=sys.stderr)
+        return 2
+    fail_on = args.fail_on or cfg.fail_on or "low"
+    jobs = args.jobs or min(os.cpu_count() or 1, 4)
+    result = fix(list(args.paths), cfg, rules=rules, jobs=jobs, max_file_size=args.max_file_size)
+    report = result.report
+    if not _apply_baseline(args, cfg, report):
+        return 2
+    for w in report.warnings:
+        print(f"iackms: warning: {w}", file=sys.stderr)
+    # with --diff, standard output is the diff alone (for `git apply`); the rest goes to standard error
+    out = sys.stderr if args.diff else sys.stdout
+    if args.diff:
+        sys.stdout.write(result.diff())
+        sys.stdout.flush()
+    else:
+        errors = write(result)
+        for e in errors:
+            print(f"iackms: {e}", file=sys.stderr)
+        if errors:
+            return 2
+    colour = not args.diff and sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not args.no_color
+    verb = "would fix" if args.diff else "fixed"
+    for c in result.changes:
+        print(f"{c.file}:{c.line}: {verb} {','.join(c.rule_ids)} {', '.join(c.resources)}: {c.what}", file=out)
+    for f in report.findings:
+        why = result.not_fixed.get(f)
+        print(line(f, colour) + (f" [not fixed: {why}]" if why else ""), file=out)
+    n, files = result.fixed_findings(), len(result.files)
+    done = (f"{n} finding{'s' if n != 1 else ''} {'would be ' if args.diff else ''}fixed in {files} file{'s' if files != 1 else ''}"
+            if n else "nothing to fix")
+    left = render(report).rstrip("\n").splitlines()[-1]
+    if result.changes or report.findings:
+        print("", file=out)
+    print(f"{done}; {'after the fix, ' if n else ''}{left}", file=out)
+    return exit_code(report, fail_on)
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from . import baseline
+    from .engine import scan
+
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    jobs = args.jobs or min(os.cpu_count() or 1, 4)
+    report = scan(list(args.paths), cfg, max_file_size=args.max_file_size, jobs=jobs)
+    for w in report.warnings:
+        print(f"iackms: warning: {w}", file=sys.stderr)
+    target = args.output or cfg.baseline_path() or baseline.DEFAULT_FILE
+    try:
+        n = baseline.write(report, Path(target))
+    except OSError as e:
+        print(f"iackms: cannot write {target}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    print(f"iackms: {n} finding{'s' if n != 1 else ''} recorded in {target}", file=sys.stderr)
+    return 0
 
 
 def cmd_rules() -> int:

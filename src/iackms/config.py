@@ -32,6 +32,8 @@ class Config:
     trusted_accounts: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     fail_on: str | None = None
+    #: baseline file (relative to ``base_dir`` when set), None: no baseline
+    baseline: str | None = None
     #: custom key store types that satisfy IKMS106
     custom_key_store_types: tuple[str, ...] = ("AWS_CLOUDHSM",)
     #: where the configuration came from (for messages)
@@ -53,6 +55,17 @@ class Config:
         if self.profile in ("cmmc-l2", "cmmc-l3", "strict"):
             return CMMC_ALIAS_PATTERN
         return None
+
+    def baseline_path(self) -> str | None:
+        """The configured baseline file, relative to the current directory
+        when the configuration's own directory is not known."""
+        if not self.baseline:
+            return None
+        if self.base_dir is None:
+            return self.baseline
+        import os
+
+        return os.path.relpath(os.path.join(self.base_dir, self.baseline))
 
     def excluded(self, rel_path: str) -> bool:
         """``rel_path`` (relative to the current directory) matches an `exclude`
@@ -147,6 +160,10 @@ def from_mapping(data: Any, origin: str, base: Config | None = None) -> Config:
                 cfg.trusted_accounts = accts
             elif key == "exclude":
                 cfg.exclude = _list_of_str(key, v)
+            elif key == "baseline":
+                if not isinstance(v, str) or not v.strip():
+                    raise ConfigError("`baseline` must be the path of a baseline file")
+                cfg.baseline = v
             elif key == "fail_on":
                 if v not in FAIL_ON:
                     raise ConfigError(f"`fail_on` must be one of {', '.join(FAIL_ON)}, not {v!r}")

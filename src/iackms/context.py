@@ -43,6 +43,9 @@ class ScanContext:
     #: a rule judges data stores that mention no KMS at all (a table without a
     #: key): Terraform directories holding one are evaluated too
     data_stores: bool = False
+    #: contents that stand for files on disk (resolved path -> bytes): `iackms
+    #: fix` scans its edits before (or instead of, with --diff) writing them
+    overlay: dict = field(default_factory=dict)
 
     def rel(self, path: Path | str) -> str:
         """``path`` relative to the current directory, with forward slashes.
@@ -96,6 +99,15 @@ class ScanContext:
                 return root
         return None
 
+    def read_bytes(self, path: Path | str) -> bytes:
+        """The bytes of a file (from :attr:`overlay` when it holds the file).
+        Raises OSError as reading the file would."""
+        if self.overlay:
+            data = self.overlay.get(os.path.realpath(str(path)))
+            if data is not None:
+                return data
+        return Path(path).read_bytes()
+
     def read_text(self, path: Path | str) -> str | None:
         """The text of a file inside the scan roots, or None when it is outside,
         missing, too large or not UTF-8."""
@@ -105,6 +117,6 @@ class ScanContext:
             p = Path(path)
             if not p.is_file() or p.stat().st_size > self.max_file_size:
                 return None
-            return p.read_bytes().decode("utf-8-sig")
+            return self.read_bytes(p).decode("utf-8-sig")
         except (OSError, UnicodeDecodeError):
             return None

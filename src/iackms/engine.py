@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -308,7 +308,6 @@ def _exists_when(res: Resource, findings: list[Finding]) -> list[Finding]:
 def _with_branch(f: Finding, phrases: list[str]) -> Finding:
     """The finding said to hold only ``when`` the phrases do (an IKMS002
     note's unresolved value too, so that only notes of the same branch merge)."""
-    from dataclasses import replace
 
     return replace(f, message=_when(f.message, phrases), subject=_when(f.subject, phrases) if f.subject else "")
 
@@ -322,8 +321,6 @@ def _when(msg: str, phrases: list[str]) -> str:
 
 def merge_variants(key: Key, vs: list, per: list[list[Finding]]) -> list[Finding]:
     """The findings of a key's variants, merged (see :func:`judge_key`)."""
-    from dataclasses import replace
-
     axes = list(vs[0].chosen)
     classes = [list(dict.fromkeys(v.chosen[s] for v in vs)) for s in axes]
     coords = [tuple(classes[i].index(v.chosen[s]) for i, s in enumerate(axes)) for v in vs]
@@ -421,11 +418,10 @@ def judge(r, res: Resource, cfg: Config, enabled: set[str]) -> list[Finding]:
             severity = sev.get(rid, item.severity or r.meta.severity)
             f = _finding(rid, r.meta.title, severity, loc, res, item.message, item.ident)
             if item.related:  # the rule's own related places (a consumer's key policy), then the engine's
-                from dataclasses import replace
-
                 mine = tuple((rl.file, max(1, rl.line), what) for rl, what in item.related if rl is not None)
                 f = replace(f, related=mine + tuple(r for r in f.related if r not in mine))
-            out.append(f)
+            # the rule's declared fix and the resource it is about: what `iackms fix` works from
+            out.append(replace(f, fix=item.fix, model=res))
         elif UNRESOLVED in enabled:
             m2 = REGISTRY[UNRESOLVED].meta
             out.append(_finding(UNRESOLVED, m2.title, sev.get(UNRESOLVED, m2.severity), loc, res,
@@ -683,8 +679,11 @@ def scan(
     max_file_size: int | None = None,
     no_suppress: bool = False,
     jobs: int = 1,
+    overlay: dict[str, bytes] | None = None,
 ) -> Report:
-    return run(paths, cfg, cwd=cwd, max_file_size=max_file_size, no_suppress=no_suppress, jobs=jobs).report
+    """Scan ``paths``. ``overlay`` (resolved path -> bytes) stands for the
+    contents of those files (`iackms fix` scans its edits before writing them)."""
+    return run(paths, cfg, cwd=cwd, max_file_size=max_file_size, no_suppress=no_suppress, jobs=jobs, overlay=overlay).report
 
 
 def run(
@@ -695,6 +694,7 @@ def run(
     max_file_size: int | None = None,
     no_suppress: bool = False,
     jobs: int = 1,
+    overlay: dict[str, bytes] | None = None,
 ) -> ScanResult:
     """The scan: discover, parse, evaluate once; the report and its model."""
     cwd = cwd or Path.cwd()
@@ -710,6 +710,8 @@ def run(
     ctx = ScanContext(roots=roots, cwd=cwd)
     if max_file_size is not None:
         ctx.max_file_size = max_file_size
+    if overlay:
+        ctx.overlay = overlay
     inp = discover(paths, ctx, cfg)
     report = Report(profile=cfg.profile, boundary=[ctx.rel(r) for r in roots])
     # a rule that judges data stores without any KMS setting widens what the parsers read
@@ -840,6 +842,8 @@ def parse_document(path: Path, ctx: ScanContext) -> ScanUnit:
                     return ScanUnit(notes=[Note(PARSE_ERROR, size_limit_message(size, ctx.max_file_size), Location(rel, 1, 1))])
                 return ScanUnit()
             data = head + fh.read()
+        if ctx.overlay:  # `iackms fix`: the edited text stands for the file
+            data = ctx.overlay.get(os.path.realpath(path), data)
     except OSError as e:
         if any(m in path.name for m in ("template", "cfn", "plan")):
             return ScanUnit(notes=[Note(PARSE_ERROR, f"cannot read file: {e.strerror or e}", Location(rel, 1, 1))])

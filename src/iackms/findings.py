@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 from .vocab import SEVERITY_RANK
 
@@ -38,6 +42,12 @@ class Finding:
     #: the attribute that uses a value written at (file, line), the module
     #: block that calls the resource's module
     related: tuple[tuple[str, int, str], ...] = ()
+    #: the rule's declared fix (:class:`iackms.rules.base.Fix`), None when it
+    #: has none; with ``model``, what ``iackms fix`` works from. Neither
+    #: takes part in equality, hashing or any output format.
+    fix: Any = field(default=None, compare=False, repr=False)
+    #: the model resource the finding is about (None for file-level findings)
+    model: Any = field(default=None, compare=False, repr=False)
 
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.rule_id, self.resource, self.column, self.message, self.root, self.related)
@@ -62,6 +72,12 @@ class Report:
     profile: str = "default"
     #: modules the scan cannot read (registry, Git), by source: the calls of each
     remote_modules: list["RemoteModules"] = field(default_factory=list)
+    #: the baseline file the findings were compared with ("" when none)
+    baseline: str = ""
+    #: findings recorded in the baseline (not in ``findings``: they are not new)
+    baselined: list[Finding] = field(default_factory=list)
+    #: findings recorded in the baseline that are gone (fixed, or their resource removed)
+    baseline_absent: int = 0
 
     def remote_summary(self) -> str:
         """`3 remote modules not scanned: a (2 calls), b, c`, or `""`."""
@@ -99,3 +115,60 @@ class RemoteModules:
 
     source: str
     calls: list[ModuleCall] = field(default_factory=list)
+
+
+# --- fingerprints -------------------------------------------------------------------
+
+#: the name of the fingerprint scheme (SARIF ``partialFingerprints`` key, baselines)
+FINGERPRINT_KEY = "iackms/v1"
+
+
+def fingerprint(f: Finding, boundary: Sequence[str] = ()) -> str:
+    """A finding's identity that survives lines moving: the rule, the file,
+    the resource and the statement identity (or the message without its
+    numbers). SARIF ``partialFingerprints`` and baselines both use it.
+
+    ``boundary`` holds the directories the scan read within (relative to the
+    current directory, as every path is): the file is taken relative to the
+    one that holds it, so that the fingerprint is the same from any
+    subdirectory and after the repository moves. Without a boundary, the
+    path as reported (relative to the current directory)."""
+    what = f.ident or re.sub(r"\d+", "", f.message)
+    # an IKMS002 note names the rule that could not decide: notes of two rules on one statement differ;
+    # a note merged from several rules' notes keeps the fingerprint of its first rule's
+    about = f.about.split(",", 1)[0]
+    file = rebase(f.file, boundary)
+    parts = [f.rule_id, about, file, f.resource, what]
+    # the file outside the resource's root module (a module shared by several roots): the root too, so that
+    # the same address in two roots is two findings
+    if f.root:
+        root = rebase(f.root, boundary)
+        if not _under(file, root):
+            parts.append(root)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _under(file: str, root: str) -> bool:
+    """``file`` is ``root`` or inside it (paths relative to one directory)."""
+    if root in (".", ""):
+        return not file.startswith("../")
+    return file == root or file.startswith(root.rstrip("/") + "/")
+
+
+def rebase(path: str, boundary: Sequence[str]) -> str:
+    """``path`` (relative to the current directory) relative to the
+    innermost directory of ``boundary`` (also relative to the current
+    directory) that holds it, with forward slashes; unchanged when none
+    does."""
+    if not boundary or not path:
+        return path
+    full = os.path.abspath(path)
+    best: str | None = None
+    for b in boundary:
+        base = os.path.abspath(b or ".")
+        if full == base or full.startswith(base.rstrip(os.sep) + os.sep):
+            if best is None or len(base) > len(best):
+                best = base
+    if best is None:
+        return path
+    return os.path.relpath(full, best).replace(os.sep, "/")

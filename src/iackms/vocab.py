@@ -228,4 +228,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "custom key store types IKMS106 accepts"),
     Option("exclude", "list of glob patterns", [],
            "files and directories not scanned; patterns are relative to the configuration file's directory"),
+    Option("baseline", "path of a baseline file", None,
+           "report (and fail on) only the findings not recorded in this baseline (as `--baseline`; written by "
+           "`iackms baseline`); relative to the configuration file's directory"),
 )}

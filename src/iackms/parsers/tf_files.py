@@ -68,7 +68,7 @@ def _filebase64(ctx: ScanContext, path: Path, rel: str, whole: str) -> Any:
     try:
         if path.stat().st_size > ctx.max_file_size:
             return Unknown(whole, f"{rel} is over the size limit and is not read")
-        data = path.read_bytes()
+        data = ctx.read_bytes(path)
     except OSError:
         return Unknown(whole, f"{rel} cannot be read")
     if len(data) > ctx.max_file_size:

@@ -105,7 +105,7 @@ class Loader:
             if size > self.ctx.max_file_size:
                 self.note(Note("IKMS001", size_limit_message(size, self.ctx.max_file_size), Location(self.ctx.rel(p), 1, 1, 1)))
                 return None
-            return p.read_bytes()
+            return self.ctx.read_bytes(p)
         except OSError as e:
             self.note(Note("IKMS001", f"{self.ctx.rel(p)} cannot be read ({e.strerror or e})", Location(self.ctx.rel(p), 1, 1, 1)))
             return None

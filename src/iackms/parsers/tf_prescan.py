@@ -84,7 +84,7 @@ class Prescan:
                     if p.stat().st_size > self.ctx.max_file_size:
                         out.append((p, b" aws_kms_"))  # let the parser report the size limit
                         continue
-                    out.append((p, p.read_bytes()))
+                    out.append((p, self.ctx.read_bytes(p)))
                 except OSError:
                     out.append((p, b" aws_kms_"))  # let the parser report it
             self._files[d] = out

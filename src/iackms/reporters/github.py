@@ -93,6 +93,9 @@ def summary(report: Report, limit: int = SUMMARY_LIMIT) -> str:
     head = [f"## iackms: {total} KMS finding{'s' if total != 1 else ''}\n\n",
             f"{report.files_scanned} file(s) scanned, {report.keys_checked} key(s) checked"
             + (f", {len(report.suppressed)} suppressed" if report.suppressed else "") + ".\n\n"]
+    if report.baseline:
+        head.append(f"Compared with the baseline `{cell(report.baseline)}`: only new findings are shown; {len(report.baselined)} "
+                    f"baselined finding(s) remain, {report.baseline_absent} are gone.\n\n")
     if report.warnings:
         head.append(f"{len(report.warnings)} warning(s) while scanning: see the step's log.\n\n")
     if report.remote_modules:

@@ -3,11 +3,13 @@
     {"version": "...", "profile": "...",
      "findings": [{"rule_id", "title", "severity", "file", "line", "end_line",
                    "column", "resource", "resource_type", "message", "root",
-                   "related": [{"file", "line", "what"}]}],
+                   "related": [{"file", "line", "what"}],
+                   "baseline_state" (with a baseline: "new")}],
      "summary": {"total", "by_severity": {...}, "by_rule": {...},
                  "files_scanned", "keys_checked", "suppressed",
                  "remote_modules": [{"source", "calls": [{"file", "line", "module"}]}],
-                 "boundary": [...], "stale_suppressions": [{"file", "line", "rule_id", "resource"}]},
+                 "boundary": [...], "stale_suppressions": [{"file", "line", "rule_id", "resource"}],
+                 "baseline" (with a baseline): {"file", "unchanged", "absent"}},
      "warnings": [...]}
 """
 
@@ -19,7 +21,7 @@ from .. import __version__
 from ..findings import Finding, Report
 
 
-def finding_dict(f: Finding) -> dict:
+def finding_dict(f: Finding, baseline_state: str = "") -> dict:
     d = {
         "rule_id": f.rule_id,
         "title": f.title,
@@ -34,6 +36,8 @@ def finding_dict(f: Finding) -> dict:
         "root": f.root,
         "related": [{"file": file, "line": line, "what": what} for file, line, what in f.related],
     }
+    if baseline_state:
+        d["baseline_state"] = baseline_state
     if f.suppressed:
         d["suppressed"] = True
         d["suppression_reason"] = f.suppression_reason
@@ -50,7 +54,7 @@ def render(report: Report, show_suppressed: bool = False, **_: object) -> str:
     by_rule: dict[str, int] = {}
     for f in report.findings:
         by_rule[f.rule_id] = by_rule.get(f.rule_id, 0) + 1
-    findings = [finding_dict(f) for f in report.findings]
+    findings = [finding_dict(f, "new" if report.baseline else "") for f in report.findings]
     if show_suppressed:
         findings += [finding_dict(f) for f in report.suppressed]
         findings.sort(key=lambda d: (d["file"], d["line"], d["rule_id"], d["resource"], d["column"], d["message"], d["root"]))
@@ -72,4 +76,6 @@ def render(report: Report, show_suppressed: bool = False, **_: object) -> str:
         },
         "warnings": report.warnings,
     }
+    if report.baseline:
+        doc["summary"]["baseline"] = {"file": report.baseline, "unchanged": len(report.baselined), "absent": report.baseline_absent}
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"

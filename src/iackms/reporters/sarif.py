@@ -12,16 +12,16 @@ that, the most severe are kept and a notice says so.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import sys
 from pathlib import Path
+from typing import Sequence
 from urllib.parse import quote
 
 import orjson
 
 from .. import __version__, docgen
-from ..findings import Finding, Report
+from ..findings import FINGERPRINT_KEY, Finding, Report
+from ..findings import fingerprint as finding_fingerprint
 from ..rules import REGISTRY
 from ..vocab import SEVERITY_RANK
 from ..rules.base import RuleMeta
@@ -30,7 +30,6 @@ SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
 MAX_RESULTS = 25_000
 MAX_DESCRIPTION = 1024
-FINGERPRINT_KEY = "iackms/v1"
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "warning", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
@@ -68,26 +67,9 @@ def artifact_uri(file: str) -> str:
     return quote(file.replace("\\", "/").removeprefix("./"), safe="/")
 
 
-def fingerprint(f: Finding) -> str:
-    """Stable across line moves: the rule, the file, the resource and the
-    statement identity (or the message without its numbers). When the file
-    is outside the resource's root module (a module shared by several roots),
-    the root too: the same address in two roots is two alerts."""
-    what = f.ident or re.sub(r"\d+", "", f.message)
-    # an IKMS002 note names the rule that could not decide: notes of two rules on one statement differ;
-    # a note merged from several rules' notes keeps the fingerprint of its first rule's
-    about = f.about.split(",", 1)[0]
-    parts = [f.rule_id, about, f.file, f.resource, what]
-    if f.root and not _under(f.file, f.root):
-        parts.append(f.root)
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
-
-
-def _under(file: str, root: str) -> bool:
-    """``file`` is ``root`` or inside it (paths relative to one directory)."""
-    if root in (".", ""):
-        return not file.startswith("../")
-    return file == root or file.startswith(root.rstrip("/") + "/")
+def fingerprint(f: Finding, boundary: Sequence[str] = ()) -> str:
+    """The finding's identity (:func:`iackms.findings.fingerprint`, shared with baselines)."""
+    return finding_fingerprint(f, boundary)
 
 
 def _clip(text: str) -> str:
@@ -126,7 +108,7 @@ def _unknown_rule(rule_id: str, severity: str) -> dict:
     }
 
 
-def result(f: Finding, index: int, with_suppressions: bool) -> dict:
+def result(f: Finding, index: int, with_suppressions: bool, boundary: Sequence[str] = (), baseline_state: str = "") -> dict:
     start = max(1, f.line)
     location: dict = {
         "physicalLocation": {
@@ -142,7 +124,7 @@ def result(f: Finding, index: int, with_suppressions: bool) -> dict:
         "level": level(f.severity),
         "message": {"text": f.message},
         "locations": [location],
-        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f)},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(f, boundary)},
     }
     if f.related:
         out["relatedLocations"] = [
@@ -153,6 +135,8 @@ def result(f: Finding, index: int, with_suppressions: bool) -> dict:
         ]
     if f.root:
         out["properties"] = {"root": f.root}
+    if baseline_state:  # compared with a baseline: "new", or "unchanged" for a baselined finding
+        out["baselineState"] = baseline_state
     if with_suppressions:  # within a run, every result has the array or none does
         out["suppressions"] = []
         if f.suppressed:
@@ -180,9 +164,14 @@ def render(report: Report, show_suppressed: bool = False, sarif_category: str | 
     findings = list(report.findings)
     if show_suppressed:
         findings = sorted([*findings, *report.suppressed], key=Finding.sort_key)
+    # with a baseline, its findings stay in the run as "unchanged" (a code scanning alert is not closed by a baseline)
+    baselined = {id(f) for f in report.baselined}
+    if report.baseline:
+        findings = sorted([*findings, *report.baselined], key=Finding.sort_key)
     findings, dropped = _cap(findings)
+    boundary = getattr(report, "boundary", None) or ()
 
-    every = [*report.findings, *report.suppressed]
+    every = [*report.findings, *report.suppressed, *report.baselined]
     ids = sorted(set(REGISTRY) | {f.rule_id for f in findings})
     index = {rid: i for i, rid in enumerate(ids)}
     rules = []
@@ -214,7 +203,9 @@ def render(report: Report, show_suppressed: bool = False, sarif_category: str | 
         },
         "originalUriBaseIds": {SRCROOT: {"uri": _srcroot()}},
         "invocations": [invocation],
-        "results": [result(f, index[f.rule_id], show_suppressed) for f in findings],
+        "results": [result(f, index[f.rule_id], show_suppressed, boundary,
+                           ("unchanged" if id(f) in baselined else "new") if report.baseline else "")
+                    for f in findings],
     }
     if report.remote_modules:
         # not results: no finding is made of a module that was not read

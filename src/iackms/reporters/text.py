@@ -41,7 +41,17 @@ def summary(report: Report) -> str:
     text += f" in {report.files_scanned} file{'s' if report.files_scanned != 1 else ''}, {report.keys_checked} key{'s' if report.keys_checked != 1 else ''} checked"
     if report.suppressed:
         text += f", {len(report.suppressed)} suppressed"
-    return text
+    return text + baseline_summary(report)
+
+
+def baseline_summary(report: Report) -> str:
+    """", 4 in the baseline (not shown), 1 baselined finding gone": what the
+    summary adds when the findings were compared with a baseline."""
+    if not report.baseline:
+        return ""
+    old, gone = len(report.baselined), report.baseline_absent
+    return (f", {old} in the baseline (not shown), {gone} baselined finding{'s' if gone != 1 else ''} gone"
+            + (" (update the baseline with `iackms baseline`)" if gone else ""))
 
 
 def render(report: Report, colour: bool = False, show_suppressed: bool = False, **_: object) -> str:

@@ -94,8 +94,67 @@ class RuleMeta:
         return TARGET_FILE if TARGET_FILE in self.targets else "resource"
 
 
+class Fix(NamedTuple):
+    """What resolves a :class:`Fail`, declared by the rule that reports it and
+    applied by ``iackms fix`` (rules never edit files). ``kind``:
+
+    - ``set``: give the attribute ``attr`` (a model name: ``rotation``,
+      ``deletion_window``…) the value ``value``, adding it when it is unset;
+    - ``remove``: remove the attribute ``attr``;
+    - ``replace_reference``: in the attribute ``attr``, name the key
+      ``value[0]`` (its address, or CloudFormation logical ID) by its
+      attribute ``value[1]`` instead of its ID (``aws_kms_key.k.id`` ->
+      ``aws_kms_key.k.arn``, ``!Ref Key`` -> ``!GetAtt Key.Arn``);
+    - ``add_statement``: add the statement ``value`` (IAM JSON structure) to
+      the key policy ``attr`` (``policy``), where it is a structure written
+      in the scanned files (``jsonencode``, an ``aws_iam_policy_document``,
+      a YAML or JSON ``KeyPolicy``).
+
+    ``attr`` names an entry of the resource's ``attrs`` or an :class:`Attr`
+    field of the resource (``policy``). ``on`` is the resource the fix edits
+    when it is not the one the finding is about (a consumer's finding that
+    is fixed in its key).
+
+    The fixer edits only a literal written at the resource (or in its policy
+    resource); a value that comes from a variable, a tfvars file, a module
+    argument or a parameter is left alone, and the fixer says where it is
+    set."""
+
+    kind: str
+    attr: str
+    value: Any = None
+    on: Any = None
+
+
+#: the kinds of :class:`Fix` the fixer knows
+FIX_KINDS = ("set", "remove", "replace_reference", "add_statement")
+
+
+def set_attr(attr: str, value: Any) -> Fix:
+    """Fix: the attribute set to ``value`` (added when unset)."""
+    return Fix("set", attr, value)
+
+
+def remove_attr(attr: str) -> Fix:
+    """Fix: the attribute removed."""
+    return Fix("remove", attr)
+
+
+def add_statement(statement: dict, key: Any = None) -> Fix:
+    """Fix: ``statement`` added to the key policy of ``key`` (the finding's
+    own resource when None)."""
+    return Fix("add_statement", "policy", statement, key)
+
+
+def replace_reference(attr: str, key: str, to: str = "arn") -> Fix:
+    """Fix: in ``attr``, the key ``key`` named by its ``to`` attribute (its
+    ARN) instead of its ID."""
+    return Fix("replace_reference", attr, (key, to))
+
+
 class Fail(NamedTuple):
-    """A rule's verdict that something is wrong."""
+    """A rule's verdict that something is wrong, and what fixes it when the
+    fix is unambiguous and local (``iackms fix``)."""
 
     message: str
     loc: Location | None = None
@@ -108,6 +167,8 @@ class Fail(NamedTuple):
     #: other places that belong to the finding, ``((location, what), ...)``:
     #: the key or key policy a consumer uses, the destination a delivery reaches
     related: tuple = ()
+    #: the finding's fix, when it is unambiguous and local (``iackms fix``)
+    fix: Fix | None = None
 
 
 class Unresolved(NamedTuple):
@@ -272,15 +333,16 @@ def describe(key: Key, name: str, value: Any = None) -> str:
     return f"{label} = {shown_v}"
 
 
-def check_flag(key: Key, name: str, bad: bool, failure: str, question: str) -> Iterator[Fail | Unresolved]:
-    """The usual test of a boolean setting: Fail when any branch of it is
-    ``bad``, Unresolved when it cannot be known, nothing when it is unset."""
+def check_flag(key: Key, name: str, bad: bool, failure: str, question: str, fix: Fix | None = None) -> Iterator[Fail | Unresolved]:
+    """The usual test of a boolean setting: Fail (with ``fix``) when any
+    branch of it is ``bad``, Unresolved when it cannot be known, nothing when
+    it is unset."""
     attr = key.attr(name)
     if not attr.present:
         return
     vals = options(attr)
     if any(as_bool(o) is bad for o in vals):
-        yield Fail(f"{key.address} {failure} ({describe(key, name, bad)})", where(attr, key))
+        yield Fail(f"{key.address} {failure} ({describe(key, name, bad)})", where(attr, key), fix=fix)
     elif any(as_bool(o) is None for o in vals):
         yield Unresolved(f"cannot tell {question}: {shown(attr)}", where(attr, key))
 

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..model import Key
 from ..vocab import ALL_PROFILES
-from .base import Fail, Result, RuleMeta, Unresolved, as_bool, describe, options, rule, shown, where
+from .base import Fail, Result, RuleMeta, Unresolved, as_bool, describe, options, rule, set_attr, shown, where
 from .keyspec import rotation_ineligibility
 from .sources import CIS, CIS_ROTATION, KEY_MANAGEMENT, KMS_BP, NIST_SC_10, ROTATE_DOC
 
@@ -57,9 +57,11 @@ def rotation_disabled(key: Key, cfg) -> Iterator[Result]:
             off_opts.append(o)
     if off_opts:
         if not rot.present:
-            yield Fail(f"{key.address} has no automatic rotation ({describe(key, 'rotation')}; the default is off)", key.loc)
+            yield Fail(f"{key.address} has no automatic rotation ({describe(key, 'rotation')}; the default is off)", key.loc,
+                       fix=set_attr("rotation", True))
         else:
-            yield Fail(f"{key.address} has automatic rotation disabled: {describe(key, 'rotation', off_opts[0])}", where(rot, key))
+            yield Fail(f"{key.address} has automatic rotation disabled: {describe(key, 'rotation', off_opts[0])}", where(rot, key),
+                       fix=set_attr("rotation", True))
     elif unk:
         yield Unresolved(f"cannot tell whether rotation is enabled: {shown(rot)}", where(rot, key))
 

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..model import Key
 from ..vocab import DEFAULT_ON, OPTIONS
-from .base import Fail, Result, RuleMeta, Source, Unresolved, as_bool, as_int, describe, options, rule, shown, where
+from .base import Fail, Result, RuleMeta, Source, Unresolved, as_bool, as_int, describe, options, rule, set_attr, shown, where
 from .keyspec import rotation_ineligibility
 from .sources import KEY_MANAGEMENT, NIST_SC_10, ROTATE_DOC
 
@@ -47,6 +47,7 @@ def rotation_period_above_max(key: Key, cfg) -> Iterator[Result]:
             return
         if days > limit:
             what = describe(key, "rotation_period", days) if per.present else "the default period of 365 days"
-            yield Fail(f"{key.address} rotates every {days} days, more than the maximum of {limit} ({what})", where(per, key))
+            yield Fail(f"{key.address} rotates every {days} days, more than the maximum of {limit} ({what})", where(per, key),
+                       fix=set_attr("rotation_period", limit))
             return
 

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..model import Key, display
 from ..vocab import DEFAULT_ON
-from .base import Fail, Result, RuleMeta, Source, as_bool, as_int, as_str, describe, known_prefix, options, rule, where
+from .base import Fail, Result, RuleMeta, Source, as_bool, as_int, as_str, describe, known_prefix, options, remove_attr, rule, where
 from .keyspec import spec_usage_origin, usages_for
 from .sources import ALIAS_DOC, CKS_DOC, DELETE_DOC, ROTATE_DOC
 
@@ -50,7 +50,9 @@ def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:
         elif u is not None and u != "ENCRYPT_DECRYPT":
             why = f"its key usage is {u}"
         if why:
-            yield Fail(f"{key.address} enables automatic rotation but {why}; AWS rejects EnableKeyRotation for such keys", where(rot, key))
+            # a plain contradiction: rotation requested of a key that cannot rotate (removing it is the fix)
+            yield Fail(f"{key.address} enables automatic rotation but {why}; AWS rejects EnableKeyRotation for such keys", where(rot, key),
+                       fix=remove_attr("rotation"))
     spec, usage = key.attr("key_spec"), key.attr("key_usage")
     if (spec.present or usage.present) and not key.is_replica:
         # unset, the key spec is SYMMETRIC_DEFAULT and the key usage ENCRYPT_DECRYPT (what both Terraform

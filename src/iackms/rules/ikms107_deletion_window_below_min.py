@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..model import Key
 from ..vocab import DEFAULT_ON, OPTIONS
-from .base import Fail, Result, RuleMeta, Unresolved, as_int, describe, options, rule, shown, where
+from .base import Fail, Result, RuleMeta, Unresolved, as_int, describe, options, rule, set_attr, shown, where
 from .sources import DELETE_DOC, KMS_BP
 
 
@@ -38,6 +38,7 @@ def deletion_window_below_min(key: Key, cfg) -> Iterator[Result]:
             yield Unresolved(f"cannot tell the deletion window: {shown(win)}", where(win, key))
             return
         if d < cfg.deletion_window_min_days:
-            yield Fail(f"{key.address} has a deletion window of {d} days, below the minimum of {cfg.deletion_window_min_days} ({describe(key, 'deletion_window', d)})", where(win, key))
+            yield Fail(f"{key.address} has a deletion window of {d} days, below the minimum of {cfg.deletion_window_min_days} ({describe(key, 'deletion_window', d)})", where(win, key),
+                       fix=set_attr("deletion_window", cfg.deletion_window_min_days))
             return
 

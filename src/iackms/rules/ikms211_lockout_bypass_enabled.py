@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..model import Key
 from ..vocab import DEFAULT_ON
-from .base import Result, RuleMeta, Source, check_flag, rule
+from .base import Result, RuleMeta, Source, check_flag, remove_attr, rule
 from .sources import DEFAULT_POLICY, LOCKOUT
 
 
@@ -26,5 +26,5 @@ from .sources import DEFAULT_POLICY, LOCKOUT
 ))
 def lockout_bypass(key: Key, cfg) -> Iterator[Result]:
     yield from check_flag(key, "bypass_lockout", True, "bypasses the policy lockout safety check",
-                          "whether the lockout safety check is bypassed")
+                          "whether the lockout safety check is bypassed", fix=remove_attr("bypass_lockout"))
 
