@@ -82,6 +82,8 @@ def intended(before: str, after: str, names: set[str], statements: bool = False)
                 continue  # only its spacing or its comma changed
             if s in ("{", "}", "},", "") or s.endswith("{") or s.endswith("{}"):
                 continue  # the braces of a block or object a member was added to
+            if re.fullmatch(r"(?:Ref|Fn::GetAtt):\s*\S.*", s) and len(old) == len(new) == 1:
+                continue  # a reference written on the line under its attribute, replaced in place
             bad.append(line)
     return bad
 

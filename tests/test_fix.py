@@ -19,7 +19,7 @@ from iackms.rules import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "fix_cases"
-FIXABLE = ("IKMS101", "IKMS102", "IKMS103", "IKMS107", "IKMS211")
+FIXABLE = ("IKMS101", "IKMS102", "IKMS103", "IKMS107", "IKMS211", "IKMS301", "IKMS303")
 
 
 def _config(root: Path) -> Config:
@@ -53,6 +53,8 @@ def test_every_fixable_rule_has_a_case():
         if r.path is not None and "fix=" in r.path.read_text(encoding="utf-8"):
             declared.add(rid)
     assert declared == set(FIXABLE)
+    # the metadata that documents the fix (rule pages, `iackms rules`) says the same
+    assert {rid for rid, r in REGISTRY.items() if r.meta.autofix} == set(FIXABLE)
     assert {p.name for p in CASES.iterdir() if p.is_dir()} == set(FIXABLE)
 
 

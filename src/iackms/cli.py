@@ -400,11 +400,12 @@ def cmd_rules() -> int:
     rows = []
     for rid in sorted(REGISTRY):
         m = REGISTRY[rid].meta
-        rows.append((rid, m.name, m.severity, ",".join(p for p in profiles if rid in members[p]), controls_text(m.controls)))
+        rows.append((rid, m.name, m.severity, ",".join(p for p in profiles if rid in members[p]),
+                     "yes" if m.autofix else "", controls_text(m.controls)))
     width = max(len(r[3]) for r in rows)
-    print(f"{'ID':<8} {'NAME':<40} {'SEVERITY':<9} {'PROFILES':<{width}} CONTROLS")
-    for rid, name, sev, on, ctl in rows:
-        print(f"{rid:<8} {name:<40} {sev:<9} {on:<{width}} {ctl}".rstrip())
+    print(f"{'ID':<8} {'NAME':<40} {'SEVERITY':<9} {'PROFILES':<{width}} {'FIX':<4} CONTROLS")
+    for rid, name, sev, on, fixable, ctl in rows:
+        print(f"{rid:<8} {name:<40} {sev:<9} {on:<{width}} {fixable:<4} {ctl}".rstrip())
     return 0
 
 

@@ -125,6 +125,9 @@ def rule_markdown(meta: RuleMeta, fixtures: Path | None, code: bool = True) -> s
         out += [f"CloudFormation: {meta.fix_cfn}", ""]
     if meta.cfn_note:
         out += [meta.cfn_note, ""]
+    if meta.autofix:
+        out += ["## Fix with iackms", "", meta.autofix + " Preview it with `iackms fix --diff`; only a literal written "
+                "in the scanned files is edited, and what is not fixed is said with where its value is set.", ""]
     if TARGET_KEY in meta.targets or TARGET_POLICY_ONLY in meta.targets:
         out += ["## Instances and branches", "", VARIANTS_TEXT, ""]
     out += ["## Options", ""]

@@ -26,7 +26,6 @@ from .model import (
     THIS_ACCOUNT,
     Attr,
     Choice,
-    Grant,
     Key,
     Location,
     ScanUnit,

@@ -1137,6 +1137,12 @@ def service_statement(call: ServiceCall, entries: list[str], source: str, sid: s
     that pastes into Terraform (``jsonencode``/a heredoc) and CloudFormation."""
     import orjson
 
+    return orjson.dumps(service_statement_body(call, entries, source, sid, region_expr, condition)).decode()
+
+
+def service_statement_body(call: ServiceCall, entries: list[str], source: str, sid: str, region_expr: str | None = None,
+                           condition: dict | None = None) -> dict[str, Any]:
+    """:func:`service_statement` as a structure (what ``iackms fix`` adds)."""
     if call.kind == "service":
         p: Any = call.principal
         if "{region}" in p:
@@ -1155,4 +1161,4 @@ def service_statement(call: ServiceCall, entries: list[str], source: str, sid: s
                             "Action": entries if len(entries) > 1 else entries[0], "Resource": "*"}
     if condition:
         body["Condition"] = condition
-    return orjson.dumps(body).decode()
+    return body

@@ -169,7 +169,8 @@ class Editor:
             stack.extend(n.children)
         if not edits:
             raise NotFixed(f"the key is not written here as {'its ID' if self.terraform else f'{{Ref: {key}}}'}")
-        return edits, f'"{self._key(pair)}": the key by its {to}'
+        named = f"{local[0]}.{local[1]}.{to}" if self.terraform and local else f"Fn::GetAtt {key}.{att}"
+        return edits, f'"{self._key(pair)}": {named} (was its ID)'
 
     # --- key policy statements ------------------------------------------------------
     def add_statement(self, at: Location, statement: dict) -> tuple[list[Edit], str]:

@@ -137,8 +137,40 @@ class _Dumper(yaml.SafeDumper):
         return super().increase_indent(flow, False)
 
 
-def yaml_lines(v: Any, unit: int = 2) -> list[str]:
-    """``v`` in YAML block style (not indented)."""
+class _Short(str):
+    """An intrinsic function written with its short tag (``!Sub text``)."""
+
+    tag = ""
+
+
+def _short_tag(dumper: yaml.SafeDumper, s: _Short) -> Any:
+    return dumper.represent_scalar(s.tag, str(s))
+
+
+_Dumper.add_representer(_Short, _short_tag)
+
+
+def _with_short_tags(v: Any) -> Any:
+    """``{"Fn::Sub": "text"}`` (and ``Ref``, ``Fn::ImportValue`` of a
+    string) as ``!Sub text``; other structures unchanged."""
+    if isinstance(v, dict):
+        if len(v) == 1:
+            (k, x), = v.items()
+            if isinstance(x, str) and (k == "Ref" or k.startswith("Fn::")) and k != "Fn::GetAtt":
+                s = _Short(x)
+                s.tag = "!" + k.removeprefix("Fn::")
+                return s
+        return {k: _with_short_tags(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_with_short_tags(x) for x in v]
+    return v
+
+
+def yaml_lines(v: Any, unit: int = 2, short_tags: bool = False) -> list[str]:
+    """``v`` in YAML block style (not indented); with ``short_tags``, the
+    intrinsic functions of a string as the template writes them (``!Sub``)."""
+    if short_tags:
+        v = _with_short_tags(v)
     text = yaml.dump(v, Dumper=_Dumper, sort_keys=False, default_flow_style=False, indent=unit, width=10**6,
                      allow_unicode=True)
     return text.rstrip("\n").split("\n")

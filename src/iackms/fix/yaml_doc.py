@@ -6,6 +6,7 @@ alone, with a reason."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -15,6 +16,8 @@ from . import render
 from .edits import Edit, Lines, NotFixed, NotLiteral, delete_rows, insert_lines, newline_of, scalar_text
 
 _CORE = "tag:yaml.org,2002:"
+#: a short-form intrinsic function anywhere in a template
+_SHORT_TAG = re.compile(r"(?:^|[\s\[{,:-])!(?:Ref|Sub|GetAtt|If|Join|Select|Split|FindInMap|ImportValue|Base64|Equals|Not|And|Or|Condition|GetAZs|Cidr)\b", re.M)
 
 
 def _compose(text: str) -> Any:
@@ -186,7 +189,8 @@ class Editor:
         if dash < 0 or line[:dash].strip():
             raise NotFixed("the key policy's statements are not laid out one per item")
         content = last.start_mark.column
-        body = render.yaml_lines(statement)
+        # a template written with short tags (!Sub, !Ref) gets its intrinsic functions so
+        body = render.yaml_lines(statement, short_tags=_SHORT_TAG.search(self.text) is not None)
         new = [" " * dash + "-" + " " * (content - dash - 1) + body[0], *(" " * content + b for b in body[1:])]
         row = self._last_row(st[0], seq) + 1
         sid = statement.get("Sid", "")

@@ -28,7 +28,7 @@ from ..docgen import rule_url
 from ..inventory import actions_text, setting_text
 from ..semantics import ADMIN_ACTIONS as ADMIN, USAGE_ACTIONS as USE
 from ..vocab import SEVERITIES, SEVERITY_RANK
-from .inventory_csv import consumers_text, policy_text, tags_text
+from .inventory_csv import policy_text, tags_text
 
 STYLE = """
 :root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--alt:#f6f8fa;--accent:#0b5cad}

@@ -16,7 +16,7 @@ from ..inventory import actions_text, setting_text
 from ..semantics import ADMIN_ACTIONS, USAGE_ACTIONS
 from ..vocab import SEVERITIES
 from .github import SUMMARY_LIMIT
-from .inventory_csv import consumers_text, policy_text, tags_text
+from .inventory_csv import policy_text, tags_text
 
 #: names shown in one cell of the overview table before "and N more"
 MAX_NAMES = 4

@@ -65,6 +65,9 @@ class RuleMeta:
     controls: tuple[Control, ...] = ()
     fix_tf: str = ""  # Terraform remediation (prose or a snippet)
     fix_cfn: str = ""  # CloudFormation remediation
+    #: what ``iackms fix`` repairs of the rule's findings (empty: nothing); the
+    #: rule's Fail carries the Fix itself
+    autofix: str = ""
     #: configuration options the rule reads (:data:`iackms.vocab.OPTIONS`)
     options: tuple[Option, ...] = ()
     #: the rule judges data stores that mention no KMS at all (a table without a

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from .. import semantics as sem
-from ..consumer_table import FORM_LABELS, ConsumerSpec, PathSpec, ServiceSpec, table, trusted
-from ..model import THIS_ACCOUNT, Consumer, Delivery, Key, KeyRef, Location, display, is_known
+from ..consumer_table import FORM_LABELS, ConsumerSpec, PathSpec, ServiceSpec, table
+from ..model import THIS_ACCOUNT, Consumer, Delivery, Key, KeyRef, Location, is_known
 from .sources import Source
 
 CONSUMERS_DOC = Source("iackms: the consumer table (what each resource, service and delivery path needs, with its evidence)",
@@ -150,16 +150,10 @@ def statement_sid(svc: ServiceSpec) -> str:
     return "Allow" + "".join(w.capitalize() for w in svc.id.replace("-", " ").split()[:4])
 
 
-def statement_fix(svc: ServiceSpec, call: sem.ServiceCall, entries: list[str], source: str) -> str:
-    return sem.service_statement(call, entries, source, statement_sid(svc))
 
 
-def shown_value(v: Any) -> str:
-    return display(v)
 
 
-def trusted_row(verified: str) -> bool:
-    return trusted(verified)
 
 
 def each_key_ref(c: Consumer) -> Iterator[tuple[KeyRef, str]]:

@@ -35,6 +35,7 @@ from .sources import CIS, CIS_ROTATION, KEY_MANAGEMENT, KMS_BP, NIST_SC_10, ROTA
     controls=CIS_ROTATION + KEY_MANAGEMENT,
     fix_tf="Set `enable_key_rotation = true` on the `aws_kms_key` (optionally `rotation_period_in_days`).",
     fix_cfn="Set `EnableKeyRotation: true` on the `AWS::KMS::Key` (optionally `RotationPeriodInDays`).",
+    autofix="`iackms fix` turns rotation on (`enable_key_rotation = true`, `EnableKeyRotation: true`), added or flipped, on a key AWS can rotate.",
     checkov_ids=("CKV_AWS_7",),
     cfn_nag_ids=("F19",),
     checkov=True,

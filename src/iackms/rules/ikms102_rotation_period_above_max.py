@@ -28,6 +28,7 @@ from .sources import KEY_MANAGEMENT, NIST_SC_10, ROTATE_DOC
     controls=KEY_MANAGEMENT,
     fix_tf="Set `rotation_period_in_days` to at most the configured maximum.",
     fix_cfn="Set `RotationPeriodInDays` to at most the configured maximum.",
+    autofix="`iackms fix` lowers the rotation period to `rotation_max_days`.",
     options=(OPTIONS["rotation_max_days"],),
     checkov=True,
 ))

@@ -32,6 +32,7 @@ from .sources import ALIAS_DOC, CKS_DOC, DELETE_DOC, ROTATE_DOC
              Source("terraform-provider-aws#28780 (rotation on HMAC keys fails at apply)", "https://github.com/hashicorp/terraform-provider-aws/issues/28780")),
     fix_tf="Remove `enable_key_rotation` from keys that cannot rotate; keep periods and windows in range; do not combine `multi_region` with `custom_key_store_id`; choose an alias outside `alias/aws/`.",
     fix_cfn="Remove `EnableKeyRotation` from keys that cannot rotate; keep `RotationPeriodInDays` in 90–2560 and `PendingWindowInDays` in 7–30; choose an `AliasName` outside `alias/aws/`.",
+    autofix="`iackms fix` removes rotation requested on a key AWS cannot rotate (the plain contradiction); the other invalid settings need a decision and are left to you.",
     checkov=True,
 ))
 def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:

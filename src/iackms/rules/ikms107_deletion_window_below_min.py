@@ -25,6 +25,7 @@ from .sources import DELETE_DOC, KMS_BP
     sources=(DELETE_DOC, KMS_BP),
     fix_tf="Set `deletion_window_in_days = 30` (or remove it).",
     fix_cfn="Set `PendingWindowInDays: 30` (or remove it).",
+    autofix="`iackms fix` raises the deletion window to `deletion_window_min_days`.",
     options=(OPTIONS["deletion_window_min_days"],),
     checkov=True,
 ))

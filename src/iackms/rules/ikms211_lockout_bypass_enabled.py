@@ -22,6 +22,7 @@ from .sources import DEFAULT_POLICY, LOCKOUT
     sources=(LOCKOUT, DEFAULT_POLICY, Source("AWS Control Tower CT.KMS.PV.3", "https://docs.aws.amazon.com/controltower/latest/controlreference/kms-rules.html")),
     fix_tf="Remove `bypass_policy_lockout_safety_check` (default false).",
     fix_cfn="Remove `BypassPolicyLockoutSafetyCheck` (default false).",
+    autofix="`iackms fix` removes the lockout-safety bypass.",
     checkov=True,
 ))
 def lockout_bypass(key: Key, cfg) -> Iterator[Result]:

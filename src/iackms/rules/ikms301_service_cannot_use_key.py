@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import orjson
+
 from .. import semantics as sem
 from ..consumer_table import ServiceSpec, table, trusted
-from ..model import Consumer, Delivery, Key, KeyRef, Location
+from ..model import Consumer, Delivery, KeyRef, Location
 from ..vocab import DEFAULT_ON, OPTIONS
-from .base import Fail, Result, RuleMeta, Source, Unresolved, rule
+from .base import Fail, Result, RuleMeta, Source, Unresolved, add_statement, rule
 from .consumers import (
     CONSUMERS_DOC,
     call_for,
@@ -20,7 +22,6 @@ from .consumers import (
     principal_label,
     related_key,
     spec_of,
-    statement_fix,
     statement_sid,
 )
 from .sources import DEFAULT_POLICY
@@ -96,6 +97,7 @@ _SILENCE_UNDOCUMENTED = {"rds-event-subscription-to-sns"}
         "`- Sid: AllowCloudWatchAlarms, Effect: Allow, Principal: {Service: cloudwatch.amazonaws.com}, "
         "Action: [kms:GenerateDataKey*, kms:Decrypt], Resource: '*'`."
     ),
+    autofix="`iackms fix` adds the missing statement, with the conditions the service documents, where the key policy is a structure written in the scanned files (`jsonencode`, an `aws_iam_policy_document`, an inline YAML or JSON `KeyPolicy`); a key without a policy, or a policy from a variable, a file or a module argument, is left to you with the statement to add.",
     options=(OPTIONS["trusted_accounts"],),
 ))
 def service_cannot_use_key(res: Consumer | Delivery, cfg) -> Iterator[Result]:
@@ -164,21 +166,22 @@ def _judge(ref: KeyRef, svc: ServiceSpec, source: str, cfg, where: Location, wha
         acc = sem.service_access(key, call, cfg.trusted_accounts, grant)
         who = principal_label(svc, call)
         if acc.allowed is False:
-            entries = [a for a in call.actions if a in acc.missing] or list(call.actions)
-            stmt = statement_fix(svc, call, list(call.actions), source) if entries else ""
-            extra = ""
+            # the service's statement, and the grant statement when a grant is missing too; the fix adds the
+            # first (a fixed policy is scanned again, so the second follows in the next round)
+            needed = [sem.service_statement_body(call, list(call.actions), source, statement_sid(svc))]
             if grant and grant in acc.missing:
-                gs = sem.service_statement(call, [grant], source, statement_sid(svc) + "Grants", condition=svc.grant.get("condition"))
-                stmt = gs if set(acc.missing) == {grant} else stmt
-                extra = "" if set(acc.missing) == {grant} else f" and {gs}"
+                gs = sem.service_statement_body(call, [grant], source, statement_sid(svc) + "Grants", condition=svc.grant.get("condition"))
+                needed = [gs] if set(acc.missing) == {grant} else needed + [gs]
+            stmt = " and ".join(orjson.dumps(b).decode() for b in needed)
             missing = ", ".join(acc.missing)
             branch = " (in one branch of the key policy)" if acc.branch else ""
             because = f"; {acc.why}" if acc.why else ""
             yield Fail(
                 f"{title}: {what} is {key.address}, and its key policy{branch} does not allow {who} {missing}{because} "
                 f"(the account-root statement does not reach service principals or service-linked roles), so {fails}. "
-                f"Add to the key policy: {stmt}{extra}",
-                where, f"{svc.id}:{key.address}", related=related_key(ref) + _consumer_related(c, where))
+                f"Add to the key policy: {stmt}",
+                where, f"{svc.id}:{key.address}", related=related_key(ref) + _consumer_related(c, where),
+                fix=add_statement(needed[0], key))
         elif acc.allowed is None:
             yield Unresolved(f"cannot tell whether the key policy of {key.address} lets {who} use the key ({title}): {acc.why or 'it depends on a value not known statically'}",
                              where, f"{svc.id}:{key.address}")

@@ -7,7 +7,7 @@ from typing import Iterator
 from ..consumer_table import FORM_LABELS, Side, trusted
 from ..model import Consumer, KeyRef
 from ..vocab import DEFAULT_ON
-from .base import Fail, Result, RuleMeta, Source, rule
+from .base import Fail, Fix, Result, RuleMeta, Source, replace_reference, rule
 from .consumers import CONSUMERS_DOC, arn_fix, path_of, related_key, spec_of, written_key
 
 #: delivery paths whose destination bucket must name its key by ARN, and what goes wrong otherwise
@@ -52,6 +52,7 @@ _ARN_FOR_DELIVERY = "log delivery needs the bucket's default-encryption key name
     ),
     fix_tf="Name the key by its ARN: `kms_key_id = aws_kms_key.k.arn` (not `.id` or `.key_id`), or the key ARN as a literal.",
     fix_cfn="Name the key by its ARN: `KmsKeyId: !GetAtt Key.Arn` (not `!Ref Key`, which is the key ID).",
+    autofix="`iackms fix` names the key of the scan by its ARN where it is written by its ID (`aws_kms_key.k.id` or `.key_id` -> `.arn`, `!Ref Key` or `!GetAtt Key.KeyId` -> `!GetAtt Key.Arn`); an alias, a literal ID or a value from a variable is left to you.",
     checkov=True,
 ))
 def key_reference_format(c: Consumer, cfg) -> Iterator[Result]:
@@ -71,7 +72,7 @@ def key_reference_format(c: Consumer, cfg) -> Iterator[Result]:
             yield Fail(
                 f"{c.address}: {c.key_name} takes {_accepted(side)}, and {written_key(c, ref)} is "
                 f"{FORM_LABELS[ref.form]}{branch}; {_consequence(side, c.source)}. Use {arn_fix(ref, c.source)}.",
-                where, f"form:{c.key_name}", related=related_key(ref))
+                where, f"form:{c.key_name}", related=related_key(ref), fix=_by_arn(ref))
             continue
         if ref.form != "arn":
             for d in c.incoming:
@@ -81,8 +82,18 @@ def key_reference_format(c: Consumer, cfg) -> Iterator[Result]:
                 yield Fail(
                     f"{c.address}: {c.key_name} names the key by {FORM_LABELS[ref.form]} ({written_key(c, ref)}){branch}, "
                     f"but {d.address} delivers logs into this bucket ({p.title}), and {_ARN_FOR_DELIVERY}. Use {arn_fix(ref, c.source)}.",
-                    where, f"form:{c.key_name}:{d.path_id}", related=(((d.dest.loc or d.loc), f"{d.address} {d.dest_name}"),) + related_key(ref))
+                    where, f"form:{c.key_name}:{d.path_id}", related=(((d.dest.loc or d.loc), f"{d.address} {d.dest_name}"),) + related_key(ref),
+                    fix=_by_arn(ref))
                 break
+
+
+def _by_arn(ref: KeyRef) -> Fix | None:
+    """The fix when the key of the scan is named by its ID where it is written
+    (``aws_kms_key.k.id``, ``!Ref Key``): the same key named by its ARN. An
+    alias, a literal or a key reached another way is left to the user."""
+    if ref.kind == "key" and ref.key is not None and ref.form == "id" and ref.via is None:
+        return replace_reference("key_attr", ref.key.address, "arn")
+    return None
 
 
 def _accepted(side: Side) -> str:

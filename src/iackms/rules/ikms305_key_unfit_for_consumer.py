@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..consumer_table import trusted
-from ..model import Consumer, Key, KeyRef, display
+from ..model import Consumer, Key
 from ..vocab import DEFAULT_ON
 from .base import Fail, Result, RuleMeta, Source, Unresolved, as_bool, describe, options, rule
 from .consumers import CONSUMERS_DOC, key_name, region_of, spec_of
