@@ -704,3 +704,43 @@ def test_a_statement_that_interpolates_an_undeclared_data_source_is_not_added(tm
         assert 'Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }' in (root / "main.tf").read_text()
     finally:
         reg.pop("IKMS992", None)
+
+
+def test_a_finding_on_some_instances_or_branches_only_is_not_fixed(tmp_path, monkeypatch):
+    """Turning rotation on for the block would also ask it of the RSA instance
+    (or branch), which AWS rejects (IKMS103): the fix is not unambiguous."""
+    tf = '''locals {
+  keys = {
+    jwt  = { spec = "RSA_2048", usage = "SIGN_VERIFY" }
+    data = { spec = "SYMMETRIC_DEFAULT", usage = "ENCRYPT_DECRYPT" }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  for_each                 = local.keys
+  customer_master_key_spec = each.value.spec
+  key_usage                = each.value.usage
+  enable_key_rotation      = false
+}
+'''
+    cfn = '''Parameters:
+  Env: {Type: String, AllowedValues: [prod, dev]}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeySpec: !If [IsProd, RSA_2048, SYMMETRIC_DEFAULT]
+      KeyUsage: !If [IsProd, SIGN_VERIFY, ENCRYPT_DECRYPT]
+      EnableKeyRotation: false
+'''
+    root, result = _fix(tmp_path, monkeypatch, {"main.tf": tf, "template.yaml": cfn}, rules={"IKMS101"})
+    assert (root / "main.tf").read_text() == tf and (root / "template.yaml").read_text() == cfn
+    why = {(f.file, f.line, f.resource): w for f, w in result.not_fixed.items() if f.rule_id == "IKMS101"}
+    assert why == {
+        ("main.tf", 12, 'aws_kms_key.this["data"]'): 'it holds only for aws_kms_key.this["data"], and an edit of the block '
+                                                     "reaches every instance and branch; set the value per instance or branch",
+        ("template.yaml", 11, "Key"): "it holds only when IsProd is false, and an edit of the block "
+                                      "reaches every instance and branch; set the value per instance or branch",
+    }

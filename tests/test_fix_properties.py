@@ -1,7 +1,7 @@
 """Property test of `iackms fix` (issue 15): on the rule fixtures and a
 sample of corpus files — as they are, or with fixable problems put in
 (rotation turned off or removed, a short deletion window, a long rotation
-period, the lockout bypass) — the fix leaves files that parse, adds no
+period, the lockout bypass, a consumer's key named by its ID) — the fix leaves files that parse, adds no
 finding, explains every fixable finding it leaves, changes only the intended
 lines, keeps `terraform fmt` formatting, and changes nothing the second time
 (:mod:`fixcheck`).
@@ -70,6 +70,9 @@ MUTATIONS = [
     (r"(rotation_period_in_days\s*=\s*)\d+", r"\g<1>2000"),
     (r"(?m)^([ \t]*)(enable_key_rotation\s*=\s*true)", r"\1\2\n\1bypass_policy_lockout_safety_check = true"),
     (r"(?m)^([ \t]*)(EnableKeyRotation:\s*true)", r"\1\2\n\1BypassPolicyLockoutSafetyCheck: true"),
+    # a consumer's key named by its ID where the attribute takes its ARN (IKMS303)
+    (r"(?m)^(\s*(?:kms_key_id|kms_key_arn|kms_master_key_id)\s*=\s*aws_kms_key\.\w+)\.arn\b", r"\1.id"),
+    (r"(?m)^(\s*(?:KmsKeyId|KmsKeyArn|KMSKeyId|EncryptionKeyArn):\s*)!GetAtt (\w+)\.Arn\b", r"\1!Ref \2"),
 ]
 
 

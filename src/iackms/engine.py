@@ -346,7 +346,8 @@ def merge_variants(key: Key, vs: list, per: list[list[Finding]]) -> list[Finding
             if phrases:
                 g = replace(_with_branch(f, phrases), ident=f"{f.ident}|{' and '.join(phrases)}" if f.ident else "")
             for addr in _instance_addresses(key.address, inst):
-                out.append(replace(g, resource=addr))
+                only = " ".join(([f"for {addr}"] if addr != key.address else []) + ([f"when {' and '.join(phrases)}"] if phrases else []))
+                out.append(replace(g, resource=addr, only=only or "for some instances"))
     return out
 
 

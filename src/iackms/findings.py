@@ -48,6 +48,10 @@ class Finding:
     fix: Any = field(default=None, compare=False, repr=False)
     #: the model resource the finding is about (None for file-level findings)
     model: Any = field(default=None, compare=False, repr=False)
+    #: the instances or branches the finding holds for when it does not hold
+    #: for every one (``for aws_kms_key.this["jwt"]``, ``when IsProd is true``):
+    #: a fix of the block would reach the others too, so ``iackms fix`` leaves it
+    only: str = field(default="", compare=False, repr=False)
 
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.rule_id, self.resource, self.column, self.message, self.root, self.related)

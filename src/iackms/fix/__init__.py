@@ -132,6 +132,14 @@ def _attr_named(res: Any, name: str) -> Attr:
     return field_ if isinstance(field_, Attr) else res.attr(name)
 
 
+def _whole(f: Finding) -> None:
+    """A literal is edited for a finding about every instance and branch of
+    its block: for some of them only, the edit would reach the others too."""
+    if f.only:
+        raise NotFixed(f"it holds only {f.only}, and an edit of the block reaches every instance and branch; "
+                       "set the value per instance or branch")
+
+
 def plan(f: Finding) -> _Request:
     """The edit a finding's fix asks for; NotFixed says why there is none."""
     fx = f.fix
@@ -161,11 +169,13 @@ def plan(f: Finding) -> _Request:
                 and not res.loc.line <= attr.loc.line <= res.loc.end_line:
             # a YAML merge key (<<: *defaults) brings it from a mapping other resources may share
             raise NotFixed(f"written outside the resource, at {attr.loc.file}:{attr.loc.line} (a YAML anchor it merges)")
+        _whole(f)
         if fx.kind == "set":
             return _Request("set", attr.loc.file, attr.loc, value=fx.value)
         if fx.kind == "remove":
             return _Request("remove", attr.loc.file, attr.loc)
     elif fx.kind == "set":
+        _whole(f)
         name = _written(res, fx.attr)
         after, before = _neighbours(res, fx.attr)
         container = "Properties" if res.source == "cloudformation" else None
