@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .config import Config
 from .context import ScanContext, size_limit_message
@@ -672,19 +672,9 @@ class ScanResult:
                 if wanted(k.loc.file) or any(wanted(loc.file) for loc, _ in k.calls)]
 
 
-def scan(
-    paths: list[str],
-    cfg: Config,
-    *,
-    cwd: Path | None = None,
-    max_file_size: int | None = None,
-    no_suppress: bool = False,
-    jobs: int = 1,
-    overlay: dict[str, bytes] | None = None,
-) -> Report:
-    """Scan ``paths``. ``overlay`` (resolved path -> bytes) stands for the
-    contents of those files (`iackms fix` scans its edits before writing them)."""
-    return run(paths, cfg, cwd=cwd, max_file_size=max_file_size, no_suppress=no_suppress, jobs=jobs, overlay=overlay).report
+def scan(paths: list[str], cfg: Config, **kw: Any) -> Report:
+    """Scan ``paths``: the report of :func:`run` (same keyword arguments)."""
+    return run(paths, cfg, **kw).report
 
 
 def run(
@@ -697,7 +687,9 @@ def run(
     jobs: int = 1,
     overlay: dict[str, bytes] | None = None,
 ) -> ScanResult:
-    """The scan: discover, parse, evaluate once; the report and its model."""
+    """The scan: discover, parse, evaluate once; the report and its model.
+    ``overlay`` (resolved path -> bytes) stands for the contents of those
+    files (`iackms fix` scans its edits before writing them)."""
     cwd = cwd or Path.cwd()
     roots: list[Path] = []
     for raw in paths:

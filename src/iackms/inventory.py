@@ -816,3 +816,10 @@ def severity_rank(sev: str | None) -> int:
 
 
 __all__ = ["build", "setting", "setting_text", "instances", "consumers_of", "controls_summary", "FORMAT_VERSION", "UNRESOLVED"]
+
+
+def deny_text(d: dict) -> tuple[str, str]:
+    """A deny statement of the inventory said in words: (the actions it
+    denies, `` when <conditions>`` or "")."""
+    acts = ", ".join(d["actions"]) if d["not_actions"] is None else "every action but " + ", ".join(d["not_actions"])
+    return acts, f" when {'; '.join(d['conditions'])}" if d["conditions"] else ""

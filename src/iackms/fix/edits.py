@@ -148,3 +148,16 @@ def scalar_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def neighbour(by_name: dict[str, Any], after: Iterable[str], before: Iterable[str]) -> tuple[Any, str]:
+    """Where a new entry goes: after the first of ``after`` that is written,
+    else before the first of ``before``; ``(None, "after")`` when neither is
+    (the editor picks its own place)."""
+    for n in after:
+        if n in by_name:
+            return by_name[n], "after"
+    for n in before:
+        if n in by_name:
+            return by_name[n], "before"
+    return None, "after"

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ..model import Location
 from ..parsers.tf_hcl import hcl_parser
 from . import render
-from .edits import Edit, Lines, NotFixed, NotLiteral, apply, insert_lines, newline_of, scalar_text
+from .edits import Edit, Lines, NotFixed, NotLiteral, apply, insert_lines, neighbour, newline_of, scalar_text
 
 #: the indentation ``terraform fmt`` uses for one level
 UNIT = "  "
@@ -246,16 +246,7 @@ class Editor:
             ind = lines.indent(block_row)
             new = f"{self.nl}{ind}{UNIT}{text}{self.nl}{ind}"
             return [Edit(self.c(start.end_byte), self.c(end.start_byte), new)], f"added {text}"
-        anchor, where = None, ""
-        for n in after:
-            if n in by_name:
-                anchor, where = by_name[n], "after"
-                break
-        if anchor is None:
-            for n in before:
-                if n in by_name:
-                    anchor, where = by_name[n], "before"
-                    break
+        anchor, where = neighbour(by_name, after, before)
         if anchor is None:
             single = [a for a in attrs if a.start_point[0] == a.end_point[0] and self._first_on_row(a)]
             if single:

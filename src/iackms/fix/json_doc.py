@@ -15,7 +15,7 @@ import orjson
 from ..jsonload import _parser
 from ..model import Location
 from . import render
-from .edits import Edit, Lines, NotFixed, NotLiteral, newline_of, scalar_text
+from .edits import Edit, Lines, NotFixed, NotLiteral, neighbour, newline_of, scalar_text
 from .hcl import local_address
 
 
@@ -227,13 +227,10 @@ class Editor:
             return self._set(existing, value)
         pairs = [c for c in obj.children if c.type == "pair"]
         by_name = {self._key(p): p for p in pairs}
-        for n in after:
-            if n in by_name:
-                return self._add(obj, [member], after=by_name[n]), f"added {member}"
-        for n in before:
-            if n in by_name:
-                return self._add(obj, [member], before=by_name[n]), f"added {member}"
-        return self._add(obj, [member], after=pairs[-1] if pairs else None), f"added {member}"
+        anchor, where = neighbour(by_name, after, before)
+        if anchor is None:
+            return self._add(obj, [member], after=pairs[-1] if pairs else None), f"added {member}"
+        return self._add(obj, [member], **{where: anchor}), f"added {member}"
 
     def _add(self, obj: Any, member: list[str], after: Any = None, before: Any = None) -> list[Edit]:
         """Edits adding one member (``member``: its lines, the first and the

@@ -13,7 +13,7 @@ import yaml
 
 from ..model import Location
 from . import render
-from .edits import Edit, Lines, NotFixed, NotLiteral, delete_rows, insert_lines, newline_of, scalar_text
+from .edits import Edit, Lines, NotFixed, NotLiteral, delete_rows, insert_lines, neighbour, newline_of, scalar_text
 
 _CORE = "tag:yaml.org,2002:"
 #: a short-form intrinsic function anywhere in a template
@@ -236,16 +236,7 @@ class Editor:
         by_name = {k.value: (k, v) for k, v in target.value}
         if name in by_name:  # written, but not as the model saw it: set it
             return self._set(*by_name[name], value)
-        anchor, where = None, "after"
-        for n in after:
-            if n in by_name:
-                anchor = by_name[n]
-                break
-        if anchor is None:
-            for n in before:
-                if n in by_name:
-                    anchor, where = by_name[n], "before"
-                    break
+        anchor, where = neighbour(by_name, after, before)
         if anchor is None:
             anchor = target.value[-1]
         k, v = anchor

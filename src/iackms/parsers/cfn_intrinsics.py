@@ -804,15 +804,22 @@ def _if(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> 
     return choice_of([a, b], expr, loc, Switch(CONDITION, cond), ("true", "false"))
 
 
+def _two(arg: Any, raw: Any, tpl: Template, depth: int, fn: str) -> list | Unknown:
+    """The two arguments of ``fn``, resolved; Unknown when it has not two."""
+    if not (isinstance(arg, list) and len(arg) == 2):
+        return Unknown(source_repr(raw), f"malformed {fn}")
+    return [resolve(arg[0], tpl, depth + 1), resolve(arg[1], tpl, depth + 1)]
+
+
 def _getatt(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
     if isinstance(arg, str):
         parts = arg.split(".", 1)
         if len(parts) != 2:
             return Unknown(arg, "malformed Fn::GetAtt")
         return get_att(tpl, parts[0], parts[1], depth)
-    if not (isinstance(arg, list) and len(arg) == 2):
-        return Unknown(source_repr(raw), "malformed Fn::GetAtt")
-    args = [resolve(arg[0], tpl, depth + 1), resolve(arg[1], tpl, depth + 1)]
+    args = _two(arg, raw, tpl, depth, "Fn::GetAtt")
+    if isinstance(args, Unknown):
+        return args
     return lift(args, lambda a: get_att(tpl, a[0], a[1], depth), source_repr(raw), loc)
 
 
@@ -865,9 +872,9 @@ def _sub(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) ->
 
 
 def _join(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
-    if not (isinstance(arg, list) and len(arg) == 2):
-        return Unknown(source_repr(raw), "malformed Fn::Join")
-    args = [resolve(arg[0], tpl, depth + 1), resolve(arg[1], tpl, depth + 1)]
+    args = _two(arg, raw, tpl, depth, "Fn::Join")
+    if isinstance(args, Unknown):
+        return args
     expr = source_repr(raw)
 
     def join(a: list) -> Any:
@@ -885,9 +892,9 @@ def _join(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -
 
 
 def _select(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
-    if not (isinstance(arg, list) and len(arg) == 2):
-        return Unknown(source_repr(raw), "malformed Fn::Select")
-    args = [resolve(arg[0], tpl, depth + 1), resolve(arg[1], tpl, depth + 1)]
+    args = _two(arg, raw, tpl, depth, "Fn::Select")
+    if isinstance(args, Unknown):
+        return args
     expr = source_repr(raw)
 
     def select(a: list) -> Any:
@@ -904,9 +911,9 @@ def _select(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None)
 
 
 def _split(arg: Any, raw: Any, tpl: Template, depth: int, loc: Location | None) -> Any:
-    if not (isinstance(arg, list) and len(arg) == 2):
-        return Unknown(source_repr(raw), "malformed Fn::Split")
-    args = [resolve(arg[0], tpl, depth + 1), resolve(arg[1], tpl, depth + 1)]
+    args = _two(arg, raw, tpl, depth, "Fn::Split")
+    if isinstance(args, Unknown):
+        return args
     expr = source_repr(raw)
 
     def split(a: list) -> Any:

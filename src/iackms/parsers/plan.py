@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .. import jsonload
 from ..context import ScanContext
@@ -75,23 +75,32 @@ def _refs(config: Any) -> dict[str, dict[str, list[str]]]:
                 refs = v.get("references") if isinstance(v, dict) else None
                 entry[str(k)] = [prefix + x for x in refs if isinstance(x, str)] if isinstance(refs, list) else []
 
-    def walk(mod: Any, prefix: str, depth: int) -> None:
+    for r, prefix in _config_resources(config):
+        try:
+            resource(r, prefix)
+        except Exception:  # pragma: no cover - defensive: skip the odd entry
+            continue
+    return out
+
+
+def _config_resources(config: Any) -> Iterator[tuple[Any, str]]:
+    """Each resource entry of the ``configuration`` section, with the module
+    address prefix it is under (``module.a.module.b.``); modules nested more
+    than 20 deep are left out."""
+
+    def walk(mod: Any, prefix: str, depth: int) -> Iterator[tuple[Any, str]]:
         if not isinstance(mod, dict) or depth > 20:
             return
         resources = mod.get("resources")
         for r in resources if isinstance(resources, list) else []:
-            try:
-                resource(r, prefix)
-            except Exception:  # pragma: no cover - defensive: skip the odd entry
-                continue
+            yield r, prefix
         calls = mod.get("module_calls")
         for name, call in calls.items() if isinstance(calls, dict) else []:
             if isinstance(call, dict):
-                walk(call.get("module"), f"{prefix}module.{name}.", depth + 1)
+                yield from walk(call.get("module"), f"{prefix}module.{name}.", depth + 1)
 
     if isinstance(config, dict):
-        walk(config.get("root_module"), "", 0)
-    return out
+        yield from walk(config.get("root_module"), "", 0)
 
 
 def _address(rc: dict) -> str:
@@ -327,22 +336,8 @@ def _split_ref(r: str) -> tuple[str | None, str | None]:
 
 def _expressions(config: Any) -> dict[str, Any]:
     """address (no index) → the resource's ``expressions`` in the configuration."""
-    out: dict[str, Any] = {}
-
-    def walk(mod: Any, prefix: str, depth: int) -> None:
-        if not isinstance(mod, dict) or depth > 20:
-            return
-        for r in mod.get("resources") or []:
-            if isinstance(r, dict) and isinstance(r.get("address"), str):
-                out[prefix + r["address"]] = r.get("expressions")
-        calls = mod.get("module_calls")
-        for name, call in calls.items() if isinstance(calls, dict) else []:
-            if isinstance(call, dict):
-                walk(call.get("module"), f"{prefix}module.{name}.", depth + 1)
-
-    if isinstance(config, dict):
-        walk(config.get("root_module"), "", 0)
-    return out
+    return {prefix + r["address"]: r.get("expressions") for r, prefix in _config_resources(config)
+            if isinstance(r, dict) and isinstance(r.get("address"), str)}
 
 
 def _consumers(changes: list[dict], doc: dict, rel: str, unit: ScanUnit) -> None:

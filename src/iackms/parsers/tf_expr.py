@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..model import CONDITION, UNK_OPEN, Choice, LDict, LList, Location, Note, Switch, Unknown
 from .tf_files import FILE_FUNCTIONS, file_call
 from .tf_funcs import FUNCTIONS, UNKNOWN_TOLERANT, FnError, Unresolved
-from .tf_hcl import AttrNode, SrcFile, node_loc, node_text
+from .tf_hcl import AttrNode, SrcFile, node_loc, node_text, object_elems
 from .tf_ops import binary, lift1, lift2, lift_args, unary
 from .tf_refs import reference
 from .tf_template import heredoc, quoted, template_expr, template_string
@@ -210,13 +210,7 @@ class Ev:
 
     def object_(self, n: Any, f: SrcFile, env: dict[str, Any]) -> Any:
         out = LDict(loc=node_loc(n, f.rel))
-        for el in n.children:
-            if el.type != "object_elem":
-                continue
-            kn = el.child_by_field_name("key")
-            vn = el.child_by_field_name("val")
-            if kn is None or vn is None:
-                continue
+        for kn, vn in object_elems(n):
             key = self.obj_key(kn, f, env)
             val = self.node(vn, f, env)
             if not isinstance(key, str) or UNK_OPEN in key:

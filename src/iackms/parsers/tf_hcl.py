@@ -40,6 +40,16 @@ def node_text(node: Any) -> str:
     return node.text.decode("utf-8", "replace")
 
 
+def object_elems(obj: Any) -> Iterator[tuple[Any, Any]]:
+    """The (key, value) nodes of an HCL object's elements that have both."""
+    for el in obj.children:
+        if el.type != "object_elem":
+            continue
+        k, v = el.child_by_field_name("key"), el.child_by_field_name("val")
+        if k is not None and v is not None:
+            yield k, v
+
+
 @dataclass
 class AttrNode:
     """One attribute as written: ``expr`` is a tree-sitter ``expression`` node

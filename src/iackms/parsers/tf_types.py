@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..model import Choice, LDict, LList, Unknown
+from .tf_hcl import object_elems
 from .tf_values import err, to_bool, to_number, to_str
 
 #: a parsed type: "any" | "string" | "number" | "bool" | ("list"|"set"|"map", T)
@@ -48,13 +49,7 @@ def parse_type(node: Any, depth: int = 0) -> Type:
         if obj is None:
             return "any"
         attrs: dict[str, tuple[Type, bool, Any]] = {}
-        for el in obj.children:
-            if el.type != "object_elem":
-                continue
-            k = el.child_by_field_name("key")
-            v = el.child_by_field_name("val")
-            if k is None or v is None:
-                continue
+        for k, v in object_elems(obj):
             kname = k.text.decode("utf-8", "replace").strip().strip('"')
             attrs[kname] = _attr_type(v, depth + 1)
         return ("object", attrs)

@@ -8,11 +8,11 @@ each level per step).
 
 from __future__ import annotations
 
-import re
-
 import os
+import re
 import sys
 from pathlib import Path
+from typing import Callable
 
 from ..docgen import rule_url
 from ..findings import Finding, Report
@@ -139,9 +139,16 @@ def summary(report: Report, limit: int = SUMMARY_LIMIT) -> str:
 
 
 def write_summary(path: Path, report: Report) -> None:
+    append_summary(path, lambda room: summary(report, max(2_000, room)))
+
+
+def append_summary(path: Path, render: Callable[[int], str]) -> None:
+    """Append ``render(room)`` to the job summary at ``path``, ``room`` being
+    what GitHub's 1 MiB limit leaves; a summary that cannot be written is a
+    warning, never a failed run."""
     try:
         used = path.stat().st_size if path.exists() else 0
-        text = summary(report, max(2_000, SUMMARY_LIMIT - used))
+        text = render(SUMMARY_LIMIT - used)
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(text + "\n")
     except OSError as e:

@@ -25,7 +25,7 @@ from html import escape
 from urllib.parse import quote
 
 from ..docgen import rule_url
-from ..inventory import actions_text, setting_text
+from ..inventory import actions_text, deny_text, setting_text
 from ..semantics import ADMIN_ACTIONS as ADMIN, USAGE_ACTIONS as USE
 from ..vocab import SEVERITIES, SEVERITY_RANK
 from .inventory_csv import policy_text, tags_text
@@ -403,8 +403,7 @@ def _panel(i: int, k: dict, links: _Links) -> str:
     if a["denies"]:
         out.append("<p><strong>Deny statements</strong></p><ul>")
         for d in a["denies"]:
-            acts = ", ".join(d["actions"]) if d["not_actions"] is None else "every action but " + ", ".join(d["not_actions"])
-            conds = f" when {'; '.join(d['conditions'])}" if d["conditions"] else ""
+            acts, conds = deny_text(d)
             out.append(f"<li>{e(d['label'])} ({links.a(d['file'], d['line'], k['file'])}): denies {e(d['principals'])} {e(acts)}{e(conds)}</li>")
         out.append("</ul>")
     if k["grants"]:

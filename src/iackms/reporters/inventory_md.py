@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 
 from ..docgen import rule_url
-from ..inventory import actions_text, setting_text
+from ..inventory import actions_text, deny_text, setting_text
 from ..semantics import ADMIN_ACTIONS, USAGE_ACTIONS
 from ..vocab import SEVERITIES
-from .github import SUMMARY_LIMIT
+from .github import append_summary
 from .inventory_csv import policy_text, tags_text
 
 #: names shown in one cell of the overview table before "and N more"
@@ -184,8 +183,7 @@ def key_section(i: int, e: dict) -> str:
     if a["denies"]:
         out.append("Deny statements:\n\n")
         for d in a["denies"]:
-            acts = ", ".join(d["actions"]) if d["not_actions"] is None else "every action but " + ", ".join(d["not_actions"])
-            conds = f" when {'; '.join(d['conditions'])}" if d["conditions"] else ""
+            acts, conds = deny_text(d)
             out.append(f"- {cell(d['label'])} ({d['file']}:{d['line']}): denies {cell(d['principals'])} {cell(acts)}{cell(conds)}\n")
         out.append("\n")
     if e["grants"]:
@@ -296,14 +294,7 @@ def write_summary(inv: dict) -> str:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return render(inv)
-    p = Path(path)
-    try:
-        used = p.stat().st_size if p.exists() else 0
-        text = render(inv, max(4_000, SUMMARY_LIMIT - used))
-        with open(p, "a", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-    except OSError as e:
-        print(f"iackms: warning: cannot write the job summary to {path}: {e.strerror or e}", file=sys.stderr)
+    append_summary(Path(path), lambda room: render(inv, max(4_000, room)))
     return ""
 
 

@@ -11,6 +11,10 @@ from .keyspec import spec_usage_origin, usages_for
 from .sources import ALIAS_DOC, CKS_DOC, DELETE_DOC, ROTATE_DOC
 
 
+#: settings in days and the range AWS accepts for each
+_DAY_RANGES = (("rotation_period", "rotation period", 90, 2560), ("deletion_window", "deletion window", 7, 30))
+
+
 @rule(RuleMeta(
     id="IKMS103",
     name="invalid-key-configuration",
@@ -66,19 +70,14 @@ def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:
             spec_said = f"key spec {s_val}" if spec.present else f"no key spec (so {s_val})"
             yield Fail(f"{key.address} has {said} with {spec_said}; AWS accepts {', '.join(sorted(allowed))} for that spec",
                        where(usage, key) if usage.present else where(spec, key))
-    per = key.attr("rotation_period")
-    if per.present:
-        for opt in options(per):
+    for name, said, lo, hi in _DAY_RANGES:
+        days = key.attr(name)
+        if not days.present:
+            continue
+        for opt in options(days):
             d = as_int(opt)
-            if d is not None and not 90 <= d <= 2560:
-                yield Fail(f"{key.address} has a rotation period of {d} days ({describe(key, 'rotation_period', d)}); AWS accepts 90 to 2560", where(per, key))
-                break
-    win = key.attr("deletion_window")
-    if win.present:
-        for opt in options(win):
-            d = as_int(opt)
-            if d is not None and not 7 <= d <= 30:
-                yield Fail(f"{key.address} has a deletion window of {d} days ({describe(key, 'deletion_window', d)}); AWS accepts 7 to 30", where(win, key))
+            if d is not None and not lo <= d <= hi:
+                yield Fail(f"{key.address} has a {said} of {d} days ({describe(key, name, d)}); AWS accepts {lo} to {hi}", where(days, key))
                 break
     mr = key.attr("multi_region")
     if mr.present and any(as_bool(o) is True for o in options(mr)) and key.attr("custom_key_store_id").present:

@@ -88,22 +88,22 @@ def _enabled(c: Consumer, key: Key, where, rel) -> Iterator[Result]:
 def _symmetric(c: Consumer, key: Key, where, rel) -> Iterator[Result]:
     if key.is_replica:
         return  # its spec is the primary's
-    for spec_v in _values(key, "key_spec", "SYMMETRIC_DEFAULT"):
-        if not isinstance(spec_v, str):
-            yield Unresolved(f"cannot tell the key spec of {key.address}, which {c.address} needs to be a symmetric encryption key", where, "key_spec")
-            return
-        if spec_v != "SYMMETRIC_DEFAULT":
-            yield Fail(f"{c.address} ({key_name(c)}) uses {key.address}, whose key spec is {spec_v}; it encrypts data and takes only a "
-                       f"symmetric encryption key (SYMMETRIC_DEFAULT)", where, "key_spec", related=rel)
-            return
-    for usage in _values(key, "key_usage", "ENCRYPT_DECRYPT"):
-        if not isinstance(usage, str):
-            yield Unresolved(f"cannot tell the key usage of {key.address}, which {c.address} needs to be ENCRYPT_DECRYPT", where, "key_usage")
-            return
-        if usage != "ENCRYPT_DECRYPT":
-            yield Fail(f"{c.address} ({key_name(c)}) uses {key.address}, whose key usage is {usage}; it encrypts data and "
-                       f"needs ENCRYPT_DECRYPT", where, "key_usage", related=rel)
-            return
+    for attr, want, needs, takes in _ENCRYPTING:
+        for v in _values(key, attr, want):
+            if not isinstance(v, str):
+                yield Unresolved(f"cannot tell the {attr.replace('_', ' ')} of {key.address}, which {c.address} needs to be {needs}", where, attr)
+                return
+            if v != want:
+                yield Fail(f"{c.address} ({key_name(c)}) uses {key.address}, whose {attr.replace('_', ' ')} is {v}; it encrypts data and "
+                           f"{takes}", where, attr, related=rel)
+                return
+
+
+#: what a key that encrypts data must have: (attribute, value, said as needed, said as taken)
+_ENCRYPTING = (
+    ("key_spec", "SYMMETRIC_DEFAULT", "a symmetric encryption key", "takes only a symmetric encryption key (SYMMETRIC_DEFAULT)"),
+    ("key_usage", "ENCRYPT_DECRYPT", "ENCRYPT_DECRYPT", "needs ENCRYPT_DECRYPT"),
+)
 
 
 def _signing(c: Consumer, key: Key, req: dict, where, rel) -> Iterator[Result]:
