@@ -744,3 +744,23 @@ Resources:
         ("template.yaml", 11, "Key"): "it holds only when IsProd is false, and an edit of the block "
                                       "reaches every instance and branch; set the value per instance or branch",
     }
+
+
+def test_a_reference_written_over_several_json_lines_keeps_its_layout(tmp_path, monkeypatch):
+    """IKMS303 in a json.dumps(indent=4) template: the member is replaced, the braces and lines kept."""
+    tpl = ('{\n    "Resources": {\n        "Key": {\n            "Type": "AWS::KMS::Key",\n            "Properties": {\n'
+           '                "EnableKeyRotation": true\n            }\n        },\n        "Logs": {\n'
+           '            "Type": "AWS::Logs::LogGroup",\n            "Properties": {\n                "KmsKeyId": {\n'
+           '                    "Ref": "Key"\n                }\n            }\n        }\n    }\n}\n')
+    root, result = _fix(tmp_path, monkeypatch, {"template.json": tpl}, rules={"IKMS303"})
+    assert (root / "template.json").read_text() == tpl.replace('"Ref": "Key"', '"Fn::GetAtt": ["Key", "Arn"]')
+    assert [(c.file, c.line, c.what) for c in result.changes] == [
+        ("template.json", 13, '"KmsKeyId": Fn::GetAtt Key.Arn (was its ID)')]
+
+
+def test_cli_summary_after_the_fix_counts_findings_and_names_remote_modules(repo):
+    (repo / "infra" / "remote.tf").write_text('module "label" {\n  source = "cloudposse/label/null"\n}\n')
+    r = run("fix", cwd=repo)
+    lines = r.stdout.splitlines()
+    assert lines[-2].startswith("1 finding fixed in 1 file; after the fix, 1 finding (1 info) in 2 files, 1 key checked"), r.stdout
+    assert lines[-1] == "1 remote module not scanned: cloudposse/label/null", r.stdout

@@ -324,7 +324,7 @@ def _rule_ids(values: list[str] | None) -> set[str] | None:
 def cmd_fix(args: argparse.Namespace) -> int:
     from .engine import exit_code
     from .fix import fix, write
-    from .reporters.text import line, render
+    from .reporters.text import line, summary
 
     cfg = _config(args)
     if cfg is None:
@@ -363,10 +363,12 @@ def cmd_fix(args: argparse.Namespace) -> int:
     n, files = result.fixed_findings(), len(result.files)
     done = (f"{n} finding{'s' if n != 1 else ''} {'would be ' if args.diff else ''}fixed in {files} file{'s' if files != 1 else ''}"
             if n else "nothing to fix")
-    left = render(report).rstrip("\n").splitlines()[-1]
     if result.changes or report.findings:
         print("", file=out)
-    print(f"{done}; {'after the fix, ' if n else ''}{left}", file=out)
+    print(f"{done}; {'after the fix, ' if n else ''}{summary(report)}", file=out)
+    remote = report.remote_summary()
+    if remote:
+        print(remote, file=out)
     return exit_code(report, fail_on)
 
 

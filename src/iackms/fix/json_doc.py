@@ -154,8 +154,9 @@ class Editor:
                 if len(pairs) == 1 and self._key(pairs[0]) == "Ref":
                     rv = pairs[0].child_by_field_name("value")
                     if rv is not None and rv.type == "string" and orjson.loads(rv.text) == key:
-                        edits.append(Edit(self.c(n.start_byte), self.c(n.end_byte),
-                                          f'{{"Fn::GetAtt": [{orjson.dumps(key).decode()}, "{att}"]}}'))
+                        # the member is replaced, the braces and the layout around it kept
+                        edits.append(Edit(self.c(pairs[0].start_byte), self.c(pairs[0].end_byte),
+                                          f'"Fn::GetAtt": [{orjson.dumps(key).decode()}, "{att}"]'))
                         continue
                 if len(pairs) == 1 and self._key(pairs[0]) == "Fn::GetAtt":
                     gv = pairs[0].child_by_field_name("value")
