@@ -385,3 +385,30 @@ def test_a_for_each_empty_by_default_is_opened_without_notes(tmp_path):
     assert hits(r, "IKMS109") == [("main.tf", 4, "aws_kms_external_key.tenant")]
     assert messages(r, "IKMS109")[0].endswith("(when var.tenants is not empty)")
     assert [f.message for f in r.findings if f.rule_id == "IKMS002"] == []
+
+
+def test_try_with_a_default_is_tried_instance_by_instance(tmp_path):
+    """The terraform-aws-modules "keys map" pattern: an instance whose map has
+    no `enable_key_rotation` takes try()'s default, the others their own
+    value; `key_usage` defaulted the same way leaves the key judgeable."""
+    r = run(tmp_path, {
+        "main.tf": """
+            locals {
+              keys = {
+                s3      = { description = "s3" }
+                rds     = { description = "rds", enable_key_rotation = false }
+                signing = { description = "jwt", key_usage = "SIGN_VERIFY", spec = "RSA_2048", enable_key_rotation = false }
+              }
+            }
+
+            resource "aws_kms_key" "this" {
+              for_each                 = local.keys
+              description              = each.value.description
+              enable_key_rotation      = try(each.value.enable_key_rotation, true)
+              key_usage                = try(each.value.key_usage, "ENCRYPT_DECRYPT")
+              customer_master_key_spec = try(each.value.spec, "SYMMETRIC_DEFAULT")
+            }
+        """,
+    })
+    assert hits(r, "IKMS101") == [("main.tf", 12, 'aws_kms_key.this["rds"]')]
+    assert hits(r, "IKMS002") == []

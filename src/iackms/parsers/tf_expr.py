@@ -365,6 +365,22 @@ class Ev:
 
     # --- functions ------------------------------------------------------------------------
 
+    def try_(self, arg_nodes: list[Any], n: Any, f: SrcFile, env: dict[str, Any]) -> Any:
+        """``try(a, b, ...)``: the first argument without an error. A Choice
+        (instances of ``for_each``, branches of a condition) is tried option by
+        option: ``try(each.value.x, true)`` is ``true`` for the instances whose
+        map has no ``x`` and ``x`` for the others."""
+        if not arg_nodes:
+            return err(node_text(n))
+        v = self.node(arg_nodes[0], f, env)
+        if isinstance(v, Choice) and any(is_err(o) or contains_err(o) for o in v.options):
+            rest = self.try_(arg_nodes[1:], n, f, env)
+            return lift2(lambda a, b: b if is_err(a) or contains_err(a) else a, v, rest, n, f)
+        if is_err(v) or contains_err(v):
+            rest = self.try_(arg_nodes[1:], n, f, env)
+            return rest if len(arg_nodes) > 1 else (v if is_err(v) else err(node_text(n)))
+        return v
+
     def call(self, n: Any, f: SrcFile, env: dict[str, Any]) -> Any:
         name = node_text(n.children[0])
         argn = next((c for c in n.children if c.type == "function_arguments"), None)
@@ -372,14 +388,7 @@ class Ev:
         expand = argn is not None and any(c.type == "ellipsis" for c in argn.children)
         whole = node_text(n)
         if name == "try":
-            last: Any = err(whole)
-            for a in arg_nodes:
-                v = self.node(a, f, env)
-                if is_err(v) or contains_err(v):
-                    last = v if is_err(v) else err(whole)
-                    continue
-                return v
-            return last
+            return self.try_(arg_nodes, n, f, env)
         if name == "can":
             if len(arg_nodes) != 1:
                 return err(whole)

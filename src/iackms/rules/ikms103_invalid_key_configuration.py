@@ -11,6 +11,9 @@ from .keyspec import spec_usage_origin, usages_for
 from .sources import ALIAS_DOC, CKS_DOC, DELETE_DOC, ROTATE_DOC
 
 
+#: the Origin values of the AWS::KMS::Key resource schema (aws-kms-key.json: AWS_CLOUDHSM and
+#: EXTERNAL_KEY_STORE are the KMS API's, not CloudFormation's)
+_CFN_ORIGINS = ("AWS_KMS", "EXTERNAL")
 #: settings in days and the range AWS accepts for each
 _DAY_RANGES = (("rotation_period", "rotation period", 90, 2560), ("deletion_window", "deletion window", 7, 30))
 
@@ -27,7 +30,8 @@ _DAY_RANGES = (("rotation_period", "rotation period", 90, 2560), ("deletion_wind
         "rotation enabled on a key that cannot rotate (asymmetric, HMAC, imported `EXTERNAL` material, "
         "custom key store), a key usage the key spec does not allow (e.g. SIGN_VERIFY on SYMMETRIC_DEFAULT), "
         "a rotation period outside 90–2560 days, a deletion window outside 7–30 days, "
-        "`multi_region` together with a custom key store, and an alias under the reserved `alias/aws/` prefix. "
+        "`multi_region` together with a custom key store, an alias under the reserved `alias/aws/` prefix, and a "
+        "CloudFormation `Origin` other than `AWS_KMS` or `EXTERNAL` (CloudFormation cannot create keys in a custom key store). "
         "Settings that go together are read together: per instance of a `for_each`/`count` and per branch of a "
         "condition (a key in a custom key store in one branch and multi-Region in the other is valid)."
     ),
@@ -58,6 +62,14 @@ def invalid_key_configuration(key: Key, cfg) -> Iterator[Result]:
             # a plain contradiction: rotation requested of a key that cannot rotate (removing it is the fix)
             yield Fail(f"{key.address} enables automatic rotation but {why}; AWS rejects EnableKeyRotation for such keys", where(rot, key),
                        fix=remove_attr("rotation"))
+    origin = key.attr("origin")
+    if origin.present and key.source == "cloudformation":
+        for o in options(origin):
+            if isinstance(o, str) and o not in _CFN_ORIGINS:
+                yield Fail(f"{key.address} has origin {o}; CloudFormation's AWS::KMS::Key accepts only {' or '.join(_CFN_ORIGINS)} "
+                           "(a key in a custom key store cannot be created with CloudFormation: create it with the KMS API or "
+                           "Terraform's custom_key_store_id)", where(origin, key))
+                break
     spec, usage = key.attr("key_spec"), key.attr("key_usage")
     if (spec.present or usage.present) and not key.is_replica:
         # unset, the key spec is SYMMETRIC_DEFAULT and the key usage ENCRYPT_DECRYPT (what both Terraform

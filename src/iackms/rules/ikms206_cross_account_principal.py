@@ -89,5 +89,6 @@ def _control(g) -> str:
 def _outside(home: sem.Home) -> str:
     if home.only_symbolic():
         # the policy names this account (AWS::AccountId, the caller identity...): a literal ID is another account
-        return "outside this account, which the policy names (list the account in `trusted_accounts` if it is yours)"
+        return ("another account than the one the policy names as its own, unless that is the same account written by "
+                "number (list the account in `trusted_accounts` if it is yours)")
     return f"outside the home account(s) {home.names()}"
