@@ -440,7 +440,7 @@ def _literal(v: str, form: str | None, root: str, idx: Index, shown: str) -> Key
         k = idx.key_of(root, al.target) if al is not None else None
         if k is not None:
             return KeyRef("key", form=form, key=k, via=al, alias=alias, shown=shown)
-        return KeyRef("external", form=form, alias=alias, customer=True, shown=shown, why=f"no alias {alias} in the scan")
+        return KeyRef("external", form=form, alias=alias, customer=True, shown=shown, why="no alias of the scan has this name (a key outside the scan)")
     if form == "alias_arn" and alias is not None:
         return KeyRef("external", form=form, alias=alias, customer=True, shown=shown, why="a key outside the scan")
     if form in ("arn", "id"):

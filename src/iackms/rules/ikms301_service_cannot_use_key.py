@@ -189,7 +189,7 @@ def _judge(ref: KeyRef, svc: ServiceSpec, source: str, cfg, where: Location, wha
         yield Unresolved(f"cannot check that the key of {c.address} lets {principal_label(svc, call_for(svc, None, name, role))} use it ({title}): "
                          f"the key {key_label(ref)} is not known statically ({ref.why})" if ref.kind == "unknown" else
                          f"cannot check that the key of {c.address} lets {principal_label(svc, call_for(svc, None, name, role))} use it ({title}): "
-                         f"{key_label(ref)} is {ref.why}", where, svc.id, value=key_label(ref))
+                         f"{key_label(ref)}: {ref.why}", where, svc.id, value=key_label(ref))
     elif ref.kind == "off" and ref.why:
         yield Unresolved(f"cannot tell whether {c.address} is encrypted with a KMS key ({title}): {ref.why}", where, svc.id)
 

@@ -20,9 +20,11 @@ NOT_DECIDED = {
 }
 _SILENCE_UNDOCUMENTED = {"rds-event-subscription-to-sns"}
 
+_CMK = "a customer managed key whose policy allows the service"
+#: what to use instead, per consumer and source
 _FIX = {
-    "sns-topic": ("a customer managed key whose policy allows the service", "KmsMasterKeyId"),
-    "sqs-queue": ("a customer managed key whose policy allows the service, or SSE-SQS (`sqs_managed_sse_enabled = true`, no key)", "KmsMasterKeyId"),
+    ("sqs-queue", "terraform"): f"{_CMK}, or SSE-SQS (`sqs_managed_sse_enabled = true`, no key)",
+    ("sqs-queue", "cloudformation"): f"{_CMK}, or SSE-SQS (`SqsManagedSseEnabled: true`, no key)",
 }
 
 
@@ -92,7 +94,7 @@ def aws_managed_key_blocks_delivery(d: Delivery, cfg) -> Iterator[Result]:
             if d.holds is None:
                 yield Unresolved(f"{p.title}: {t.address} is encrypted with {alias}; {d.why or 'cannot tell whether the path applies'}", where, d.path_id)
                 continue
-            fix, _ = _FIX.get(t.table_id, ("a customer managed key whose policy allows the service", ""))
+            fix = _FIX.get((t.table_id, "cloudformation" if t.source == "cloudformation" else "terraform"), _CMK)  # a plan is Terraform
             rel = ((t.key_attr.loc or t.enable.loc or t.loc, f"{t.address} {how}"),)
             yield Fail(
                 f"{p.title}: {d.address} ({d.dest_name}) sends into {t.address}, which is encrypted with the AWS managed key "

@@ -71,7 +71,7 @@ def key_reference_format(c: Consumer, cfg) -> Iterator[Result]:
         if ref.form not in side.key_forms and ref.form not in side.key_forms_uncertain:
             yield Fail(
                 f"{c.address}: {c.key_name} takes {_accepted(side)}, and {written_key(c, ref)} is "
-                f"{FORM_LABELS[ref.form]}{branch}; {_consequence(side, c.source)}. Use {arn_fix(ref, c.source)}.",
+                f"{FORM_LABELS[ref.form]}{branch}; {_consequence(side, c.source, ref)}. Use {arn_fix(ref, c.source)}.",
                 where, f"form:{c.key_name}", related=related_key(ref), fix=_by_arn(ref))
             continue
         if ref.form != "arn":
@@ -103,12 +103,15 @@ def _accepted(side: Side) -> str:
     return "only " + ", ".join(forms[:-1]) + " or " + forms[-1]
 
 
-def _consequence(side: Side, source: str) -> str:
+def _consequence(side: Side, source: str, ref: KeyRef) -> str:
     if source == "cloudformation":
         if side.validation.startswith("pattern:"):
             return "CloudFormation rejects it (the resource schema's pattern requires an ARN)"
         return "the service API rejects it at deploy"
     if side.validation == "arn_syntax":
-        return ("the provider requires an ARN: a literal fails at plan, and a reference that is unknown until the key "
-                "exists passes the first plan, then every later plan fails ('is an invalid ARN')")
+        if ref.kind == "key" and ref.via is None and ref.form == "id":
+            # the key's ID is unknown until the key exists: the provider cannot check it before then
+            return ("the provider requires an ARN: the ID is unknown until the key exists, so the first plan passes, "
+                    "then every later plan fails ('is an invalid ARN')")
+        return "the provider requires an ARN, so the plan fails ('is an invalid ARN')"
     return "the provider does not check it, so the service API rejects it at apply"
