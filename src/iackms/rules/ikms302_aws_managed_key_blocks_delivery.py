@@ -11,9 +11,10 @@ from .base import Fail, Result, RuleMeta, Source, Unresolved, rule
 from .consumers import CONSUMERS_DOC, failure_text, path_of, written_key
 
 #: paths this rule does not decide on (docs/consumers.md, "Still unverified"); S3 server access
-#: logs are IKMS304's (an unsupported destination whatever the key)
+#: logs are IKMS304's (an unsupported destination whatever the key). Composite alarms are decided:
+#: which service principal they publish as is not documented separately (IKMS301 leaves them), but
+#: an AWS managed key's policy admits no service principal at all, so the name does not matter here
 NOT_DECIDED = {
-    "composite-alarm-to-sns": "the principal composite alarms publish as is not documented separately",
     "eventbridge-dlq-to-sqs": "no EventBridge text on KMS for dead-letter queues was read",
     "s3-server-access-logs": "reported by IKMS304",
     "s3-inline-server-access-logs": "reported by IKMS304",
