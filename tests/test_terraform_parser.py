@@ -828,6 +828,32 @@ def test_syntax_error_note_keeps_other_blocks(tmp_path: Path) -> None:
     assert key(u, "aws_kms_key.after").attrs["rotation"].value is False
 
 
+def test_an_unclosed_string_is_reported_where_it_opens(tmp_path: Path) -> None:
+    """The parser reads an unclosed string on to the next quote, lines later;
+    the note names the line where the string opens. A string whose
+    interpolation spans lines is valid HCL and does not move the note."""
+    u = scan(tmp_path, {
+        "main.tf": """
+            resource "aws_kms_key" "a" {
+              description = "${join(",",
+              ["a"])}"
+            }
+
+            resource "aws_kms_key" "b" {
+              enable_key_rotation = true
+              description         = "b
+            }
+
+            resource "aws_kms_key" "c" {
+              deletion_window_in_days = 7
+            }
+        """,
+    })
+    notes = [n for n in u.notes if n.rule_id == "IKMS001"]
+    assert [(n.loc.file, n.loc.line) for n in notes] == [("main.tf", 8)]
+    assert "a quoted string is not closed on its line" in notes[0].message
+
+
 def test_invalid_utf8_and_invalid_json(tmp_path: Path) -> None:
     u = scan(tmp_path, {
         "bad.tf": b'resource "aws_kms_key" "k" {\n  description = "\xff\xfe"\n}\n',

@@ -213,6 +213,23 @@ def _salvage(node: Any, f: SrcFile, out: list[Block], depth: int = 0) -> None:
                 out.append(b)
 
 
+def _string_over_lines(root: Any, before_row: int) -> Any:
+    """The first quoted string that starts on an earlier line than
+    ``before_row`` and runs into it: an unclosed string (HCL's quoted
+    strings end on their line; heredocs are not quoted strings)."""
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.start_point[0] > before_row:
+            continue
+        if n.type in ("string_lit", "literal_value", "template_expr") and n.start_point[0] < n.end_point[0] \
+                and n.end_point[0] >= before_row and n.text[:1] == b'"':
+            return n  # it runs into the error (an interpolation may hold line breaks, and then ends earlier)
+        if n.has_error or n.type in ("body", "block", "attribute", "expression"):
+            stack.extend(reversed(n.children))
+    return None
+
+
 def first_error(root: Any) -> Any:
     """The first ERROR or MISSING node in document order."""
     stack = [root]
@@ -299,8 +316,13 @@ def parse_hcl(data: bytes, f: SrcFile) -> ParsedFile:
     if root.has_error:
         err = first_error(root)
         row, col0 = _error_point(err) if err is not None else (0, 0)
-        line, col = row + 1, col0 + 1
         what = "missing " + err.type if err is not None and err.is_missing else "unexpected syntax"
+        unclosed = _string_over_lines(root, row)
+        if unclosed is not None:
+            # a quoted string may not hold a line break: the parser reads on to the next quote, lines later
+            row, col0 = unclosed.start_point[0], unclosed.start_point[1]
+            what = "a quoted string is not closed on its line"
+        line, col = row + 1, col0 + 1
         notes.append(
             Note(
                 "IKMS001",
