@@ -151,6 +151,21 @@ def test_terraform_suppressions(tmp_path):
     assert ("IKMS101", "aws_kms_key.legacy") in {(x["rule_id"], x["resource"]) for x in central["findings"]}
 
 
+def test_a_finding_written_in_another_block_is_suppressed_above_that_block(tmp_path):
+    """IKMS103 on a reserved alias name is about the key but written in the
+    alias: the suppression above the alias counts (and is not stale); the
+    key's other findings stay."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_kms_key" "k" {\n  enable_key_rotation     = true\n  deletion_window_in_days = 3\n}\n\n'
+        '# iackms:skip=IKMS103 the platform team owns this legacy alias name\n'
+        'resource "aws_kms_alias" "a" {\n  name          = "alias/aws/legacy"\n  target_key_id = aws_kms_key.k.key_id\n}\n')
+    r = run("scan", "--format", "json", "--show-suppressed", cwd=tmp_path)
+    doc = json.loads(r.stdout)
+    got = {(x["rule_id"], x["file"], x["line"], x["resource"], bool(x.get("suppressed"))) for x in doc["findings"] if x["rule_id"] == "IKMS103"}
+    assert got == {("IKMS103", "main.tf", 3, "aws_kms_key.k", False), ("IKMS103", "main.tf", 8, "aws_kms_key.k", True)}
+    assert "matches no finding" not in r.stderr
+
+
 def test_cloudformation_suppressions(tmp_path):
     (tmp_path / "t.yaml").write_text(CFN)
     r = run("scan", "--format", "json", cwd=tmp_path)

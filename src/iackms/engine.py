@@ -616,11 +616,24 @@ def apply_suppressions(findings: list[Finding], unit: ScanUnit, warnings: list[s
     gone: list[Finding] = []
     from dataclasses import replace
 
+    # a finding written inside another resource's block (a key's alias, its aws_kms_key_policy) can also be
+    # suppressed there, above that block
+    blocks: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
+    for res in (*unit.keys, *unit.grants, *unit.aliases, *unit.stores, *unit.consumers, *unit.deliveries):
+        if res.suppressions and res.loc is not None:
+            blocks.setdefault((res.root, res.loc.file), []).append((res.loc.line, res.loc.end_line, res.address))
     for f in findings:
         rules = smap.get((f.root, f.resource)) or smap.get((f.root, block_address(f.resource)))
         hit = None
         if rules:
             hit = rules.get(f.rule_id) or (rules.get(f.about) if f.about else None)
+        if hit is None:
+            for start, end, addr in blocks.get((f.root, f.file), ()):
+                if start <= f.line <= end and addr != f.resource:
+                    there = smap.get((f.root, addr)) or {}
+                    hit = there.get(f.rule_id) or (there.get(f.about) if f.about else None)
+                    if hit is not None:
+                        break
         if hit is not None:
             if used is not None:
                 used.add(hit[1])
