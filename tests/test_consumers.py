@@ -307,7 +307,7 @@ def test_service_statement_and_its_conditions():
     # a condition key the table does not know: unknown, never pass or fail
     unknown = _key([ROOT_STMT, _svc({"Service": "cloudwatch.amazonaws.com"}, Condition={"StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}})])
     acc = sem.service_access(unknown, ALARMS)
-    assert acc.allowed is None and "kms:viaservice" in acc.why
+    assert acc.allowed is None and "kms:viaservice" in acc.why.lower()
     # one action missing
     half = _key([ROOT_STMT, _svc({"Service": "cloudwatch.amazonaws.com"}, actions=("kms:Decrypt",))])
     acc = sem.service_access(half, ALARMS)
@@ -432,3 +432,152 @@ def test_a_finding_on_a_module_attribute_is_reported_where_the_value_is_written(
     assert (f.file, f.line, f.resource) == ("main.tf", 4, "module.logs.aws_cloudwatch_log_group.g")
     assert "aws_kms_key.k.id is a key ID" in f.message
     assert ("mod/main.tf", 4, "kms_key_id = var.kms_key_id") in f.related
+
+
+# --- conditions on the caller's identity: what a service principal's requests do not carry -----------------
+
+ORG = {"aws:PrincipalOrgID": "o-abc123def4"}
+
+
+@pytest.mark.parametrize("op,body,want", [
+    # IAM: a missing key makes positive operators false, negated ones true, ...IfExists true
+    ("StringEquals", ORG, False),
+    ("StringLike", {"aws:PrincipalOrgPaths": "o-abc123def4/*"}, False),
+    ("StringEqualsIgnoreCase", {"aws:PrincipalAccount": THIS_ACCOUNT}, False),
+    ("ArnEquals", {"aws:PrincipalArn": f"arn:aws:iam::{THIS_ACCOUNT}:role/app"}, False),
+    ("ArnLike", {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}, False),
+    ("StringEquals", {"aws:userid": "AIDA*"}, False),
+    ("StringEquals", {"aws:username": "alice"}, False),
+    ("StringEquals", {"aws:PrincipalTag/team": "payments"}, False),
+    ("StringNotEquals", ORG, True),
+    ("StringNotLike", {"aws:PrincipalOrgPaths": "o-abc123def4/*"}, True),
+    ("ArnNotEquals", {"aws:PrincipalArn": f"arn:aws:iam::{THIS_ACCOUNT}:role/app"}, True),
+    ("ArnNotLike", {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}, True),
+    ("StringEqualsIfExists", ORG, True),
+    ("StringNotEqualsIfExists", ORG, True),
+    ("ArnLikeIfExists", {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}, True),
+    ("Null", {"aws:PrincipalOrgID": "true"}, True),
+    ("Null", {"aws:PrincipalOrgID": "false"}, False),
+    ("ForAnyValue:StringEquals", {"aws:PrincipalTag/team": ["a", "b"]}, False),
+    ("ForAllValues:StringEquals", {"aws:PrincipalTag/team": ["a", "b"]}, True),
+    # what a service principal's requests do carry
+    ("Bool", {"aws:PrincipalIsAWSService": "true"}, True),
+    ("Bool", {"aws:PrincipalIsAWSService": "false"}, False),
+    ("BoolIfExists", {"aws:PrincipalIsAWSService": "false"}, False),
+    ("StringEquals", {"aws:PrincipalServiceName": "cloudwatch.amazonaws.com"}, True),
+    ("StringEquals", {"aws:PrincipalServiceName": "events.amazonaws.com"}, False),
+])
+def test_identity_conditions_for_a_service_principal(op, body, want):
+    """An Allow for everyone under the condition lets the service in exactly when the condition holds for its
+    requests; a Deny for everyone under it refuses the service exactly then."""
+    allow = _key([ROOT_STMT, _svc("*", Condition={op: body})])
+    assert sem.service_access(allow, ALARMS).allowed is want
+    deny = {"Sid": "D", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {op: body}}
+    acc = sem.service_access(_key([ROOT_STMT, _svc({"Service": "cloudwatch.amazonaws.com"}), deny]), ALARMS)
+    assert acc.allowed is (not want)
+    if want:
+        assert acc.denied_by is not None and "statement 'D' denies it" in acc.why
+    # a key the table says the service does not send follows the same logic (EventBridge and aws:SourceAccount)
+    if list(body) == ["aws:PrincipalOrgID"] and op in ("StringNotEquals", "StringEqualsIfExists", "StringEquals"):
+        events = _key([ROOT_STMT, _svc({"Service": "events.amazonaws.com"}, Condition={op: {"aws:SourceAccount": "1"}})])
+        assert sem.service_access(events, EVENTS).allowed is want
+
+
+def test_data_perimeter_deny_and_its_exemption_for_services():
+    allow = _svc({"Service": "cloudwatch.amazonaws.com"})
+    perimeter = {"Sid": "DenyOutsideOrg", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+                 "Condition": {"StringNotEquals": ORG}}
+    acc = sem.service_access(_key([ROOT_STMT, allow, perimeter]), ALARMS)
+    assert acc.allowed is False and acc.missing == ["kms:GenerateDataKey*", "kms:Decrypt"]
+    assert acc.denied_by is not None and acc.denied_by.sid == "DenyOutsideOrg"
+    assert "aws:PrincipalOrgID" in acc.why and "AWS service principal" in acc.why
+    for guard in ({"BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}, {"Bool": {"aws:PrincipalIsAWSService": "false"}}):
+        fixed = dict(perimeter, Condition={"StringNotEquals": ORG, **guard})
+        assert sem.service_access(_key([ROOT_STMT, allow, fixed]), ALARMS).allowed is True
+    # without an Allow for the service the policy is missing a statement, not only the exemption
+    acc = sem.service_access(_key([ROOT_STMT, perimeter]), ALARMS)
+    assert acc.allowed is False and acc.denied_by is None
+    # an Allow for everyone in the organization cannot match the service: the why says so
+    acc = sem.service_access(_key([ROOT_STMT, _svc("*", Condition={"StringEquals": ORG})]), ALARMS)
+    assert acc.allowed is False and "cannot match a service principal" in acc.why
+
+
+SLR = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+
+
+def _asg_call(region=None):
+    from iackms.consumer_table import table
+    from iackms.rules.consumers import call_for
+
+    k = _key([ROOT_STMT], region)
+    return call_for(table().services["autoscaling-slr-ebs"], k)
+
+
+@pytest.mark.parametrize("op,body,want", [
+    # a service-linked role is an IAM role of this account
+    ("StringEquals", {"aws:PrincipalAccount": THIS_ACCOUNT}, True),
+    ("StringNotEquals", {"aws:PrincipalAccount": THIS_ACCOUNT}, False),
+    ("ArnLike", {"aws:PrincipalArn": "arn:aws:iam::*:role/aws-service-role/*"}, True),
+    ("ArnEquals", {"aws:PrincipalArn": f"arn:aws:iam::{THIS_ACCOUNT}:role/{SLR}"}, True),
+    ("ArnEquals", {"aws:PrincipalArn": f"arn:aws:iam::{THIS_ACCOUNT}:role/app"}, False),
+    ("Bool", {"aws:PrincipalIsAWSService": "false"}, True),
+    ("Bool", {"aws:PrincipalIsAWSService": "true"}, False),
+    ("Null", {"aws:PrincipalArn": "true"}, False),
+    ("StringEquals", {"aws:username": "alice"}, False),
+    # the account's organization is not known statically
+    ("StringEquals", ORG, None),
+    ("StringNotEquals", ORG, None),
+    ("StringEquals", {"aws:PrincipalTag/team": "x"}, None),
+    # it calls KMS through EC2, from this account (the aws/ebs key policy works for it)
+    ("StringEquals", {"kms:CallerAccount": THIS_ACCOUNT}, True),
+    ("StringEquals", {"kms:CallerAccount": "999988887777"}, None),
+    ("StringEquals", {"kms:ViaService": "ec2.\ue003AWS::Region\ue004.amazonaws.com"}, True),
+    ("StringLike", {"kms:ViaService": "ec2.*.amazonaws.com"}, True),
+    ("StringEquals", {"kms:ViaService": "ec2.us-east-1.amazonaws.com"}, None),
+    ("StringEquals", {"kms:ViaService": "s3.us-east-1.amazonaws.com"}, False),
+    ("StringEquals", {"kms:ViaService": "ec2.amazonaws.com"}, False),
+])
+def test_identity_conditions_for_a_service_linked_role(op, body, want):
+    use = _svc({"AWS": "*"}, actions=("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"),
+               Condition={op: body})
+    assert sem.service_access(_key([ROOT_STMT, use]), _asg_call()).allowed is want
+
+
+def test_the_ebs_managed_key_policy_works_for_auto_scaling_when_the_region_is_told():
+    ebs = _svc({"AWS": "*"}, actions=("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"),
+               Condition={"StringEquals": {"kms:CallerAccount": THIS_ACCOUNT, "kms:ViaService": "ec2.us-east-1.amazonaws.com"}})
+    assert sem.service_access(_key([ROOT_STMT, ebs]), _asg_call(), grant_action="kms:CreateGrant").allowed is None
+    assert sem.service_access(_key([ROOT_STMT, ebs], "us-east-1"), _asg_call("us-east-1"), grant_action="kms:CreateGrant").allowed is True
+    assert sem.service_access(_key([ROOT_STMT, ebs], "eu-west-1"), _asg_call("eu-west-1"), grant_action="kms:CreateGrant").allowed is False
+
+
+#: the principal-context fixtures: rule, file, line, resource (tests/test_fixtures.py runs them too)
+PRINCIPAL_CONTEXT = [
+    ("fail-principal-context/main.tf", [(39, "aws_cloudwatch_log_group.orders"), (82, "aws_cloudwatch_metric_alarm.errors"),
+                                        (119, "aws_sns_topic_subscription.jobs"), (151, "aws_cloudwatch_event_target.events"),
+                                        (193, "aws_autoscaling_group.web")]),
+    ("fail-principal-context.yaml", [(33, "AppLogs"), (77, "ErrorsAlarm"), (115, "OrdersSubscription")]),
+    ("pass-principal-context/main.tf", []),
+    ("pass-principal-context.yaml", []),
+]
+
+
+@pytest.mark.parametrize("file,want", PRINCIPAL_CONTEXT, ids=[f for f, _ in PRINCIPAL_CONTEXT])
+def test_principal_context_fixtures(file, want, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    rel = f"fixtures/IKMS301/{file}"
+    report = scan([rel], Config())
+    got = sorted((f.line, f.resource) for f in report.findings if f.rule_id == "IKMS301")
+    assert got == want, [(f.line, f.message) for f in report.findings if f.rule_id == "IKMS301"]
+    assert all(f.file == rel and f.severity == "high" for f in report.findings if f.rule_id == "IKMS301")
+    # every verdict is decided: no note that the key policy cannot be told
+    assert not [f for f in report.findings if f.rule_id == "IKMS002" and "IKMS301" in f.message]
+    for f in report.findings:
+        if f.rule_id != "IKMS301":
+            continue
+        if "refuses" in f.message:
+            # a Deny decides: the message says how to exempt services, and adding an Allow statement would not help
+            assert "aws:PrincipalIsAWSService" in f.message and f.fix is None
+            assert "holds for a service principal" in f.message
+        elif f.resource in ("aws_cloudwatch_log_group.orders", "AppLogs"):
+            assert "cannot match a service principal" in f.message and "aws:PrincipalOrgID" in f.message

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from .model import THIS_ACCOUNT, UNK_OPEN, Choice, Key, Policy, Principal, Statement, Unknown, display, is_known, split_arn
+from .model import OPAQUE_CLOSE, OPAQUE_OPEN, THIS_ACCOUNT, UNK_OPEN, Choice, Key, Policy, Principal, Statement, Unknown, display, is_known, split_arn
 
 
 @lru_cache(maxsize=1)
@@ -824,6 +824,8 @@ class Access:
     branch: bool = False
     #: the statement whose condition or principal decided an unknown verdict
     at: Any = None
+    #: the Deny statement that refuses what Allow statements give (``allowed`` False)
+    denied_by: Any = None
 
 
 def _rank(v: bool | None) -> int:
@@ -923,6 +925,8 @@ def _glob_part(pattern: str, sent: Any, like: bool, home: Home) -> bool | None:
     and an unknown rest: ``log-group:`` and a name that is not known)."""
     if UNK_OPEN in pattern:
         return None
+    if isinstance(sent, tuple) and len(sent) == 3:
+        return _region_name_part(pattern, sent, like)
     if isinstance(sent, tuple):
         prefix = sent[0]
         if like and (pattern == "*" or pattern == prefix + "*"):
@@ -948,9 +952,34 @@ def _glob_part(pattern: str, sent: Any, like: bool, home: Home) -> bool | None:
         if like and ("*" in pattern or "?" in pattern):
             return None
         return None
+    if OPAQUE_OPEN in pattern:
+        # a known string of unknown value (``${AWS::Region}``) inside the value: it may or may not be what is sent
+        glob = re.sub(f"{OPAQUE_OPEN}[^{OPAQUE_CLOSE}]*{OPAQUE_CLOSE}", "*", pattern)
+        if not like:
+            glob = re.sub(r"([\[\]?])", r"[\1]", glob.replace("*", "\0")).replace("\0", "*")
+        return None if fnmatch.fnmatchcase(sent, glob) else False
     if like:
         return fnmatch.fnmatchcase(sent, pattern)
     return sent == pattern
+
+
+def _region_name_part(pattern: str, sent: tuple, like: bool) -> bool | None:
+    """A condition value against a name whose Region is not known
+    (``ec2.<region>.amazonaws.com``, sent as ``("ec2.", None, ".amazonaws.com")``):
+    the deployment's Region (``${AWS::Region}``) matches, a literal Region cannot be told."""
+    prefix, _, suffix = sent
+    if like and pattern.strip() == "*":
+        return True
+    if not (pattern.startswith(prefix) and pattern.endswith(suffix) and len(pattern) > len(prefix) + len(suffix)):
+        return None if like and ("*" in pattern or "?" in pattern) else False
+    middle = pattern[len(prefix): len(pattern) - len(suffix)]
+    if re.fullmatch(f"{OPAQUE_OPEN}[^{OPAQUE_CLOSE}]*{OPAQUE_CLOSE}", middle):
+        return True  # the deployment's Region, which is the key's
+    if like and middle == "*":
+        return True
+    if "." in middle or ":" in middle:
+        return False
+    return None
 
 
 def _value_matches(pattern: Any, sent: tuple, like: bool, home: Home) -> bool | None:
@@ -972,62 +1001,208 @@ def _value_matches(pattern: Any, sent: tuple, like: bool, home: Home) -> bool | 
     return out
 
 
+#: condition keys a request carries only when its principal is an IAM principal (a user, a role session,
+#: the root): IAM, "AWS global condition context keys". An AWS service principal's requests lack them and
+#: carry ``aws:PrincipalIsAWSService`` true and ``aws:PrincipalServiceName`` instead.
+IAM_PRINCIPAL_KEYS = frozenset({
+    "aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount", "aws:principalarn", "aws:userid",
+    "aws:username",
+})
+_PRINCIPAL_TAG = "aws:principaltag/"
+#: a key the request does not carry
+_ABSENT = "absent"
+#: a key the request carries, with a value not known statically
+_PRESENT = "present"
+#: operators that hold when the key they name is missing (IAM: "If the policy condition requires that the key
+#: is not matched, such as StringNotLike or ArnNotLike, and the right key is not present, the condition is true")
+_NEGATED_ALL = _NEGATED_OPS | {"numericnotequals", "datenotequals", "notipaddress"}
+_STRING_OPS = _POSITIVE_OPS | _NEGATED_OPS
+#: condition keys as AWS spells them, for messages (conditions are kept lower-cased)
+_SPELLING = {k.lower(): k for k in (
+    *_KEY_NAMES.values(), "aws:PrincipalIsAWSService", "aws:PrincipalServiceName", "aws:PrincipalTag",
+    "kms:ViaService", "kms:GrantIsForAWSResource", "aws:SecureTransport")}
+
+
+def key_spelling(key: str) -> str:
+    """A lower-cased condition key as AWS spells it (``aws:PrincipalOrgID``)."""
+    if key.startswith(_PRINCIPAL_TAG):
+        return "aws:PrincipalTag/" + key[len(_PRINCIPAL_TAG):]
+    if key.startswith("kms:encryptioncontext:"):
+        return "kms:EncryptionContext:" + key[len("kms:encryptioncontext:"):]
+    return _SPELLING.get(key, key)
+
+
+def _op_spelling(op: str) -> str:
+    """``StringNotEquals`` for ``stringnotequals`` (set qualifiers kept)."""
+    words = ("ForAnyValue:", "ForAllValues:", "String", "Numeric", "Date", "Bool", "Binary", "Arn", "Ip", "Address",
+             "Not", "Equals", "IgnoreCase", "Like", "LessThan", "GreaterThan", "IfExists", "Null")
+    out = op
+    for w in words:
+        out = out.replace(w.lower(), w)
+    return out
+
+
+def _context(key: str, call: ServiceCall) -> Any:
+    """What the service's requests carry for a condition key: :data:`_ABSENT`,
+    :data:`_PRESENT` (a value not known), the value as ARN-like parts (as
+    ``ServiceCall.supported``), or None when not even its presence is known."""
+    if key in call.unsupported:
+        return _ABSENT
+    for k, _ops, sent in call.supported:
+        if k == key:
+            return sent
+    if call.kind == "service":
+        if key in IAM_PRINCIPAL_KEYS or key.startswith(_PRINCIPAL_TAG):
+            return _ABSENT
+        if key == "aws:principalisawsservice":
+            return ("true",)
+        if key == "aws:principalservicename":
+            # the name of a regional principal (logs.<region>.amazonaws.com) in this key is not documented
+            return _PRESENT if "{region}" in call.principal else (call.principal,)
+        return None
+    # a service-linked role: an IAM role of this account
+    if key == "aws:principalisawsservice":
+        return ("false",)
+    if key == "aws:principalaccount":
+        return (THIS_ACCOUNT,)
+    if key == "aws:principalarn":
+        return ("arn", "aws", "iam", "", THIS_ACCOUNT, "role/" + call.principal)
+    if key == "aws:userid":
+        return _PRESENT  # role-id:session-name
+    if key == "aws:username":
+        return _ABSENT  # only IAM users have it
+    # aws:PrincipalOrgID/OrgPaths: the account's organization, if any; tags: not known
+    return None
+
+
+def _bool_values(values: list[Any]) -> set[str] | None:
+    out = set()
+    for v in values:
+        if isinstance(v, bool):
+            out.add("true" if v else "false")
+        elif isinstance(v, str) and v.strip().lower() in ("true", "false"):
+            out.add(v.strip().lower())
+        else:
+            return None
+    return out
+
+
+def _holds(op: str, key: str, values: list[Any], call: ServiceCall, home: Home) -> tuple[bool | None, str]:
+    """Whether one condition (operator, key, values) holds for the service's
+    requests, as IAM evaluates it, and why (in words)."""
+    q, base = _base_op(op)
+    exists = base.endswith("ifexists")
+    if exists:
+        base = base[: -len("ifexists")]
+    sent = _context(key, call)
+    name, opname = key_spelling(key), _op_spelling(op)
+    if sent is None:
+        return None, f"the {opname} condition on {name}"
+    if sent is _ABSENT:
+        if call.kind == "service" and (key in IAM_PRINCIPAL_KEYS or key.startswith(_PRINCIPAL_TAG)):
+            absent = f"requests of an AWS service principal carry no {name} (IAM sets it only for IAM principals)"
+            never = f"its {opname} condition on {name} cannot match {_who(call)}, as {absent}"
+            always = f"{opname} on {name} holds for {_who(call)}, as {absent}"
+        else:
+            absent = f"the service does not send {name}"
+            never = f"its {opname} condition on {name} never matches, as {absent}"
+            always = f"{opname} on {name} always holds, as {absent}"
+        if base == "null":
+            b = _bool_values(values)
+            if b == {"true"}:
+                return True, always
+            if b == {"false"}:
+                return False, never
+            return None, f"the Null condition on {name}"
+        if exists or q == "forallvalues:" or (q != "foranyvalue:" and base in _NEGATED_ALL):
+            return True, always
+        return False, never
+    if base == "null":
+        b = _bool_values(values)
+        if b == {"true"}:
+            return False, f"{name} is present in the service's requests, so its Null {name} = true condition does not match"
+        if b == {"false"}:
+            return True, f"{name} is present"
+        return None, f"the Null condition on {name}"
+    if sent is _PRESENT:
+        return None, f"the {opname} condition on {name}"
+    if base == "bool":
+        b = _bool_values(values)
+        if b is None or len(sent) != 1:
+            return None, f"the {opname} condition on {name}"
+        ok = sent[0] in b
+        return ok, (f"{name} is {sent[0]} for {_who(call)}" if ok else
+                    f"{name} is {sent[0]} for {_who(call)}, so its {opname} condition does not match")
+    if base not in _STRING_OPS and base not in ("stringequalsignorecase", "stringnotequalsignorecase"):
+        return None, f"the {opname} condition on {name}"
+    negated = base in _NEGATED_OPS
+    like = base in ("stringlike", "arnlike", "stringnotlike", "arnnotlike")
+    if base.endswith("ignorecase"):
+        if not all(isinstance(x, str) for x in sent):
+            return None, f"the {opname} condition on {name}"
+        sent = tuple(x.lower() for x in sent)
+        values = [v.lower() if isinstance(v, str) else v for v in values]
+    verdicts = [_value_matches(v, sent, like, home) for v in values]
+    matched = True if any(x is True for x in verdicts) else None if any(x is None for x in verdicts) else False
+    if matched is None:
+        return None, f"the {name} condition"
+    if negated:
+        return (not matched), (f"its {name} condition matches what the service sends" if not matched else
+                               f"its {opname} condition on {name} does not hold for what the service sends")
+    return matched, ("" if matched else f"its {name} condition does not match what the service sends")
+
+
+def _who(call: ServiceCall) -> str:
+    return "a service principal" if call.kind == "service" else "the service-linked role"
+
+
 def _condition(st: Statement, call: ServiceCall, home: Home) -> tuple[bool | None, str]:
-    """Whether a statement's conditions hold for the service's requests."""
+    """Whether a statement's conditions hold for the service's requests (all of
+    them must: IAM ANDs operators and keys)."""
     out: bool | None = True
     why = ""
-    supported = {k: (ops, sent) for k, ops, sent in call.supported}
     for op, body in st.conditions.items():
-        q, base = _base_op(op)
-        exists = base.endswith("ifexists")
-        if exists:
-            base = base[: -len("ifexists")]
         for key, values in body.items():
-            if key in call.unsupported:
-                if exists:
-                    continue  # the key is absent: an ...IfExists condition holds
-                return False, f"{key} is not sent by the service"
-            if key == "kms:grantisforawsresource" and base == "bool":
-                v = _bool_true(values)
-                out = _worst(out, True if v else None)
+            if key == "kms:grantisforawsresource" and op == "bool":
+                out = _worst(out, True if _bool_true(values) else None)
+                why = why or ("" if _bool_true(values) else f"the Bool condition on {key_spelling(key)}")
                 continue
-            if key in supported and not q:
-                ops, sent = supported[key]
-                if base not in ops and base not in ("stringequals", "stringlike", "arnequals", "arnlike"):
-                    out = _worst(out, None)
-                    why = why or f"the {op} condition on {key}"
-                    continue
-                like = base in ("stringlike", "arnlike")
-                verdicts = [_value_matches(v, sent, like, home) for v in values]
-                v = True if any(x is True for x in verdicts) else None if any(x is None for x in verdicts) else False
-                if v is False:
-                    return False, f"its {key} condition does not match what the service sends"
-                if v is None:
-                    why = why or f"the {key} condition"
-                out = _worst(out, v)
-                continue
-            out = _worst(out, None)
-            why = why or f"the {op} condition on {key}"
+            v, w = _holds(op, key, values, call, home)
+            if v is False:
+                return False, w
+            if v is None:
+                why = why or w
+            out = _worst(out, v)
     return out, why
 
 
-def _deny_applies(st: Statement, call: ServiceCall, home: Home, entry: str) -> bool | None:
+def _deny_applies(st: Statement, call: ServiceCall, home: Home, entry: str) -> tuple[bool | None, str]:
     """Whether a Deny statement refuses the service's request: True, False, or
-    None when its conditions cannot be decided."""
+    None when its conditions cannot be decided; and why it does (in words)."""
     if st.principals is None:
-        return None  # NotPrincipal
+        return None, ""  # NotPrincipal
     m = _best(*[_service_principal(pr, call, home) for pr in st.principals]) if st.principals else False
     if m is False or _covers(st, entry) is False:
-        return False
+        return False, ""
     if not st.conditions:
-        return m
+        return m, ""
     for op, body in st.conditions.items():
         q, base = _base_op(op)
-        if base in ("bool", "boolifexists") and _bool_false(body.get("aws:principalisawsservice", [])):
-            return False  # refuses only callers that are not AWS services
         if base in ("bool", "boolifexists") and _bool_false(body.get("aws:securetransport", [])):
-            return False  # AWS services call KMS over TLS
-    return None
+            return False, ""  # AWS services call KMS over TLS
+    out: bool | None = True
+    reasons: list[str] = []
+    for op, body in st.conditions.items():
+        for key, values in body.items():
+            v, w = _holds(op, key, values, call, home)
+            if v is False:
+                return False, ""
+            if v is None:
+                out = None
+            elif w:
+                reasons.append(w)
+    out = _worst(m, out)
+    return out, "; ".join(reasons)
 
 
 def service_access(key: Key, call: ServiceCall, trusted: Iterable[str] = (), grant_action: str | None = None) -> Access:
@@ -1060,6 +1235,10 @@ def _policy_access(p: Policy, key: Key, call: ServiceCall, entries: list[str], t
     home = home_accounts(p, trusted, key.local_principals)
     missing: list[str] = []
     why = ""
+    false_why = ""
+    denied: Statement | None = None
+    #: entries no Allow statement gives (before any Deny)
+    unallowed: list[str] = []
     at = None
     out: bool | None = True
     for entry in entries:
@@ -1078,6 +1257,8 @@ def _policy_access(p: Policy, key: Key, call: ServiceCall, entries: list[str], t
                 continue
             c, cwhy = _condition(st, call, home)
             v = _worst(m, a, c)
+            if c is False and m is not False and a is not False and cwhy:
+                false_why = false_why or f"{st.label} does not apply: {cwhy}"
             if v is None and best is False:
                 if m is None:
                     why = why or _principal_why(st, call)
@@ -1094,13 +1275,16 @@ def _policy_access(p: Policy, key: Key, call: ServiceCall, entries: list[str], t
         else:
             g = _grant_or(best, key, call, entry)
             best = g
+        if best is False:
+            unallowed.append(entry)
         for st in p.statements:
             if st.effect != "Deny" or best is False:
                 continue
-            d = _deny_applies(st, call, home, entry)
+            d, dwhy = _deny_applies(st, call, home, entry)
             if d is True:
                 best = False
-                why = f"{st.label} denies it"
+                denied = denied or st
+                why = f"{st.label} denies it" + (f": {dwhy}" if dwhy else "")
             elif d is None and best is True:
                 best = None
                 why = why or f"{st.label} may deny it"
@@ -1109,7 +1293,10 @@ def _policy_access(p: Policy, key: Key, call: ServiceCall, entries: list[str], t
             missing.append(entry)
         out = _worst(out, best)
     if out is False:
-        return Access(False, missing, why)
+        if denied is not None:
+            # the Deny decides only when every missing action is otherwise allowed (or may be)
+            return Access(False, missing, why, denied_by=denied if not unallowed else None)
+        return Access(False, missing, false_why or why)
     if out is None and not p.complete:
         why = why or "parts of the key policy are not known statically"
     return Access(out, [], why, at=at)

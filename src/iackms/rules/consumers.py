@@ -83,7 +83,9 @@ def region_of(key: Key) -> str | None:
 
 def _fill(template: str, values: dict[str, Any]) -> tuple:
     """A condition value the service sends, as ARN parts (None: unknown;
-    ``(prefix, None)``: known prefix, unknown rest)."""
+    ``(prefix, None)``: known prefix, unknown rest; ``(prefix, None, suffix)``:
+    an unknown piece between a known prefix and suffix, the Region of
+    ``ec2.{region}.amazonaws.com``)."""
     if template.startswith("arn:"):
         parts = template.split(":", 5)
     else:
@@ -97,9 +99,17 @@ def _fill(template: str, values: dict[str, Any]) -> tuple:
             if ph in filled:
                 if v is None:
                     unknown = True
-                    filled = filled.split(ph, 1)[0] + "\0"
+                    head, rest = filled.split(ph, 1)
+                    if rest and "{" not in rest and "*" not in rest and "*" not in head:
+                        # a known prefix and suffix around an unknown piece (ec2.{region}.amazonaws.com)
+                        out.append((head, None, rest))
+                        filled = None
+                        break
+                    filled = head + "\0"
                     break
                 filled = filled.replace(ph, v)
+        if filled is None:
+            continue
         if "*" in filled and not unknown:
             unknown = True
             filled = filled.split("*", 1)[0] + "\0"

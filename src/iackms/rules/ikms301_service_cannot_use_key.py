@@ -57,8 +57,12 @@ _SILENCE_UNDOCUMENTED = {"rds-event-subscription-to-sns"}
         "flow logs and NLB access logs to an SSE-KMS bucket (`delivery.logs.amazonaws.com`), and an Auto Scaling "
         "group whose launch template encrypts EBS volumes with the key (the `AWSServiceRoleForAutoScaling` "
         "service-linked role, which also needs `kms:CreateGrant`). The key policy must allow that principal "
-        "every action the service documents, under the conditions the service sends (a condition on a key the "
-        "service does not send never matches; one the table does not know is reported as unknown). The "
+        "every action the service documents, under the conditions the service sends, and no Deny may refuse it. A "
+        "key missing from the service's requests is evaluated as IAM does: a service principal's requests carry no "
+        "`aws:PrincipalOrgID`, `aws:PrincipalAccount`, `aws:PrincipalArn` or `aws:PrincipalTag/*`, so an Allow "
+        "limited to an organization never reaches it, and a data-perimeter Deny (`StringNotEquals "
+        "aws:PrincipalOrgID`) refuses it unless it exempts AWS services (`BoolIfExists aws:PrincipalIsAWSService "
+        "false`). A condition the table does not know is reported as unknown. The "
         "account-root statement does not count: root delegation reaches IAM identities, not service principals "
         "or service-linked roles. A key without a key policy gets AWS's default one, which allows only the root."
     ),
@@ -165,7 +169,19 @@ def _judge(ref: KeyRef, svc: ServiceSpec, source: str, cfg, where: Location, wha
         grant = svc.grant.get("action") if svc.grant else None
         acc = sem.service_access(key, call, cfg.trusted_accounts, grant)
         who = principal_label(svc, call)
-        if acc.allowed is False:
+        if acc.allowed is False and acc.denied_by is not None:
+            # a Deny refuses what the Allow statements give: another Allow statement would not help
+            branch = " (in one branch of the key policy)" if acc.branch else ""
+            if call.kind == "service":
+                hint = ('exempt AWS services from that Deny: add "BoolIfExists": {"aws:PrincipalIsAWSService": "false"} '
+                        "to its Condition (a service principal's requests carry aws:PrincipalIsAWSService true)")
+            else:
+                hint = f"narrow that Deny so that it does not refuse {who}"
+            yield Fail(
+                f"{title}: {what} is {key.address}, and its key policy{branch} refuses {who} {', '.join(acc.missing)}: "
+                f"{acc.why}, so {fails}. To fix it, {hint}.",
+                where, f"{svc.id}:{key.address}", related=related_key(ref) + _consumer_related(c, where))
+        elif acc.allowed is False:
             # the service's statement, and the grant statement when a grant is missing too; the fix adds the
             # first (a fixed policy is scanned again, so the second follows in the next round)
             needed = [sem.service_statement_body(call, list(call.actions), source, statement_sid(svc))]
