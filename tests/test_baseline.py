@@ -93,7 +93,7 @@ def test_fixed_findings_are_counted_as_gone(repo):
     assert "2 in the baseline (not shown), 2 baselined findings gone (update the baseline" in fixed.stdout
     r = run("scan", "--baseline", ".iackms-baseline.json", "--format", "json", cwd=repo)
     doc = json.loads(r.stdout)
-    assert doc["summary"]["baseline"] == {"file": ".iackms-baseline.json", "unchanged": 2, "absent": 2}
+    assert doc["summary"]["baseline"] == {"file": ".iackms-baseline.json", "unchanged": 2, "absent": 2, "not_scanned": 0}
     assert doc["findings"] == []
 
 
@@ -164,3 +164,106 @@ def test_a_bad_baseline_is_a_clear_error(repo, text, needle):
     assert r.returncode == 2 and needle in r.stderr
     missing = run("scan", "--baseline", "nope.json", cwd=repo)
     assert missing.returncode == 2 and "iackms baseline --output nope.json" in missing.stderr
+
+
+# --- paths that are a subset of the repository (pre-commit passes the staged files) ---
+
+TEMPLATE = '''AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: false
+      PendingWindowInDays: 7
+      KeyPolicy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Root
+            Effect: Allow
+            Principal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"}
+            Action: "kms:*"
+            Resource: "*"
+'''
+
+
+@pytest.fixture
+def two_files(repo: Path) -> Path:
+    """The repo with a template beside infra/main.tf, both in the baseline."""
+    (repo / "template.yml").write_text(TEMPLATE)
+    r = run("baseline", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    files = {e["file"] for e in json.loads((repo / ".iackms-baseline.json").read_text())["findings"]}
+    assert files == {"infra/main.tf", "template.yml"}
+    return repo
+
+
+def _entries(repo: Path) -> list[dict]:
+    return json.loads((repo / ".iackms-baseline.json").read_text())["findings"]
+
+
+def test_files_not_scanned_are_not_gone(two_files):
+    others = sum(e["file"] == "template.yml" for e in _entries(two_files))
+    r = run("scan", "--baseline", ".iackms-baseline.json", "infra/main.tf", cwd=two_files)
+    assert r.returncode == 0, r.stdout
+    assert f"4 in the baseline (not shown), 0 baselined findings gone, {others} of files not scanned" in r.stdout
+    assert "update the baseline" not in r.stdout
+    doc = json.loads(run("scan", "--baseline", ".iackms-baseline.json", "infra/main.tf", "--format", "json", cwd=two_files).stdout)
+    assert doc["summary"]["baseline"] == {"file": ".iackms-baseline.json", "unchanged": 4, "absent": 0, "not_scanned": others}
+    # a directory scan too: only what is under it is in scope
+    r = run("scan", "--baseline", ".iackms-baseline.json", "infra", cwd=two_files)
+    assert "0 baselined findings gone" in r.stdout, r.stdout
+    # a fixed finding of the file scanned is gone, the other file's entries still are not
+    (two_files / "infra" / "main.tf").write_text(KEYS.replace("enable_key_rotation = false", "enable_key_rotation = true"))
+    r = run("scan", "--baseline", ".iackms-baseline.json", "infra/main.tf", cwd=two_files)
+    assert "3 in the baseline (not shown), 1 baselined finding gone" in r.stdout, r.stdout
+    sarif = json.loads(run("scan", "--baseline", ".iackms-baseline.json", "infra/main.tf", "--format", "sarif", cwd=two_files).stdout)
+    assert [x["baselineState"] for x in sarif["runs"][0]["results"]] == ["unchanged"] * 3
+
+
+def test_a_baseline_of_some_files_keeps_the_others_entries(two_files):
+    before = _entries(two_files)
+    others = [e for e in before if e["file"] == "template.yml"]
+    (two_files / "infra" / "main.tf").write_text(KEYS.replace("enable_key_rotation = false", "enable_key_rotation = true") + NEW_KEY)
+    r = run("baseline", "infra/main.tf", cwd=two_files)
+    assert r.returncode == 0, r.stderr
+    assert f"kept {len(others)} entries of files not scanned" in r.stderr
+    after = _entries(two_files)
+    assert [e for e in after if e["file"] == "template.yml"] == others
+    assert {e["resource"] for e in after if e["file"] == "infra/main.tf"} == {"aws_kms_key.logs", "aws_kms_key.payments", "aws_kms_key.new"}
+    assert after == sorted(after, key=lambda e: (e["file"], e["resource"], e["rule_id"], e["message"], e["fingerprint"]))
+    r = run("scan", "--baseline", ".iackms-baseline.json", cwd=two_files)
+    assert r.returncode == 0 and "0 baselined findings gone" in r.stdout, r.stdout
+    # the whole repository: as before, the file is today's findings alone, nothing said about keeping
+    r = run("baseline", cwd=two_files)
+    assert "kept" not in r.stderr
+    assert _entries(two_files) == after
+
+
+def test_a_deleted_file_is_gone_when_the_repository_is_scanned(two_files):
+    others = sum(e["file"] == "template.yml" for e in _entries(two_files))
+    (two_files / "template.yml").unlink()
+    r = run("scan", "--baseline", ".iackms-baseline.json", cwd=two_files)
+    assert f"4 in the baseline (not shown), {others} baselined findings gone (update the baseline" in r.stdout, r.stdout
+    r = run("baseline", cwd=two_files)
+    assert "kept" not in r.stderr
+    assert {e["file"] for e in _entries(two_files)} == {"infra/main.tf"}
+
+
+def test_a_module_shared_by_two_roots_is_judged_for_the_roots_scanned(tmp_path):
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "modules" / "kms").mkdir(parents=True)
+    (root / "modules" / "kms" / "main.tf").write_text(
+        'variable "rot" {}\nresource "aws_kms_key" "this" {\n  description = "k"\n  enable_key_rotation = var.rot\n}\n')
+    for env in ("prod", "dev"):
+        (root / "envs" / env).mkdir(parents=True)
+        (root / "envs" / env / "main.tf").write_text('module "k" {\n  source = "../../modules/kms"\n  rot = false\n}\n')
+    assert "4 findings recorded" in run("baseline", "envs", cwd=root).stderr
+    # the module file is read for prod only: dev's entries in it are not gone
+    for path in ("envs/prod", "envs/prod/main.tf"):
+        r = run("scan", "--baseline", ".iackms-baseline.json", path, cwd=root)
+        assert "2 in the baseline (not shown), 0 baselined findings gone, 2 of files not scanned" in r.stdout, (path, r.stdout)
+    # written again for prod alone: dev's entries kept, prod's replaced (not doubled)
+    before = _entries(root)
+    assert "kept 2 entries" in run("baseline", "envs/prod/main.tf", cwd=root).stderr
+    assert _entries(root) == before

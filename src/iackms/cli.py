@@ -384,12 +384,20 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     for w in report.warnings:
         print(f"iackms: warning: {w}", file=sys.stderr)
     target = args.output or cfg.baseline_path() or baseline.DEFAULT_FILE
+    # a baseline of some files (pre-commit, one directory) keeps the entries of the files it did not scan
+    keep: list[dict] = []
+    if os.path.lexists(target):
+        try:
+            keep = baseline.not_scanned(report, baseline.load(Path(target)))
+        except baseline.BaselineError as e:
+            print(f"iackms: warning: {e}; writing a new baseline", file=sys.stderr)
     try:
-        n = baseline.write(report, Path(target))
+        n = baseline.write(report, Path(target), keep)
     except OSError as e:
         print(f"iackms: cannot write {target}: {e.strerror or e}", file=sys.stderr)
         return 2
-    print(f"iackms: {n} finding{'s' if n != 1 else ''} recorded in {target}", file=sys.stderr)
+    kept = f"; kept {len(keep)} entr{'ies' if len(keep) != 1 else 'y'} of files not scanned" if keep else ""
+    print(f"iackms: {n} finding{'s' if n != 1 else ''} recorded in {target}{kept}", file=sys.stderr)
     return 0
 
 

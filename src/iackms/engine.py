@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .config import Config
 from .context import ScanContext, size_limit_message
-from .findings import Finding, ModuleCall, RemoteModules, Report
+from .findings import Finding, ModuleCall, RemoteModules, Report, Scope
 from . import linker
 from .model import INSTANCES, Attr, Consumer, CustomKeyStore, Delivery, Grant, Key, Location, Note, Resource, ScanUnit, key_variants
 from .rules import REGISTRY, profile_rules, resolve_rule, rules_for
@@ -741,11 +741,29 @@ def run(
     report.remote_modules = remote_modules(unit, inp, cfg)
     report.findings = sorted(set(merge_notes([f for f in kept if _belongs(f, wanted, cfg)])), key=Finding.sort_key)
     report.suppressed = sorted(set(merge_notes([f for f in gone if _belongs(f, wanted, cfg)])), key=Finding.sort_key)
+    report.scope = _scope(inp, unit, findings, [*report.findings, *report.suppressed], wanted, cfg, ctx)
     if not no_suppress:
         report.stale_suppressions = stale_suppressions(unit, enabled, used, lambda file: wanted(file) and not cfg.excluded(file))
         for file, line, rid, addr in report.stale_suppressions:
             report.warnings.append(f"{file}:{line}: suppression of {rid} on {addr} matches no finding; remove it if it is no longer needed")
     return ScanResult(report, unit, inp)
+
+
+def _scope(inp: Inputs, unit: ScanUnit, findings: list[Finding], reported: list[Finding], wanted: Callable[[str], bool],
+           cfg: Config, ctx: ScanContext) -> Scope:
+    """What the scan covered, for baselines: the directories and files given
+    (a path given that no longer exists too), and the files read whose
+    findings are reported (a module outside the directories given)."""
+    read = {ctx.rel(p) for files in inp.tf_dirs.values() for p in files} | {ctx.rel(p) for p in inp.docs} | unit.module_files
+    for res in (*unit.keys, *unit.grants, *unit.aliases, *unit.stores, *unit.consumers, *unit.deliveries):
+        read.add(res.loc.file)
+    for f in findings:
+        read.update((f.file, f.resource_file))
+    files = {f for f in read if f and wanted(f) and not cfg.excluded(f)} | set(inp.requested_files)
+    # the files of the findings reported (a module's, reported for the module call in a file given)
+    files.update(f.file for f in reported)
+    dirs = (*inp.requested_dirs, *(ctx.rel(Path(m)) for m in inp.missing))
+    return Scope(tuple(dict.fromkeys(dirs)), frozenset(files))
 
 
 def remote_modules(unit: ScanUnit, inp: Inputs, cfg: Config) -> list[RemoteModules]:

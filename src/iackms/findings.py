@@ -61,6 +61,30 @@ class Finding:
         return SEVERITY_RANK.get(self.severity, 0)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a scan covered, paths relative to the current directory: a file
+    is covered when it is one of ``files`` (the files given, and the files
+    read whose findings would be reported: a module reached from a directory
+    given) or under one of ``dirs`` (the directories given, and paths given
+    that do not exist: a deleted file's findings are gone)."""
+
+    dirs: tuple[str, ...] = ()
+    files: frozenset[str] = frozenset()
+
+    def covers(self, path: str) -> bool:
+        return path in self.files or any(_under(path, d) for d in self.dirs)
+
+    def covers_root(self, root: str) -> bool:
+        """The root module directory (or template) ``root`` was scanned as a root."""
+        r = root.rstrip("/") or "."
+        return self.covers(root) or any((os.path.dirname(f) or ".") == r for f in self.files)
+
+    def rebased(self, boundary: Sequence[str]) -> "Scope":
+        """The same paths relative to the boundary, as baseline entries are."""
+        return Scope(tuple(rebase(d, boundary) for d in self.dirs), frozenset(rebase(f, boundary) for f in self.files))
+
+
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
@@ -80,8 +104,13 @@ class Report:
     baseline: str = ""
     #: findings recorded in the baseline (not in ``findings``: they are not new)
     baselined: list[Finding] = field(default_factory=list)
-    #: findings recorded in the baseline that are gone (fixed, or their resource removed)
+    #: findings recorded in the baseline that are gone (fixed, or their resource removed) from the files scanned
     baseline_absent: int = 0
+    #: findings recorded in the baseline, not found, of files this scan did not cover (neither shown nor gone)
+    baseline_not_scanned: int = 0
+    #: what the scan covered (None: everything, e.g. a report built by hand): a baseline entry is judged
+    #: (found, or gone) only when its file is in it
+    scope: "Scope | None" = None
 
     def remote_summary(self) -> str:
         """`3 remote modules not scanned: a (2 calls), b, c`, or `""`."""

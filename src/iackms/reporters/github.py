@@ -95,7 +95,8 @@ def summary(report: Report, limit: int = SUMMARY_LIMIT) -> str:
             + (f", {len(report.suppressed)} suppressed" if report.suppressed else "") + ".\n\n"]
     if report.baseline:
         head.append(f"Compared with the baseline `{cell(report.baseline)}`: only new findings are shown; {len(report.baselined)} "
-                    f"baselined finding(s) remain, {report.baseline_absent} are gone.\n\n")
+                    f"baselined finding(s) remain, {report.baseline_absent} are gone"
+                    + (f", {report.baseline_not_scanned} are in files not scanned" if report.baseline_not_scanned else "") + ".\n\n")
     if report.warnings:
         head.append(f"{len(report.warnings)} warning(s) while scanning: see the step's log.\n\n")
     if report.remote_modules:

@@ -9,7 +9,7 @@
                  "files_scanned", "keys_checked", "suppressed",
                  "remote_modules": [{"source", "calls": [{"file", "line", "module"}]}],
                  "boundary": [...], "stale_suppressions": [{"file", "line", "rule_id", "resource"}],
-                 "baseline" (with a baseline): {"file", "unchanged", "absent"}},
+                 "baseline" (with a baseline): {"file", "unchanged", "absent", "not_scanned"}},
      "warnings": [...]}
 """
 
@@ -77,5 +77,6 @@ def render(report: Report, show_suppressed: bool = False, **_: object) -> str:
         "warnings": report.warnings,
     }
     if report.baseline:
-        doc["summary"]["baseline"] = {"file": report.baseline, "unchanged": len(report.baselined), "absent": report.baseline_absent}
+        doc["summary"]["baseline"] = {"file": report.baseline, "unchanged": len(report.baselined), "absent": report.baseline_absent,
+                                      "not_scanned": report.baseline_not_scanned}
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -49,8 +49,9 @@ def baseline_summary(report: Report) -> str:
     summary adds when the findings were compared with a baseline."""
     if not report.baseline:
         return ""
-    old, gone = len(report.baselined), report.baseline_absent
+    old, gone, unseen = len(report.baselined), report.baseline_absent, getattr(report, "baseline_not_scanned", 0)
     return (f", {old} in the baseline (not shown), {gone} baselined finding{'s' if gone != 1 else ''} gone"
+            + (f", {unseen} of files not scanned" if unseen else "")
             + (" (update the baseline with `iackms baseline`)" if gone else ""))
 
 
