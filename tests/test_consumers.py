@@ -581,3 +581,85 @@ def test_principal_context_fixtures(file, want, monkeypatch):
             assert "holds for a service principal" in f.message
         elif f.resource in ("aws_cloudwatch_log_group.orders", "AppLogs"):
             assert "cannot match a service principal" in f.message and "aws:PrincipalOrgID" in f.message
+
+
+
+LB_LOGS_FROM_A_VARIABLE = """variable "log_bucket" {
+  type    = string
+  default = "acme-lb-logs"
+}
+
+resource "aws_kms_key" "logs" {
+  enable_key_rotation = true
+}
+
+resource "aws_s3_bucket" "logs" {
+  bucket = "acme-lb-logs"
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.logs.arn
+    }
+  }
+}
+
+resource "aws_lb" "api" {
+  name               = "api"
+  load_balancer_type = "application"
+  subnets            = ["subnet-1", "subnet-2"]
+  access_logs {
+    bucket  = var.log_bucket
+    enabled = true
+  }
+}
+"""
+
+ALARM_TOPIC_KEY_FROM_TFVARS = """variable "topic_kms_key" {
+  type    = string
+  default = "alias/custom"
+}
+
+variable "alarm_topics" {
+  type    = list(string)
+  default = []
+}
+
+resource "aws_sns_topic" "alerts" {
+  name              = "alerts"
+  kms_master_key_id = var.topic_kms_key
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "errors"
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = 1
+  metric_name         = "Errors"
+  namespace           = "AWS/Lambda"
+  period              = 60
+  statistic           = "Sum"
+  threshold           = 0
+  alarm_actions       = concat([aws_sns_topic.alerts.arn], var.alarm_topics)
+}
+"""
+
+
+def test_a_delivery_finding_stays_at_the_sender_and_names_where_the_key_is_written(tmp_path):
+    """A delivery's destination (a bucket name from a variable default) is not
+    the bad value: IKMS304 stays at the load balancer's access_logs line. The
+    topic's key written in tfvars is related to IKMS302, besides the attribute."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "lb").mkdir()
+    (tmp_path / "lb" / "main.tf").write_text(LB_LOGS_FROM_A_VARIABLE)
+    (tmp_path / "alarm").mkdir()
+    (tmp_path / "alarm" / "main.tf").write_text(ALARM_TOPIC_KEY_FROM_TFVARS)
+    (tmp_path / "alarm" / "terraform.tfvars").write_text('topic_kms_key = "alias/aws/sns"\n')
+    r = scan([str(tmp_path)], Config(), cwd=tmp_path)
+    got = {(f.rule_id, f.file, f.line, f.resource): f.related for f in r.findings if f.rule_id in ("IKMS302", "IKMS304")}
+    assert set(got) == {("IKMS304", "lb/main.tf", 29, "aws_lb.api"),
+                        ("IKMS302", "alarm/main.tf", 25, "aws_cloudwatch_metric_alarm.errors")}
+    assert ("alarm/terraform.tfvars", 1, "the value of aws_sns_topic.alerts kms_master_key_id") in \
+        got[("IKMS302", "alarm/main.tf", 25, "aws_cloudwatch_metric_alarm.errors")]

@@ -499,7 +499,9 @@ def locate(res: Resource, loc: Location) -> tuple[Location, tuple[tuple[str, int
     own line)."""
     primary = loc
     related: list[tuple[str, int, str]] = []
-    found = _attr_at(res, loc)
+    # a delivery path's destination names where data goes, not a bad value: its finding stays at the
+    # resource that sends (the destination's key is a related location the rule gives)
+    found = _attr_at(res, loc) if not isinstance(res, Delivery) else None
     if found is not None:
         name, a = found
         assert a.origin is not None

@@ -97,6 +97,8 @@ def aws_managed_key_blocks_delivery(d: Delivery, cfg) -> Iterator[Result]:
                 continue
             fix = _FIX.get((t.table_id, "cloudformation" if t.source == "cloudformation" else "terraform"), _CMK)  # a plan is Terraform
             rel = ((t.key_attr.loc or t.enable.loc or t.loc, f"{t.address} {how}"),)
+            if t.key_attr.origin is not None and t.key_attr.origin != t.key_attr.loc:
+                rel += ((t.key_attr.origin, f"the value of {t.address} {t.key_name}"),)  # a tfvars line, a default
             yield Fail(
                 f"{p.title}: {d.address} ({d.dest_name}) sends into {t.address}, which is encrypted with the AWS managed key "
                 f"{alias} ({how}); {who} needs a statement in the key policy, and an AWS managed key's policy cannot be "
