@@ -9,7 +9,7 @@ from ..consumer_table import table, trusted
 from ..model import Consumer, Delivery, KeyRef
 from ..vocab import DEFAULT_ON
 from .base import Fail, Result, RuleMeta, Source, Unresolved, rule
-from .consumers import CONSUMERS_DOC, call_for, key_label, path_of, related_key
+from .consumers import CONSUMERS_DOC, call_for, key_label, path_of, related_key, written_key
 
 
 @rule(RuleMeta(
@@ -89,7 +89,7 @@ def _sse_kms(t: Consumer, ref: KeyRef) -> tuple[bool | None, str]:
     algo = f"{t.enable_name} = {alg.value}" if alg.present and isinstance(alg.value, str) else "SSE-KMS"
     if ref.kind == "omitted":
         return True, f"{algo}, no key"
-    return True, f"{algo}, {t.key_name} = {ref.shown}"
+    return True, f"{algo}, {t.key_name} = {written_key(t, ref)}"
 
 
 def _fails_anyway(ref: KeyRef, t: Consumer, cfg) -> bool:
