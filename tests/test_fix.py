@@ -764,3 +764,21 @@ def test_cli_summary_after_the_fix_counts_findings_and_names_remote_modules(repo
     lines = r.stdout.splitlines()
     assert lines[-2].startswith("1 finding fixed in 1 file; after the fix, 1 finding (1 info) in 2 files, 1 key checked"), r.stdout
     assert lines[-1] == "1 remote module not scanned: cloudposse/label/null", r.stdout
+
+
+def test_diff_names_the_lines_of_the_files_on_disk_and_fix_those_of_the_fixed_files(tmp_path):
+    """`--diff` writes nothing, so what it lists is at the lines as they are
+    on disk; `fix` lists them at the lines of the files it wrote."""
+    (tmp_path / ".git").mkdir()
+    text = ('resource "aws_kms_key" "k" {\n  description = "k"\n  policy = jsonencode({\n    Version = "2012-10-17"\n'
+            '    Statement = [{\n      Sid       = "Public"\n      Effect    = "Allow"\n      Principal = "*"\n'
+            '      Action    = "kms:Decrypt"\n      Resource  = "*"\n    }]\n  })\n}\n')
+    (tmp_path / "main.tf").write_text(text)
+    d = run("fix", "--diff", cwd=tmp_path)
+    assert (tmp_path / "main.tf").read_text() == text
+    listed = [ln.split(" ", 2)[:2] for ln in d.stderr.splitlines() if ln.startswith("main.tf:")]
+    assert listed == [["main.tf:3:", "would"], ["main.tf:3:", "HIGH"], ["main.tf:5:", "CRITICAL"]], d.stderr
+    w = run("fix", cwd=tmp_path)
+    listed = [ln.split(" ", 2)[:2] for ln in w.stdout.splitlines() if ln.startswith("main.tf:")]
+    assert listed == [["main.tf:3:", "fixed"], ["main.tf:4:", "HIGH"], ["main.tf:6:", "CRITICAL"]], w.stdout
+    assert (tmp_path / "main.tf").read_text().splitlines()[2] == "  enable_key_rotation = true"

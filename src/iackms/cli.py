@@ -355,11 +355,13 @@ def cmd_fix(args: argparse.Namespace) -> int:
             return 2
     colour = not args.diff and sys.stdout.isatty() and not os.environ.get("NO_COLOR") and not args.no_color
     verb = "would fix" if args.diff else "fixed"
-    for c in result.changes:
+    # with --diff nothing is written: lines are those of the files as they are; else of the fixed files
+    changes, left = result.as_before() if args.diff else (result.changes, report.findings)
+    for c in changes:
         print(f"{c.file}:{c.line}: {verb} {','.join(c.rule_ids)} {', '.join(c.resources)}: {c.what}", file=out)
-    for f in report.findings:
+    for f, shown in zip(report.findings, left):
         why = result.not_fixed.get(f)
-        print(line(f, colour) + (f" [not fixed: {why}]" if why else ""), file=out)
+        print(line(shown, colour) + (f" [not fixed: {why}]" if why else ""), file=out)
     n, files = result.fixed_findings(), len(result.files)
     done = (f"{n} finding{'s' if n != 1 else ''} {'would be ' if args.diff else ''}fixed in {files} file{'s' if files != 1 else ''}"
             if n else "nothing to fix")

@@ -13,10 +13,11 @@ be fixed. The files are written once, at the end (or shown as a diff).
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -56,8 +57,30 @@ class Result:
     def diff(self) -> str:
         return "".join(unified_diff(path, a, b) for path, (a, b) in sorted(self.files.items()))
 
+    def as_before(self) -> tuple[list[Change], list[Finding]]:
+        """The changes and the findings left, with their lines in the files as
+        they are on disk before the fix (what `--diff`, which writes nothing,
+        shows); otherwise both are in the fixed files' lines."""
+        back = {rel: line_map(before, after) for rel, (before, after) in self.files.items()}  # fixed line -> line on disk
+        changes = [replace(c, line=back[c.file](c.line)) if c.file in back else c for c in self.changes]
+        findings = [replace(f, line=back[f.file](f.line), end_line=back[f.file](f.end_line)) if f.file in back else f
+                    for f in self.report.findings]
+        return changes, findings
+
     def fixed_findings(self) -> int:
         return sum(len(c.rule_ids) for c in self.changes)
+
+
+def line_map(old: str, new: str) -> Callable[[int], int]:
+    """Line numbers of ``new`` to those of ``old``: a line kept is where it
+    was; a line changed is at the line it replaces; a line added is at the
+    line it goes before."""
+    a, b = old.splitlines(), new.splitlines()
+    table: dict[int, int] = {}
+    for _, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        for k in range(j2 - j1):
+            table[j1 + k + 1] = min(i1 + k + 1 if k < i2 - i1 else i2 + 1, max(len(a), 1))
+    return lambda line: table.get(line, line)
 
 
 @dataclass(frozen=True)
@@ -355,8 +378,8 @@ def _pass(todo: list[Finding], files: _Files, allowed: Callable[[Path], bool]) -
             made.append((r, edits, what))
         if not made:
             continue
-        new = apply(text, accepted)
-        if hasattr(editor, "finish"):
+        new = applied = apply(text, accepted)
+        if hasattr(editor, "finish"):  # alignment: spaces within lines, never a line more or less
             new = editor.finish(new, accepted)
         if not _parses(editor, new):  # never write a file that no longer parses
             for r, _, _ in made:
@@ -366,7 +389,12 @@ def _pass(todo: list[Finding], files: _Files, allowed: Callable[[Path], bool]) -
         files.current[rel] = new
         for r, edits, what in made:
             fs = requests[r]
-            line = editor.lines.row_of(min(e.start for e in edits)) + 1
+            # the change's line in the edited text: where its first edit that writes something (not an alignment)
+            # lands, after a line break it starts with
+            first = min((e for e in edits if e.new.strip()), key=lambda e: e.start, default=min(edits, key=lambda e: e.start))
+            shift = sum(len(x.new) - (x.end - x.start) for x in accepted if x.start < first.start)
+            pos = first.start + shift + len(first.new) - len(first.new.lstrip("\r\n"))
+            line = applied.count("\n", 0, pos) + 1
             changes.append(Change(rel, line, tuple(sorted({f.rule_id for f in fs})), tuple(sorted({f.resource for f in fs})), what))
     return changes, reasons
 
@@ -404,9 +432,16 @@ def fix(
         if n == MAX_PASSES:
             reasons = {f: f"the fixes did not settle after {MAX_PASSES} rounds (please report it)" for f in todo}
             break
+        before = dict(files.current)
         changes, reasons = _pass(todo, files, allowed)
         if not changes:
             break
+        # the earlier rounds' changes in the text as it is now (this round's are already)
+        for rel in {c.file for c in changes}:
+            forward = line_map(files.current[rel], before.get(rel, files.original[rel]))  # old line -> new line
+            for c in result.changes:
+                if c.file == rel:
+                    c.line = forward(c.line)
         result.changes.extend(changes)
     result.report = report
     result.not_fixed = {f: reasons.get(f, "not fixed") for f in report.findings if f in reasons}
