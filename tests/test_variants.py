@@ -596,3 +596,14 @@ def test_cloudformation_if_off_by_default_takes_an_allowed_value(tmp_path):
 def test_cloudformation_if_on_a_constant_condition_is_not_turned(tmp_path):
     r = run(tmp_path, {"t.yaml": TRUSTED_TEMPLATE.replace('!Not [!Equals [!Ref TrustedAccount, ""]]', '!Equals ["a", "b"]')})
     assert r.findings == []
+
+
+def test_a_switch_of_the_keys_existence_is_not_a_branch_of_its_policy(tmp_path):
+    """The policy document has the key's count too: turning var.create removes
+    the key, so only var.public_read names the branch."""
+    r = run(tmp_path, {"main.tf": PUBLIC_READ_DOC.replace(
+        'data "aws_iam_policy_document" "k" {', 'variable "create" {\n  default = true\n}\ndata "aws_iam_policy_document" "k" {\n  count = var.create ? 1 : 0', 1).replace(
+        "data.aws_iam_policy_document.k.json", "data.aws_iam_policy_document.k[0].json").replace(
+        'resource "aws_kms_key" "k" {', 'resource "aws_kms_key" "k" {\n  count = var.create ? 1 : 0', 1)})
+    assert hits(r, "IKMS202") == [("main.tf", 21, "aws_kms_key.k")]
+    assert messages(r, "IKMS202")[0].endswith("kms:Decrypt (when var.public_read is true)")

@@ -394,6 +394,8 @@ def branch_of(scope: Scope, blk: Block) -> Scope | None:
 #: at most this many boolean root variables with a default are turned to find
 #: the branches of a value (2**4 evaluations at most)
 MAX_FLIPPED = 4
+#: at most this many root variables a value depends on are looked at for them
+MAX_CANDIDATES = 16
 
 
 def with_branches(scope: Scope, blk: Block, compute: Callable[[Scope], Any], same: Callable[[Any, Any], bool]) -> Any:
@@ -415,25 +417,36 @@ def with_branches(scope: Scope, blk: Block, compute: Callable[[Scope], Any], sam
     root = scope.root()
     if not frame or root.spawn is None:
         return value
-    names = [n for n in sorted(frame) if n not in root.overrides and isinstance(root.var(n), bool)][:MAX_FLIPPED]
+    spawned = root.__dict__.setdefault("_branches", {})
+
+    def instance(flips: dict[str, bool]) -> Scope | None:
+        """The instance of ``scope`` in the root with ``flips``; None when the block has none there."""
+        okey = tuple(sorted(flips.items()))
+        if okey not in spawned:
+            spawned[okey] = root.spawn({**root.overrides, **flips}) if root.spawn is not None else None
+        t: Scope | None = spawned[okey]
+        for name in scope.path:
+            t = t.child(name) if t is not None else None
+        return None if t is None or t.absent(blk) else t
+
+    defaults: dict[str, bool] = {}
+    for n in sorted(frame)[:MAX_CANDIDATES]:
+        d = root.var(n) if n not in root.overrides else None
+        # a variable whose turning removes the block decides whether it
+        # exists (count = var.create ? 1 : 0), not what its value is
+        if isinstance(d, bool) and instance({n: not d}) is not None:
+            defaults[n] = d
+            if len(defaults) == MAX_FLIPPED:
+                break
+    names = list(defaults)
     if not names:
         return value
-    defaults = {n: root.var(n) for n in names}
 
     def at(flips: dict[str, bool]) -> Any:
         if not any(flips[n] != defaults[n] for n in names):
             return value
-        ov = {**root.overrides, **flips}
-        spawned = root.__dict__.setdefault("_branches", {})
-        okey = tuple(sorted(flips.items()))
-        if okey not in spawned:
-            spawned[okey] = root.spawn(ov) if root.spawn is not None else None
-        t: Scope | None = spawned[okey]
-        for name in scope.path:
-            t = t.child(name) if t is not None else None
-        if t is None or t.absent(blk):
-            return value
-        return compute(t)
+        t = instance(flips)
+        return value if t is None else compute(t)
 
     def nest(i: int, flips: dict[str, bool]) -> Any:
         if i == len(names):
