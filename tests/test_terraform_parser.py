@@ -1376,10 +1376,15 @@ def test_heredoc_directives_keep_source_lines(tmp_path: Path) -> None:
           EOT
         }
     """})
-    [p] = key(u, "aws_kms_key.k").policies
-    assert p.errors == []
-    assert [(s.sid, s.loc.line, s.loc.end_line) for s in p.statements] == [("Root", 8, 14), ("Dev", 22, 28)]
-    assert p.loc.line == 5
+    # var.allow_public is false by default: the policy as deployed with the
+    # default, and the branch in which it is turned (the Public statement)
+    on, off = key(u, "aws_kms_key.k").policies
+    assert [list(w.values()) for w in on.when] == [[("true",)]] and [list(w.values()) for w in off.when] == [[("false",)]]
+    for p in (on, off):
+        assert p.errors == []
+        assert p.loc.line == 5
+    assert [(s.sid, s.loc.line, s.loc.end_line) for s in off.statements] == [("Root", 8, 14), ("Dev", 22, 28)]
+    assert [(s.sid, s.loc.line, s.loc.end_line) for s in on.statements] == [("Root", 8, 14), ("Public", 15, 21), ("Dev", 22, 28)]
     [p] = key(u, "aws_kms_key.loop").policies
     assert p.errors == []
     assert [(s.sid, s.loc.line, s.loc.end_line) for s in p.statements] == [("A0", 38, 39), ("A1", 38, 39)]

@@ -412,3 +412,233 @@ def test_try_with_a_default_is_tried_instance_by_instance(tmp_path):
     })
     assert hits(r, "IKMS101") == [("main.tf", 12, 'aws_kms_key.this["rds"]')]
     assert hits(r, "IKMS002") == []
+
+
+# --- statements behind a switch that is off by default -------------------------------
+
+
+PUBLIC_READ_DOC = """
+    variable "public_read" {
+      type    = bool
+      default = false
+    }
+    data "aws_iam_policy_document" "k" {
+      statement {
+        sid = "Root"
+        principals {
+          type        = "AWS"
+          identifiers = ["arn:aws:iam::111122223333:root"]
+        }
+        actions   = ["kms:*"]
+        resources = ["*"]
+      }
+      dynamic "statement" {
+        for_each = var.public_read ? [1] : []
+        content {
+          actions   = ["kms:Decrypt"]
+          resources = ["*"]
+          principals {
+            type        = "*"
+            identifiers = ["*"]
+          }
+        }
+      }
+    }
+    resource "aws_kms_key" "k" {
+      enable_key_rotation = true
+      policy              = data.aws_iam_policy_document.k.json
+    }
+"""
+
+
+def test_a_dynamic_statement_off_by_default_is_judged_in_its_branch(tmp_path):
+    r = run(tmp_path, {"main.tf": PUBLIC_READ_DOC})
+    assert hits(r, "IKMS202") == [("main.tf", 17, "aws_kms_key.k")]
+    assert messages(r, "IKMS202") == ["statement #2 of aws_kms_key.k allows any principal (*) kms:Decrypt (when var.public_read is true)"]
+    assert hits(r, "IKMS002") == []
+
+
+def test_tfvars_fix_a_statement_switch(tmp_path):
+    r = run(tmp_path, {"main.tf": PUBLIC_READ_DOC, "terraform.tfvars": "public_read = false\n"})
+    assert r.findings == []
+
+
+def test_a_module_argument_fixes_a_statement_switch(tmp_path):
+    r = run(tmp_path, {
+        "kms/main.tf": PUBLIC_READ_DOC,
+        "main.tf": 'module "kms" {\n  source      = "./kms"\n  public_read = false\n}\n',
+    })
+    assert hits(r, "IKMS202") == []
+
+
+def test_a_conditional_concat_in_jsonencode_is_judged_in_its_branch(tmp_path):
+    r = run(tmp_path, {"main.tf": """
+        variable "open_decrypt" {
+          type    = bool
+          default = false
+        }
+        resource "aws_kms_key" "k" {
+          enable_key_rotation = true
+          policy = jsonencode({
+            Version = "2012-10-17"
+            Statement = concat([
+              {
+                Sid       = "Root"
+                Effect    = "Allow"
+                Principal = { AWS = "arn:aws:iam::111122223333:root" }
+                Action    = "kms:*"
+                Resource  = "*"
+              }
+            ], var.open_decrypt ? [
+              {
+                Sid       = "Public"
+                Effect    = "Allow"
+                Principal = "*"
+                Action    = "kms:Decrypt"
+                Resource  = "*"
+              }
+            ] : [])
+          })
+        }
+    """})
+    assert hits(r, "IKMS202") == [("main.tf", 18, "aws_kms_key.k")]
+    assert messages(r, "IKMS202") == ["statement 'Public' of aws_kms_key.k allows any principal (*) kms:Decrypt (when var.open_decrypt is true)"]
+
+
+def test_a_statement_list_chosen_in_a_local_is_judged_in_its_branch(tmp_path):
+    r = run(tmp_path, {"main.tf": """
+        variable "public_read" {
+          type    = bool
+          default = false
+        }
+        locals {
+          root   = [{ sid = "Root", actions = ["kms:*"], principals = [{ type = "AWS", identifiers = ["arn:aws:iam::111122223333:root"] }] }]
+          public = [{ sid = "Public", actions = ["kms:Decrypt"], principals = [{ type = "*", identifiers = ["*"] }] }]
+          statements = var.public_read ? concat(local.root, local.public) : local.root
+        }
+        data "aws_iam_policy_document" "k" {
+          dynamic "statement" {
+            for_each = local.statements
+            content {
+              sid       = statement.value.sid
+              actions   = statement.value.actions
+              resources = ["*"]
+              dynamic "principals" {
+                for_each = statement.value.principals
+                content {
+                  type        = principals.value.type
+                  identifiers = principals.value.identifiers
+                }
+              }
+            }
+          }
+        }
+        resource "aws_kms_key" "k" {
+          enable_key_rotation = true
+          policy              = data.aws_iam_policy_document.k.json
+        }
+    """})
+    assert hits(r, "IKMS202") == [("main.tf", 13, "aws_kms_key.k")]
+    assert messages(r, "IKMS202")[0].endswith("(when var.public_read is true)")
+
+
+TRUSTED_TEMPLATE = """
+    AWSTemplateFormatVersion: "2010-09-09"
+    Parameters:
+      TrustedAccount:
+        Type: String
+        Default: ""
+    Conditions:
+      HasTrusted: !Not [!Equals [!Ref TrustedAccount, ""]]
+    Resources:
+      Key:
+        Type: AWS::KMS::Key
+        Properties:
+          EnableKeyRotation: true
+          KeyPolicy:
+            Version: "2012-10-17"
+            Statement:
+              - Sid: Root
+                Effect: Allow
+                Principal:
+                  AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"
+                Action: "kms:*"
+                Resource: "*"
+              - !If
+                - HasTrusted
+                - Sid: Trusted
+                  Effect: Allow
+                  Principal:
+                    AWS: !Sub "arn:aws:iam::${TrustedAccount}:root"
+                  Action: "kms:*"
+                  Resource: "*"
+                - !Ref AWS::NoValue
+"""
+
+
+def test_cloudformation_if_off_by_default_is_judged_in_its_branch(tmp_path):
+    """No value makes HasTrusted true that the template names: the account is
+    unknown in that branch, an IKMS002 note of IKMS206 at the statement."""
+    r = run(tmp_path, {"t.yaml": TRUSTED_TEMPLATE})
+    assert hits(r, "IKMS002") == [("t.yaml", 24, "Key")]
+    assert messages(r, "IKMS002") == [
+        "IKMS206 cross-account-principal: statement 'Trusted' of Key: cannot tell the account of principal "
+        "arn:aws:iam::${TrustedAccount}:root (it gets kms:*: full control of the key if it is another account) (when HasTrusted is true)"]
+
+
+def test_cloudformation_if_off_by_default_takes_an_allowed_value(tmp_path):
+    r = run(tmp_path, {"t.yaml": TRUSTED_TEMPLATE.replace('Default: ""', 'Default: ""\n        AllowedValues: ["", "444455556666"]')})
+    assert hits(r, "IKMS206") == [("t.yaml", 25, "Key")]
+    assert messages(r, "IKMS206")[0].endswith("(when HasTrusted is true)")
+    assert hits(r, "IKMS002") == []
+
+
+def test_cloudformation_if_on_a_constant_condition_is_not_turned(tmp_path):
+    r = run(tmp_path, {"t.yaml": TRUSTED_TEMPLATE.replace('!Not [!Equals [!Ref TrustedAccount, ""]]', '!Equals ["a", "b"]')})
+    assert r.findings == []
+
+
+def test_a_switch_of_the_keys_existence_is_not_a_branch_of_its_policy(tmp_path):
+    """The policy document has the key's count too: turning var.create removes
+    the key, so only var.public_read names the branch."""
+    r = run(tmp_path, {"main.tf": PUBLIC_READ_DOC.replace(
+        'data "aws_iam_policy_document" "k" {', 'variable "create" {\n  default = true\n}\ndata "aws_iam_policy_document" "k" {\n  count = var.create ? 1 : 0', 1).replace(
+        "data.aws_iam_policy_document.k.json", "data.aws_iam_policy_document.k[0].json").replace(
+        'resource "aws_kms_key" "k" {', 'resource "aws_kms_key" "k" {\n  count = var.create ? 1 : 0', 1)})
+    assert hits(r, "IKMS202") == [("main.tf", 21, "aws_kms_key.k")]
+    assert messages(r, "IKMS202")[0].endswith("kms:Decrypt (when var.public_read is true)")
+
+
+def test_a_statement_switch_on_by_default_is_not_turned_off(tmp_path):
+    """terraform-aws-kms's `enable_default_policy` (default true) removes the
+    root statement when false, for `key_owners` to replace it: that branch is
+    not judged on its own (it would be a lockout nobody deploys)."""
+    r = run(tmp_path, {
+        "main.tf": """
+            variable "enable_default_policy" {
+              type    = bool
+              default = true
+            }
+
+            data "aws_iam_policy_document" "this" {
+              dynamic "statement" {
+                for_each = var.enable_default_policy ? [1] : []
+                content {
+                  sid       = "Default"
+                  actions   = ["kms:*"]
+                  resources = ["*"]
+                  principals {
+                    type        = "AWS"
+                    identifiers = ["arn:aws:iam::111122223333:root"]
+                  }
+                }
+              }
+            }
+
+            resource "aws_kms_key" "this" {
+              enable_key_rotation = true
+              policy              = data.aws_iam_policy_document.this.json
+            }
+        """,
+    })
+    assert [f for f in r.findings if f.rule_id != "IKMS002"] == []

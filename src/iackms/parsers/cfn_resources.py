@@ -4,9 +4,12 @@ aliases, their attributes, key policies and suppressions."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from ..model import (
+    CONDITION,
+    Switch,
     REMOVE,
     Alias,
     Attr,
@@ -31,6 +34,7 @@ from .consumer_paths import ValueNode, build
 from .cfn_intrinsics import (
     Template,
     branch_template,
+    choice_of,
     condition,
     false_by_defaults,
     iam_arn,
@@ -342,7 +346,7 @@ def default_origin(raw: Any, tpl: Template, file: str) -> Location | None:
 
 def _key_policy(key: Key, props: dict, tpl: Template, file: str, text: str, is_json: bool) -> None:
     raw = props["KeyPolicy"]
-    value = resolve(raw, tpl)
+    value = _in_branches(raw, tpl, _if_conditions(raw)[:MAX_FLIPPED])
     if value is REMOVE:
         return
     loc = span(props, "KeyPolicy", file)
@@ -365,6 +369,50 @@ def _key_policy(key: Key, props: dict, tpl: Template, file: str, text: str, is_j
                 p.when = [when]
         policies.extend(got)
     key.policies = policies
+
+
+#: at most this many conditions of a key policy's Fn::If that are false with
+#: the parameters' defaults are turned (2**4 resolutions at most)
+MAX_FLIPPED = 4
+
+
+def _if_conditions(raw: Any) -> list[str]:
+    """The conditions the ``Fn::If`` of ``raw`` choose on, in order."""
+    out: list[str] = []
+    for v in walk(raw):
+        if isinstance(v, dict) and len(v) == 1 and "Fn::If" in v:
+            arg = v["Fn::If"]
+            if isinstance(arg, list) and arg and isinstance(arg[0], str) and arg[0] not in out:
+                out.append(arg[0])
+    return out
+
+
+def _in_branches(raw: Any, tpl: Template, names: list[str]) -> Any:
+    """``raw`` resolved, and where an ``Fn::If`` chooses on a condition that
+    is false only with the parameters' defaults (a statement added by
+    ``!If [HasTrusted, {...}, !Ref AWS::NoValue]``), its value in the branch
+    where that condition is true too: a Choice on the condition, so that the
+    key is judged in that branch as a key whose ``Condition`` is false by
+    default is. In that branch the parameters the condition depends on take
+    values that make it true, or are unknown when none is found."""
+    if not names:
+        return resolve(raw, tpl)
+    name, rest = names[0], names[1:]
+    by_defaults = false_by_defaults(tpl, name) if condition(tpl, name) is False else []
+    if not by_defaults:
+        return _in_branches(raw, tpl, rest)
+    t = branch_template(tpl, name, by_defaults)
+    if t.params is tpl.params:
+        # no value found that makes it true: the condition is taken as true,
+        # and the parameters it depends on as any value
+        opened = dict(tpl.params)
+        for p, _ in by_defaults:
+            d = tpl.params[p]
+            opened[p] = LDict({k: v for k, v in d.items() if k != "Default"}, loc=getattr(d, "loc", None))
+        t = replace(t, params=opened, _cond_cache={name: True}, _busy=set())
+    on = _in_branches(raw, t, rest)
+    off = _in_branches(raw, tpl, rest)
+    return choice_of([on, off], f"Fn::If [{name}, ...]", None, Switch(CONDITION, name), ("true", "false"))
 
 
 def _literal_block_line(raw: Any, loc: Location, text: str) -> int | None:

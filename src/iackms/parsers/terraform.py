@@ -41,7 +41,7 @@ from ..vocab import tf_enabled_argument as enabled_argument
 from . import tf_consumers
 from .tf_aws import principal_arn
 from .tf_hcl import Block, suppressions_in
-from .tf_module import Loader, branch_of, instance_absent, instantiate, root_scope
+from .tf_module import Loader, branch_of, instance_absent, instantiate, root_scope, with_branches
 from .tf_policydoc import expand_blocks
 from .tf_prescan import Prescan
 from .tf_scope import Scope
@@ -208,6 +208,26 @@ def _attr(scope: Scope, blk: Block, tf_name: str) -> Attr | None:
         v = _convert(v, to_number)
     # written elsewhere (a module argument, tfvars, a default): findings are reported there
     return Attr(v, a.loc, True, a.text(), scope.origin(a))
+
+
+def _policy_attr(scope: Scope, blk: Block) -> Attr | None:
+    """The ``policy`` argument, with its value in every branch of the boolean
+    root variables with a default it depends on (a statement that exists only
+    when ``var.public_read`` is turned on is judged in that branch)."""
+    a = blk.attrs.get("policy")
+    if a is None:
+        return None
+    v = with_branches(scope, blk, lambda t: t.ev.attr(a, dict(t.instance_env(blk))), _same)
+    if v is None:
+        return None
+    return Attr(v, a.loc, True, a.text(), scope.origin(a))
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - values that do not compare are different
+        return False
 
 
 def _convert(v: Any, fn: Any) -> Any:
@@ -397,7 +417,7 @@ def _one(
         target = _ref(kid.value) if kid is not None else None
         if kid is not None and is_err(kid.value):
             target = _BROKEN  # e.g. an instance of a key with no instances: Terraform rejects it
-        pend.key_policies.append((target, _attr(s, blk, "policy"), _attr(s, blk, "bypass_policy_lockout_safety_check"), blk, s, addr))
+        pend.key_policies.append((target, _policy_attr(s, blk), _attr(s, blk, "bypass_policy_lockout_safety_check"), blk, s, addr))
 
 
 _BROKEN = "\0error"
@@ -448,7 +468,7 @@ def _key(s: Scope, rtype: str, addr: str, blk: Block) -> Key:
             key.attrs["deletion_protection"] = pd
     _default_tags(s, blk, key)
     _region(s, blk, key)
-    pol = _attr(s, blk, "policy")
+    pol = _policy_attr(s, blk)
     if pol is not None and not (isinstance(pol.value, str) and pol.value.strip() == ""):
         key.policy = pol  # "" is the provider's "not set": the default key policy
     return key

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..context import ScanContext, size_limit_message
-from ..model import Location, Note
+from ..model import CONDITION, Location, Note, Switch, bound
 from ..consumer_table import table
 from ..vocab import TF_CONFIG_SUFFIXES, TF_KMS_TYPES, replaced_by_tofu
 from .tf_hcl import AttrNode, Block, SrcFile, parse_bytes
@@ -389,6 +389,75 @@ def branch_of(scope: Scope, blk: Block) -> Scope | None:
             t.opened = scope.opened or bool(opened)
             return t
     return None
+
+
+#: at most this many boolean root variables with a default are turned to find
+#: the branches of a value (2**4 evaluations at most)
+MAX_FLIPPED = 4
+#: at most this many root variables a value depends on are looked at for them
+MAX_CANDIDATES = 16
+
+
+def with_branches(scope: Scope, blk: Block, compute: Callable[[Scope], Any], same: Callable[[Any, Any], bool]) -> Any:
+    """``compute(scope)``, and where it depends on boolean root variables that
+    take their ``default`` of false (a statement behind ``dynamic "statement" {
+    for_each = var.public_read ? [1] : [] }``), the value in every branch
+    those variables may be turned to: a Choice on ``Switch(CONDITION,
+    "var.public_read")`` per variable, so that the key is judged in each
+    branch as a key behind a switch that is off by default is (see
+    :func:`branch_of`). A value fixed by tfvars, ``-var``, a module argument
+    or a literal is not turned; a branch in which the block has no instance
+    keeps the default's value."""
+    frame: set[str] = set()
+    scope.deps.frames.append(frame)
+    try:
+        value = compute(scope)
+    finally:
+        scope.deps.frames.pop()
+    root = scope.root()
+    if not frame or root.spawn is None:
+        return value
+    spawned = root.__dict__.setdefault("_branches", {})
+
+    def instance(flips: dict[str, bool]) -> Scope | None:
+        """The instance of ``scope`` in the root with ``flips``; None when the block has none there."""
+        okey = tuple(sorted(flips.items()))
+        if okey not in spawned:
+            spawned[okey] = root.spawn({**root.overrides, **flips}) if root.spawn is not None else None
+        t: Scope | None = spawned[okey]
+        for name in scope.path:
+            t = t.child(name) if t is not None else None
+        return None if t is None or t.absent(blk) else t
+
+    defaults: dict[str, bool] = {}
+    for n in sorted(frame)[:MAX_CANDIDATES]:
+        d = root.var(n) if n not in root.overrides else None
+        # only a switch that is off by default is turned on (a feature the module offers: a statement
+        # behind enable_x); turning off what is on by default (enable_default_policy) mostly removes
+        # statements other inputs are then meant to replace. A variable whose turning removes the
+        # block decides whether it exists (count = var.create ? 1 : 0), not what its value is
+        if d is False and instance({n: True}) is not None:
+            defaults[n] = d
+            if len(defaults) == MAX_FLIPPED:
+                break
+    names = list(defaults)
+    if not names:
+        return value
+
+    def at(flips: dict[str, bool]) -> Any:
+        if not any(flips[n] != defaults[n] for n in names):
+            return value
+        t = instance(flips)
+        return value if t is None else compute(t)
+
+    def nest(i: int, flips: dict[str, bool]) -> Any:
+        if i == len(names):
+            return at(flips)
+        n = names[i]
+        opts = [nest(i + 1, {**flips, n: b}) for b in (True, False)]
+        return bound(opts, ["true", "false"], f"var.{n}", None, Switch(CONDITION, f"var.{n}"), same)
+
+    return nest(0, {})
 
 
 _TERNARY = re.compile(r"^(?P<c>.+?)\s*\?\s*(?P<a>[^?:]+?)\s*:\s*(?P<b>[^?:]+?)$", re.S)
