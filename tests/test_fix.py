@@ -563,7 +563,7 @@ CFN_JSON = '''{
               - kms:Encrypt*
               - kms:Decrypt*
               - kms:GenerateDataKey*
-            Resource: '*'
+            Resource: "*"
             Condition:
               ArnLike:
                 kms:EncryptionContext:aws:logs:arn: arn:aws:logs:eu-west-1:111122223333:log-group:*

@@ -147,7 +147,7 @@ def _short_tag(dumper: yaml.SafeDumper, s: _Short) -> Any:
     return dumper.represent_scalar(s.tag, str(s))
 
 
-_Dumper.add_representer(_Short, _short_tag)
+_Dumper.add_representer(_Short, _short_tag)  # (inherited by _DoubleQuoting)
 
 
 def _with_short_tags(v: Any) -> Any:
@@ -166,13 +166,23 @@ def _with_short_tags(v: Any) -> Any:
     return v
 
 
-def yaml_lines(v: Any, unit: int = 2, short_tags: bool = False) -> list[str]:
+class _DoubleQuoting(_Dumper):
+    """A string that needs quotes gets double quotes (``"*"``), as in a
+    template that writes them so."""
+
+    def choose_scalar_style(self) -> Any:
+        style = super().choose_scalar_style()
+        return '"' if style == "'" else style
+
+
+def yaml_lines(v: Any, unit: int = 2, short_tags: bool = False, double_quotes: bool = False) -> list[str]:
     """``v`` in YAML block style (not indented); with ``short_tags``, the
-    intrinsic functions of a string as the template writes them (``!Sub``)."""
+    intrinsic functions of a string as the template writes them (``!Sub``);
+    with ``double_quotes``, quoted strings in double quotes."""
     if short_tags:
         v = _with_short_tags(v)
-    text = yaml.dump(v, Dumper=_Dumper, sort_keys=False, default_flow_style=False, indent=unit, width=10**6,
-                     allow_unicode=True)
+    text = yaml.dump(v, Dumper=_DoubleQuoting if double_quotes else _Dumper, sort_keys=False, default_flow_style=False,
+                     indent=unit, width=10**6, allow_unicode=True)
     return text.rstrip("\n").split("\n")
 
 

@@ -16,6 +16,9 @@ from . import render
 from .edits import Edit, Lines, NotFixed, NotLiteral, delete_rows, insert_lines, neighbour, newline_of, scalar_text
 
 _CORE = "tag:yaml.org,2002:"
+#: a value written in double (single) quotes: the quoting a template prefers
+_DOUBLE = re.compile(r'(?:^|[:\-]\s)\s*"', re.M)
+_SINGLE = re.compile(r"(?:^|[:\-]\s)\s*'", re.M)
 #: a short-form intrinsic function anywhere in a template
 _SHORT_TAG = re.compile(r"(?:^|[\s\[{,:-])!(?:Ref|Sub|GetAtt|If|Join|Select|Split|FindInMap|ImportValue|Base64|Equals|Not|And|Or|Condition|GetAZs|Cidr)\b", re.M)
 
@@ -190,7 +193,8 @@ class Editor:
             raise NotFixed("the key policy's statements are not laid out one per item")
         content = last.start_mark.column
         # a template written with short tags (!Sub, !Ref) gets its intrinsic functions so
-        body = render.yaml_lines(statement, short_tags=_SHORT_TAG.search(self.text) is not None)
+        body = render.yaml_lines(statement, short_tags=_SHORT_TAG.search(self.text) is not None,
+                                 double_quotes=len(_DOUBLE.findall(self.text)) > len(_SINGLE.findall(self.text)))
         new = [" " * dash + "-" + " " * (content - dash - 1) + body[0], *(" " * content + b for b in body[1:])]
         row = self._last_row(st[0], seq) + 1
         sid = statement.get("Sid", "")
