@@ -663,3 +663,15 @@ def test_a_delivery_finding_stays_at_the_sender_and_names_where_the_key_is_writt
                         ("IKMS302", "alarm/main.tf", 25, "aws_cloudwatch_metric_alarm.errors")}
     assert ("alarm/terraform.tfvars", 1, "the value of aws_sns_topic.alerts kms_master_key_id") in \
         got[("IKMS302", "alarm/main.tf", 25, "aws_cloudwatch_metric_alarm.errors")]
+
+
+def test_arn_equals_takes_wildcards_as_arn_like(tmp_path, monkeypatch):
+    """IAM tests ArnEquals as ArnLike (wildcards in each part): the log-group
+    statement AWS documents, pinned with ArnEquals to `...:logs:<region>:<account>:*`,
+    lets CloudWatch Logs use the key (no IKMS301 at main.tf:19)."""
+    (tmp_path / "main.tf").write_text('data "aws_region" "m" {}\ndata "aws_partition" "current" {}\ndata "aws_caller_identity" "m" {}\nresource "aws_kms_key" "aft" {\n  enable_key_rotation = true\n  policy = jsonencode({\n    Version = "2012-10-17"\n    Statement = [{\n      Sid = "Root", Effect = "Allow", Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.m.account_id}:root" }, Action = "kms:*", Resource = "*"\n    }, {\n      Sid = "Logs", Effect = "Allow", Principal = { Service = "logs.${data.aws_region.m.name}.amazonaws.com" }\n      Action = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"], Resource = "*"\n      Condition = { ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.m.name}:${data.aws_caller_identity.m.account_id}:*" } }\n    }]\n  })\n}\nresource "aws_cloudwatch_log_group" "g" {\n  name       = "x"\n  kms_key_id = aws_kms_key.aft.arn\n}\n')
+    monkeypatch.chdir(tmp_path)
+    assert [f for f in scan(["."], Config()).findings if f.rule_id in ("IKMS301", "IKMS002")] == []
+    (tmp_path / "main.tf").write_text('data "aws_region" "m" {}\ndata "aws_partition" "current" {}\ndata "aws_caller_identity" "m" {}\nresource "aws_kms_key" "aft" {\n  enable_key_rotation = true\n  policy = jsonencode({\n    Version = "2012-10-17"\n    Statement = [{\n      Sid = "Root", Effect = "Allow", Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.m.account_id}:root" }, Action = "kms:*", Resource = "*"\n    }, {\n      Sid = "Logs", Effect = "Allow", Principal = { Service = "logs.${data.aws_region.m.name}.amazonaws.com" }\n      Action = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"], Resource = "*"\n      Condition = { ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.m.name}:${data.aws_caller_identity.m.account_id}:*" } }\n    }]\n  })\n}\nresource "aws_cloudwatch_log_group" "g" {\n  name       = "x"\n  kms_key_id = aws_kms_key.aft.arn\n}\n'.replace(":${data.aws_caller_identity.m.account_id}:*", ":${data.aws_caller_identity.m.account_id}:log-group:other-*"))
+    (f,) = [f for f in scan(["."], Config()).findings if f.rule_id == "IKMS301"]
+    assert (f.file, f.line, f.resource) == ("main.tf", 19, "aws_cloudwatch_log_group.g")

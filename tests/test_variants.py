@@ -642,3 +642,161 @@ def test_a_statement_switch_on_by_default_is_not_turned_off(tmp_path):
         """,
     })
     assert [f for f in r.findings if f.rule_id != "IKMS002"] == []
+
+
+# --- consumer keys behind a switch that is off by default ------------------------------------
+
+ALARM_TOPIC = """
+    variable "use_aws_managed_key" {
+      type    = bool
+      default = false
+    }
+
+    data "aws_caller_identity" "current" {}
+
+    resource "aws_kms_key" "alerts" {
+      enable_key_rotation = true
+      policy = jsonencode({
+        Version = "2012-10-17"
+        Statement = [
+          {
+            Sid       = "Root"
+            Effect    = "Allow"
+            Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+            Action    = "kms:*"
+            Resource  = "*"
+          },
+          {
+            Sid       = "CloudWatch"
+            Effect    = "Allow"
+            Principal = { Service = "cloudwatch.amazonaws.com" }
+            Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+            Resource  = "*"
+          }
+        ]
+      })
+    }
+
+    resource "aws_sns_topic" "t" {
+      name              = "alerts"
+      kms_master_key_id = var.use_aws_managed_key ? "alias/aws/sns" : aws_kms_key.alerts.arn
+    }
+
+    resource "aws_cloudwatch_metric_alarm" "a" {
+      alarm_name          = "high-cpu"
+      comparison_operator = "GreaterThanThreshold"
+      evaluation_periods  = 1
+      metric_name         = "CPUUtilization"
+      namespace           = "AWS/EC2"
+      period              = 60
+      statistic           = "Average"
+      threshold           = 80
+      alarm_actions       = [aws_sns_topic.t.arn]
+    }
+"""
+
+
+def test_a_consumer_key_off_by_default_is_followed_in_its_branch(tmp_path):
+    """The topic uses alias/aws/sns only when var.use_aws_managed_key is
+    turned on: the alarm cannot publish to it in that branch (IKMS302), at
+    alarm_actions; in the default branch the key's policy allows CloudWatch."""
+    r = run(tmp_path, {"main.tf": ALARM_TOPIC})
+    assert hits(r, "IKMS302") == [("main.tf", 45, "aws_cloudwatch_metric_alarm.a")]
+    assert messages(r, "IKMS302")[0].endswith(
+        "Use a customer managed key whose policy allows the service. (when var.use_aws_managed_key is true)")
+    assert [f.rule_id for f in r.findings] == ["IKMS302"]
+
+
+def test_tfvars_fix_a_consumer_key_switch(tmp_path):
+    r = run(tmp_path, {"main.tf": ALARM_TOPIC, "terraform.tfvars": "use_aws_managed_key = false\n"})
+    assert r.findings == []
+
+
+def test_a_consumer_key_and_its_statement_on_one_switch_are_taken_together(tmp_path):
+    """terraform-aws-control_tower_account_factory: the log group uses the key
+    and the key policy gains the logs statement on the same switch; in the
+    branch, the key's policy is that branch's (no finding), and the default
+    branch's null is no key (no note)."""
+    r = run(tmp_path, {"main.tf": """
+        variable "cmk" {
+          type    = bool
+          default = false
+        }
+        data "aws_caller_identity" "c" {}
+        data "aws_region" "r" {}
+        resource "aws_kms_key" "k" {
+          enable_key_rotation = true
+          policy = jsonencode({
+            Version = "2012-10-17"
+            Statement = concat([{
+              Sid = "Root", Effect = "Allow", Action = "kms:*", Resource = "*"
+              Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.c.account_id}:root" }
+              }], var.cmk ? [{
+              Sid = "Logs", Effect = "Allow", Resource = "*"
+              Principal = { Service = "logs.${data.aws_region.r.name}.amazonaws.com" }
+              Action = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+              Condition = { ArnEquals = { "kms:EncryptionContext:aws:logs:arn" = "arn:aws:logs:${data.aws_region.r.name}:${data.aws_caller_identity.c.account_id}:*" } }
+            }] : [])
+          })
+        }
+        resource "aws_cloudwatch_log_group" "g" {
+          name       = "g"
+          kms_key_id = var.cmk ? aws_kms_key.k.arn : null
+        }
+    """})
+    assert r.findings == []
+
+
+EVENTS_TOPIC = """
+    AWSTemplateFormatVersion: "2010-09-09"
+    Parameters:
+      Env:
+        Type: String
+        Default: dev
+        AllowedValues: [dev, prod]
+    Conditions:
+      IsProd: !Equals [!Ref Env, prod]
+    Resources:
+      AlarmTopicKey:
+        Type: AWS::KMS::Key
+        Condition: IsProd
+        Properties:
+          EnableKeyRotation: true
+          KeyPolicy:
+            Version: "2012-10-17"
+            Statement:
+              - Sid: Root
+                Effect: Allow
+                Principal:
+                  AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"
+                Action: "kms:*"
+                Resource: "*"
+      Topic:
+        Type: AWS::SNS::Topic
+        Properties:
+          KmsMasterKeyId: !If [IsProd, !Ref AlarmTopicKey, !Ref AWS::NoValue]
+      Rule:
+        Type: AWS::Events::Rule
+        Properties:
+          EventPattern:
+            source: ["aws.ec2"]
+          Targets:
+            - Id: topic
+              Arn: !Ref Topic
+"""
+
+
+def test_cloudformation_consumer_key_off_by_default_is_followed_in_its_branch(tmp_path):
+    """The topic is encrypted with AlarmTopicKey only when IsProd is true (Env
+    defaults to dev): EventBridge cannot use that key (IKMS301), at the
+    rule's target."""
+    r = run(tmp_path, {"t.yaml": EVENTS_TOPIC})
+    assert hits(r, "IKMS301") == [("t.yaml", 35, "Rule")]
+    assert messages(r, "IKMS301")[0].startswith("EventBridge rule target -> SNS topic: Rule (Targets.Arn) sends into Topic, whose key is AlarmTopicKey")
+    assert messages(r, "IKMS301")[0].endswith('"Resource":"*"} (when IsProd is true)')
+    assert [f.rule_id for f in r.findings] == ["IKMS301"]
+
+
+def test_cloudformation_consumer_key_on_a_fixed_condition_is_not_turned(tmp_path):
+    r = run(tmp_path, {"t.yaml": EVENTS_TOPIC.replace("!Equals [!Ref Env, prod]", '!Equals ["a", "b"]')})
+    assert r.findings == []

@@ -4,6 +4,7 @@ pre-commit hook, the GitHub Action and the Checkov checks all go through
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -264,8 +265,59 @@ def evaluate(unit: ScanUnit, cfg: Config, enabled: set[str] | None = None) -> li
         if isinstance(res, Key):
             out.extend(judge_key(rules, res, cfg, enabled))
         else:
-            out.extend(_exists_when(res, [f for r in rules for f in judge(r, res, cfg, enabled)]))
+            out.extend(_exists_when(res, _judge_branches(rules, res, cfg, enabled)))
     return out
+
+
+def _judge_branches(rules, res: Resource, cfg: Config, enabled: set[str]) -> list[Finding]:
+    """Every rule on a consumer or delivery path, once per branch its key was
+    followed into (``KeyRef.when``: a switch off by default turned on): in
+    each, the keys of that branch only, and its findings end with the branch
+    (`(when var.use_aws_managed_key is true)`) unless the default branch has
+    them too; IKMS002 notes come from the default branch only."""
+    whens = list(dict.fromkeys(r.when for t in _refs_holders(res) for r in t.refs if r.when))
+    if not whens:
+        return [f for r in rules for f in judge(r, res, cfg, enabled)]
+    out = [f for r in rules for f in judge(r, _in_branch(res, ()), cfg, enabled)]
+    seen = {(f.rule_id, f.line, f.message) for f in out}
+    for w in whens:
+        for f in (f for r in rules for f in judge(r, _in_branch(res, w), cfg, enabled)):
+            # a branch is followed for what fails there: what cannot be known in a branch
+            # nobody deploys by default (a parameter opened to turn it on) is no note
+            if f.rule_id != UNRESOLVED and (f.rule_id, f.line, f.message) not in seen:
+                seen.add((f.rule_id, f.line, f.message))
+                out.append(_with_branch(f, list(w)))
+    return out
+
+
+def _refs_holders(res: Resource) -> list:
+    """The consumers whose key values a rule on ``res`` reads."""
+    if isinstance(res, Consumer):
+        return [res]
+    if isinstance(res, Delivery):
+        return list(res.targets)
+    return []
+
+
+def _in_branch(res: Resource, when: tuple[str, ...]) -> Resource:
+    """``res`` with only the key values of one branch (a consumer with none
+    there keeps those of the defaults)."""
+
+    def narrow(c: Consumer) -> Consumer:
+        refs = [r for r in c.refs if r.when == when] or [r for r in c.refs if not r.when]
+        if len(refs) == len(c.refs):
+            return c
+        n = copy.copy(c)
+        n.refs = refs
+        return n
+
+    if isinstance(res, Consumer):
+        return narrow(res)
+    if isinstance(res, Delivery):
+        n = copy.copy(res)
+        n.targets = [narrow(t) for t in res.targets]
+        return n
+    return res
 
 
 #: a key is judged per variant up to this many variants (combinations of its

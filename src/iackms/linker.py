@@ -14,10 +14,12 @@ unknown, and a rule that needs it says so (IKMS002)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any, Iterable
 
 from .consumer_table import CFN_FORMS, TF_FORMS, holds, is_aws_managed_alias, table
 from .model import (
+    CONDITION,
     OPAQUE_OPEN,
     REMOVE,
     THIS_ACCOUNT,
@@ -33,9 +35,11 @@ from .model import (
     KeyRef,
     ScanUnit,
     Unknown,
+    _pick_key,
     display,
     is_known,
     split_arn,
+    switches,
     variants,
 )
 from .vocab import TF_KEY_TYPES
@@ -188,9 +192,46 @@ def refs_of(c: Consumer, idx: Index) -> list[KeyRef]:
     vals = [c.off.value if c.off.present else absent, c.enable.value if c.enable.present else absent,
             c.key_attr.value if c.key_attr.present else absent]
     out: list[KeyRef] = []
-    for off_v, en_v, key_v in joint(vals):
-        out.extend(_one_variant(c, spec, side, off_v, en_v, key_v, idx))
+    for kv, when, sel in _branches(vals[2]):
+        for off_v, en_v, key_v in joint([vals[0], vals[1], kv]):
+            out.extend(_in_branch(r, when, sel) for r in _one_variant(c, spec, side, off_v, en_v, key_v, idx))
     return _dedupe(out)
+
+
+def _in_branch(r: KeyRef, when: tuple[str, ...], sel: dict) -> KeyRef:
+    """A key value of one branch: said so, and a key of the scan whose policy
+    or settings depend on the same switches taken in that branch too (a
+    statement for the service added by the switch that makes it use the key)."""
+    if not sel:
+        return r
+    key = r.key
+    if key is not None and switches([a.value for a in key.attrs.values()] + [key.policy.value]).keys() & sel.keys():
+        key = _pick_key(key, sel)
+    return replace(r, when=when, key=key)
+
+
+def _is_branch(ch: Choice) -> bool:
+    """A Choice made by following a value into the branch of a switch that is
+    off by default (``tf_module.with_branches``, ``cfn_resources._in_branches``):
+    on a condition, with no place of its own, named by the switch itself."""
+    on = ch.on
+    return (on is not None and on.kind == CONDITION and ch.loc is None
+            and ch.expr in (on.name, f"Fn::If [{on.name}, ...]"))
+
+
+def _branches(v: Any, when: tuple[str, ...] = (), sel: dict | None = None) -> list[tuple[Any, tuple[str, ...], dict]]:
+    """``v`` split by the switches off by default it was followed into: each
+    value with the branch it holds in (``("var.x is true",)``; empty for the
+    one the defaults pick) and the key of each of those switches there."""
+    sel = sel or {}
+    if not (isinstance(v, Choice) and _is_branch(v)):
+        return [(v, when, sel)]
+    out: list[tuple[Any, tuple[str, ...], dict]] = []
+    for o, ks in zip(v.options, v.labels):
+        k = "false" if "false" in ks else "true"
+        turned = () if k == "false" else (v.on.phrase("true"),)
+        out.extend(_branches(o, when + turned, {**sel, v.on: k}))
+    return out
 
 
 class _Absent:
@@ -206,8 +247,8 @@ def _one_variant(c: Consumer, spec: Any, side: Any, off_v: Any, en_v: Any, key_v
         off_v = _ABSENT
     if en_v is REMOVE:
         en_v = _ABSENT
-    if key_v is REMOVE or (isinstance(key_v, str) and not key_v.strip()):
-        # `Fn::If [c, !Ref Key, !Ref AWS::NoValue]`, or "" (the provider's "not set"): no key in that variant
+    if key_v is REMOVE or key_v is None or (isinstance(key_v, str) and not key_v.strip()):
+        # `Fn::If [c, !Ref Key, !Ref AWS::NoValue]`, `c ? key : null`, or "" (the provider's "not set"): no key in that variant
         key_v = _ABSENT
     if side.off is not None and off_v is not _ABSENT:
         h = holds(Attr(off_v, c.off.loc, True), [side.off.equals])
@@ -336,7 +377,7 @@ def _dedupe(refs: list[KeyRef]) -> list[KeyRef]:
     out: list[KeyRef] = []
     seen: set[tuple] = set()
     for r in refs:
-        k = (r.kind, r.form, id(r.key), r.alias, r.result, r.shown, r.why)
+        k = (r.kind, r.form, id(r.key), r.alias, r.result, r.shown, r.why, r.when)
         if k not in seen:
             seen.add(k)
             out.append(r)

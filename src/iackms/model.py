@@ -804,6 +804,9 @@ class KeyRef:
     why: str = ""
     #: the attribute that decided an ``off`` or ``omitted`` result (the enabling flag)
     flag: "Attr | None" = None
+    #: the branch of switches off by default this value holds in (``var.x is true``), when the key
+    #: attribute is followed with them turned on (``tf_module.with_branches``); empty for the default
+    when: tuple[str, ...] = ()
 
 
 @dataclass

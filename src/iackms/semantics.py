@@ -1136,7 +1136,9 @@ def _holds(op: str, key: str, values: list[Any], call: ServiceCall, home: Home) 
     if base not in _STRING_OPS and base not in ("stringequalsignorecase", "stringnotequalsignorecase"):
         return None, f"the {opname} condition on {name}"
     negated = base in _NEGATED_OPS
-    like = base in ("stringlike", "arnlike", "stringnotlike", "arnnotlike")
+    # IAM: ArnEquals and ArnLike are the same test, wildcards included (AWS's own
+    # log-group statement pins `kms:EncryptionContext:aws:logs:arn` with ArnEquals and `*`)
+    like = base in ("stringlike", "arnlike", "stringnotlike", "arnnotlike", "arnequals", "arnnotequals")
     if base.endswith("ignorecase"):
         if not all(isinstance(x, str) for x in sent):
             return None, f"the {opname} condition on {name}"

@@ -159,6 +159,23 @@ class _PropsNode(ValueNode):
             return None, None, self.loc, False
         return v, None, span(raw, name, self.loc.file), True
 
+    def key_leaf(self, name: str) -> Attr | None:
+        """A key property, with its value where an ``Fn::If`` in it chooses on
+        a condition false only with the parameters' defaults (``!If [IsProd,
+        !Ref Key, !Ref AWS::NoValue]``): a Choice on that condition, as a
+        key policy's (:func:`_in_branches`)."""
+        raw = self.value
+        if not isinstance(raw, dict) or name not in raw:
+            return None
+        names = _if_conditions(raw[name])[:MAX_FLIPPED]
+        if not names:
+            return self.leaf(name)
+        v = _in_branches(raw[name], self.tpl, names)
+        if v is None or v is REMOVE:
+            return None
+        text = self.render(raw[name]) if self.render is not None else ""
+        return Attr(v, span(raw, name, self.loc.file), True, text)
+
     def _make(self, v: Any, loc: Location, expr: str, unknown: Any, raw: Any) -> Any:
         node = super()._make(v, loc, expr, unknown, raw)
         if isinstance(node, _PropsNode):  # below the top level, values are resolved already

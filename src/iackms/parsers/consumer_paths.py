@@ -82,6 +82,12 @@ class Node:
         """The attribute ``name`` (None when not written or null)."""
         raise NotImplementedError
 
+    def key_leaf(self, name: str) -> Attr | None:
+        """The key attribute ``name``: :meth:`leaf`, where a source can also
+        give its value in the branches of switches off by default (a Choice
+        on each, see ``tf_module.with_branches``)."""
+        return self.leaf(name)
+
 
 class UnknownNode(Node):
     """An object whose content is not known (a ``dynamic`` block over an
@@ -331,7 +337,7 @@ def _consumers(spec: ConsumerSpec, side_source: str, source: str, rtype: str, ad
     off_steps = split(side.off.path) if side.off else None
     for el in elements(root, key_steps[:-1]):
         node = el.chain[-1]
-        key = node.leaf(key_steps[-1].name) if node is not None else None
+        key = node.key_leaf(key_steps[-1].name) if node is not None else None
         c = Consumer(address, rtype, loc, source, suppressions=suppressions, table_id=spec.id,
                      key_attr=key or Attr(), key_name=key_steps[-1].name, applies=applies, element=el.label,
                      facts=dict(facts), container_absent=el.absent)

@@ -11,6 +11,7 @@ from ..model import Attr, Choice, Consumer, Delivery, KeyLookup, Location, Unkno
 from ..vocab import CONSUMER_FACTS, TF_KEY_LOOKUPS
 from .consumer_paths import Node, Step, UnknownNode, ValueNode, build
 from .tf_hcl import Block, suppressions_in
+from .tf_module import with_branches
 from .tf_policydoc import expand_blocks
 from .tf_scope import Scope
 from .tf_values import to_bool
@@ -25,11 +26,13 @@ class BlockNode(Node):
     """A Terraform block (a resource, or a nested block) with the bindings
     its expressions see (``each``/``count``, a dynamic block's iterator)."""
 
-    def __init__(self, scope: Scope, blk: Block, env: dict[str, Any]) -> None:
+    def __init__(self, scope: Scope, blk: Block, env: dict[str, Any], res: Block | None = None) -> None:
         self.scope = scope
         self.blk = blk
         self.env = env
         self.loc = blk.loc
+        #: the resource block this block is written in (itself at the top)
+        self.res = res if res is not None else blk
 
     def children(self, step: Step) -> "list[Node] | None":
         found = expand_blocks(self.blk, step.name, self.scope.ev, self.env)
@@ -37,7 +40,7 @@ class BlockNode(Node):
             out: list[Node] = []
             for it in found:
                 if isinstance(it, tuple):
-                    out.append(BlockNode(self.scope, it[0], it[1]))
+                    out.append(BlockNode(self.scope, it[0], it[1], self.res))
                 else:
                     out.append(UnknownNode(it if isinstance(it, Unknown) else Unknown(f"dynamic {step.name}"), self.loc))
             return out if step.many else out[:1]
@@ -60,6 +63,35 @@ class BlockNode(Node):
             v = _bools(v)
         # written elsewhere (a module argument, tfvars, a default): findings are reported there
         return Attr(v, a.loc, True, a.text(), self.scope.origin(a))
+
+
+    def key_leaf(self, name: str) -> Attr | None:
+        """The key attribute, with its value in every branch of the boolean
+        root variables with a default of false it depends on
+        (``var.use_aws_managed_key ? "alias/aws/sns" : aws_kms_key.k.arn``):
+        a key used only when a switch is turned on is followed there too."""
+        a = self.blk.attrs.get(name)
+        if a is None:
+            return None
+        top = self.blk is self.res
+
+        def compute(t: Scope) -> Any:
+            env = dict(self.env)
+            if top and t is not self.scope:
+                env.update(t.instance_env(self.res))
+            return t.ev.attr(a, env)
+
+        v = with_branches(self.scope, self.res, compute, _same)
+        if v is None:
+            return None
+        return Attr(v, a.loc, True, a.text(), self.scope.origin(a))
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - values that do not compare are different
+        return False
 
 
 def _bools(v: Any) -> Any:
