@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from itertools import combinations, product
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import orjson
 
@@ -293,44 +293,54 @@ def condition(tpl: Template, name: Any) -> bool | None:
     return v
 
 
-def condition_parameters(tpl: Template, name: Any) -> list[str]:
-    """The parameters a named condition refers to, directly or through the
-    conditions it uses, in the order they are written."""
-    out: list[str] = []
+def _condition_items(tpl: Template, name: Any) -> Iterator[tuple[str, Any]]:
+    """Each one-key mapping (``Ref``, ``Fn::Equals``, ``Fn::Sub``...) of the
+    named condition and of the conditions it uses, as ``(key, value)``, in
+    the order they are written."""
     seen: set[str] = set()
 
-    def add(p: str) -> None:
-        if p in tpl.params and p not in out:
-            out.append(p)
-
-    def walk(raw: Any, depth: int) -> None:
+    def walk(raw: Any, depth: int) -> Iterator[tuple[str, Any]]:
         if depth > MAX_DEPTH:
             return
         if isinstance(raw, dict):
             if len(raw) == 1:
                 (k, v), = raw.items()
-                if k == "Ref" and isinstance(v, str):
-                    return add(v)
                 if k == "Condition" and isinstance(v, str):
-                    return cond(v)
-                if k == "Fn::Sub":
-                    text = v if isinstance(v, str) else v[0] if isinstance(v, list) and v and isinstance(v[0], str) else None
-                    if text is not None:
-                        for m in _SUB_RE.finditer(text):
-                            add(m.group(1).strip())
+                    yield from cond(v)
+                    return
+                yield k, v
             for v in raw.values():
-                walk(v, depth + 1)
+                yield from walk(v, depth + 1)
         elif isinstance(raw, list):
             for v in raw:
-                walk(v, depth + 1)
+                yield from walk(v, depth + 1)
 
-    def cond(n: str) -> None:
+    def cond(n: str) -> Iterator[tuple[str, Any]]:
         if n not in seen and n in tpl.conditions:
             seen.add(n)
-            walk(tpl.conditions[n], 0)
+            yield from walk(tpl.conditions[n], 0)
 
     if isinstance(name, str):
-        cond(name)
+        yield from cond(name)
+
+
+def condition_parameters(tpl: Template, name: Any) -> list[str]:
+    """The parameters a named condition refers to, directly or through the
+    conditions it uses, in the order they are written."""
+    out: list[str] = []
+
+    def add(p: str) -> None:
+        if p in tpl.params and p not in out:
+            out.append(p)
+
+    for k, v in _condition_items(tpl, name):
+        if k == "Ref" and isinstance(v, str):
+            add(v)
+        elif k == "Fn::Sub":
+            text = v if isinstance(v, str) else v[0] if isinstance(v, list) and v and isinstance(v[0], str) else None
+            if text is not None:
+                for m in _SUB_RE.finditer(text):
+                    add(m.group(1).strip())
     return out
 
 
@@ -397,30 +407,9 @@ def _compared_literals(tpl: Template, name: str) -> list[Any]:
     """The scalar literals the named condition (and the conditions it uses)
     compares values with in ``Fn::Equals``."""
     out: list[Any] = []
-    seen: set[str] = set()
-
-    def walk(raw: Any, depth: int) -> None:
-        if depth > MAX_DEPTH:
-            return
-        if isinstance(raw, dict):
-            if len(raw) == 1:
-                (k, v), = raw.items()
-                if k == "Condition" and isinstance(v, str):
-                    return cond(v)
-                if k == "Fn::Equals" and isinstance(v, list):
-                    out.extend(x for x in v if isinstance(x, (str, int, float, bool)) and x not in out)
-            for v in raw.values():
-                walk(v, depth + 1)
-        elif isinstance(raw, list):
-            for v in raw:
-                walk(v, depth + 1)
-
-    def cond(n: str) -> None:
-        if n not in seen and n in tpl.conditions:
-            seen.add(n)
-            walk(tpl.conditions[n], 0)
-
-    cond(name)
+    for k, v in _condition_items(tpl, name):
+        if k == "Fn::Equals" and isinstance(v, list):
+            out.extend(x for x in v if isinstance(x, (str, int, float, bool)) and x not in out)
     return out
 
 
