@@ -335,6 +335,13 @@ def _consumers(spec: ConsumerSpec, side_source: str, source: str, rtype: str, ad
     key_steps = split(side.key_path)
     en_steps = split(side.enable.path) if side.enable else None
     off_steps = split(side.off.path) if side.off else None
+
+    def beside(el: Any, steps: list[Step]) -> Attr:
+        """A flag at ``steps`` in the element ``el`` of the key, read from where its path leaves the key's."""
+        n = _common(key_steps, steps)
+        base = el.chain[n] if n < len(el.chain) else None
+        return (read(base, steps[n:]) if base is not None else None) or Attr()
+
     for el in elements(root, key_steps[:-1]):
         node = el.chain[-1]
         key = node.key_leaf(key_steps[-1].name) if node is not None else None
@@ -343,17 +350,9 @@ def _consumers(spec: ConsumerSpec, side_source: str, source: str, rtype: str, ad
                      facts=dict(facts), container_absent=el.absent)
         c.root = rroot
         if en_steps is not None:
-            n = _common(key_steps, en_steps)
-            base = el.chain[n] if n < len(el.chain) else None
-            a = read(base, en_steps[n:]) if base is not None else None
-            c.enable = a or Attr()
-            c.enable_name = en_steps[-1].name
+            c.enable, c.enable_name = beside(el, en_steps), en_steps[-1].name
         if off_steps is not None:
-            n = _common(key_steps, off_steps)
-            base = el.chain[n] if n < len(el.chain) else None
-            a = read(base, off_steps[n:]) if base is not None else None
-            c.off = a or Attr()
-            c.off_name = off_steps[-1].name
+            c.off, c.off_name = beside(el, off_steps), off_steps[-1].name
         # by the names written, so that the engine finds the attribute a finding is located at
         for name, a in ((c.key_name, c.key_attr), (c.enable_name, c.enable), (c.off_name, c.off)):
             if name and a.present:
