@@ -624,9 +624,8 @@ def _suppression_map(unit: ScanUnit, warnings: list[str]) -> dict[tuple[str, str
             by_nag.setdefault(c.upper(), []).append(rid)
     out: dict[tuple[str, str], dict[str, tuple[str, SuppressionKey]]] = {}
     warned: set[tuple] = set()
-    resources: list[Resource] = [*unit.keys, *unit.grants, *unit.aliases, *unit.stores, *unit.consumers, *unit.deliveries]
     done: set[tuple] = set()
-    for res in resources:
+    for res in unit.resources():
         if res.suppressions:
             k = (res.root, res.address, res.suppressions[0].loc)
             if k in done:  # one resource, several consumer rows or delivery paths
@@ -668,12 +667,10 @@ def apply_suppressions(findings: list[Finding], unit: ScanUnit, warnings: list[s
     smap = _suppression_map(unit, warnings)
     kept: list[Finding] = []
     gone: list[Finding] = []
-    from dataclasses import replace
-
     # a finding written inside another resource's block (a key's alias, its aws_kms_key_policy) can also be
     # suppressed there, above that block
     blocks: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
-    for res in (*unit.keys, *unit.grants, *unit.aliases, *unit.stores, *unit.consumers, *unit.deliveries):
+    for res in unit.resources():
         if res.suppressions and res.loc is not None:
             blocks.setdefault((res.root, res.loc.file), []).append((res.loc.line, res.loc.end_line, res.address))
     for f in findings:
@@ -809,7 +806,7 @@ def _scope(inp: Inputs, unit: ScanUnit, findings: list[Finding], reported: list[
     (a path given that no longer exists too), and the files read whose
     findings are reported (a module outside the directories given)."""
     read = {ctx.rel(p) for files in inp.tf_dirs.values() for p in files} | {ctx.rel(p) for p in inp.docs} | unit.module_files
-    for res in (*unit.keys, *unit.grants, *unit.aliases, *unit.stores, *unit.consumers, *unit.deliveries):
+    for res in unit.resources():
         read.add(res.loc.file)
     for f in findings:
         read.update((f.file, f.resource_file))

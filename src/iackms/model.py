@@ -919,6 +919,11 @@ class ScanUnit:
     deliveries: list[Delivery] = field(default_factory=list)
     lookups: list[KeyLookup] = field(default_factory=list)
 
+    def resources(self) -> list[Resource]:
+        """Every resource written in the files (keys, aliases, grants, key
+        stores, consumers, delivery paths)."""
+        return [*self.keys, *self.grants, *self.aliases, *self.stores, *self.consumers, *self.deliveries]
+
     def extend(self, other: "ScanUnit") -> None:
         self.documents += other.documents
         self.keys.extend(other.keys)
