@@ -1321,17 +1321,10 @@ def _grant_or(v: bool | None, key: Key, call: ServiceCall, entry: str) -> bool |
 
 
 def service_statement(call: ServiceCall, entries: list[str], source: str, sid: str, region_expr: str | None = None,
-                      condition: dict | None = None) -> str:
-    """A key-policy statement that gives the service what it needs, as JSON
-    that pastes into Terraform (``jsonencode``/a heredoc) and CloudFormation."""
-    import orjson
-
-    return orjson.dumps(service_statement_body(call, entries, source, sid, region_expr, condition)).decode()
-
-
-def service_statement_body(call: ServiceCall, entries: list[str], source: str, sid: str, region_expr: str | None = None,
-                           condition: dict | None = None) -> dict[str, Any]:
-    """:func:`service_statement` as a structure (what ``iackms fix`` adds)."""
+                      condition: dict | None = None) -> dict[str, Any]:
+    """A key-policy statement that gives the service what it needs: the
+    structure IKMS301 prints as JSON (it pastes into Terraform's
+    ``jsonencode``/a heredoc and CloudFormation) and ``iackms fix`` adds."""
     if call.kind == "service":
         p: Any = call.principal
         if "{region}" in p:

@@ -184,9 +184,9 @@ def _judge(ref: KeyRef, svc: ServiceSpec, source: str, cfg, where: Location, wha
         elif acc.allowed is False:
             # the service's statement, and the grant statement when a grant is missing too; the fix adds the
             # first (a fixed policy is scanned again, so the second follows in the next round)
-            needed = [sem.service_statement_body(call, list(call.actions), source, statement_sid(svc))]
+            needed = [sem.service_statement(call, list(call.actions), source, statement_sid(svc))]
             if grant and grant in acc.missing:
-                gs = sem.service_statement_body(call, [grant], source, statement_sid(svc) + "Grants", condition=svc.grant.get("condition"))
+                gs = sem.service_statement(call, [grant], source, statement_sid(svc) + "Grants", condition=svc.grant.get("condition"))
                 needed = [gs] if set(acc.missing) == {grant} else needed + [gs]
             stmt = " and ".join(orjson.dumps(b).decode() for b in needed)
             missing = ", ".join(acc.missing)
