@@ -332,13 +332,6 @@ CFN_FORMS = {
 FORM_LABELS = {"arn": "a key ARN", "id": "a key ID", "alias_name": "an alias name", "alias_arn": "an alias ARN"}
 
 
-def key_attribute_names(source: str) -> tuple[str, ...]:
-    """The names of every key attribute of a source (``kms_key_id``,
-    ``kms_master_key_id``, ``key_arn``...): with ``aws:kms`` (an S3 default
-    encryption whose key is omitted), the spellings that mark a file as
-    touching KMS."""
-    side = _side_name(source)
-    return tuple(sorted({c.sides[side].key_name for c in table().consumers.values() if side in c.sides}))
 
 
 # --- comparing values with the table's ---------------------------------------------------------

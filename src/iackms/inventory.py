@@ -36,7 +36,7 @@ from .model import (
 from .policy import build_policy, parse_grantee
 from .rules import REGISTRY
 from .rules.keyspec import rotation_ineligibility
-from .vocab import SEVERITIES, SEVERITY_RANK, UNRESOLVED
+from .vocab import SEVERITIES, UNRESOLVED
 
 #: bumped only for a change that is not an addition (see docs/inventory.md)
 FORMAT_VERSION = 1
@@ -811,8 +811,6 @@ def _primary(key: Key, by_root_addr: dict) -> Key | None:
     return cand if cand is not None and cand is not key else None
 
 
-def severity_rank(sev: str | None) -> int:
-    return SEVERITY_RANK.get(sev or "", -1)
 
 
 __all__ = ["build", "setting", "setting_text", "instances", "consumers_of", "controls_summary", "FORMAT_VERSION", "UNRESOLVED"]

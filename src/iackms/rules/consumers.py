@@ -4,11 +4,11 @@ values read in messages."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 from .. import semantics as sem
-from ..consumer_table import FORM_LABELS, ConsumerSpec, PathSpec, ServiceSpec, table
-from ..model import THIS_ACCOUNT, Consumer, Delivery, Key, KeyRef, Location, is_known
+from ..consumer_table import ConsumerSpec, PathSpec, ServiceSpec, table
+from ..model import THIS_ACCOUNT, Consumer, Delivery, Key, KeyRef, is_known
 from .sources import Source
 
 CONSUMERS_DOC = Source("iackms: the consumer table (what each resource, service and delivery path needs, with its evidence)",
@@ -141,8 +141,6 @@ def known_name(c: Consumer) -> str | None:
     return v if isinstance(v, str) and is_known(v) else None
 
 
-def form_label(form: str | None) -> str:
-    return FORM_LABELS.get(form or "", "a value")
 
 
 def arn_fix(ref: KeyRef, source: str) -> str:
@@ -166,12 +164,4 @@ def statement_sid(svc: ServiceSpec) -> str:
 
 
 
-def each_key_ref(c: Consumer) -> Iterator[tuple[KeyRef, str]]:
-    """The consumer's key values with " (in one branch ...)" when there are several."""
-    n = len(c.refs)
-    for r in c.refs:
-        yield r, (" (in one branch of a condition or for one instance)" if n > 1 else "")
 
-
-def loc_of_delivery(d: Delivery) -> Location:
-    return d.dest.loc or d.loc
