@@ -417,14 +417,14 @@ def with_branches(scope: Scope, blk: Block, compute: Callable[[Scope], Any], sam
     root = scope.root()
     if not frame or root.spawn is None:
         return value
-    spawned = root.__dict__.setdefault("_branches", {})
+    spawn = root.spawn
 
     def instance(flips: dict[str, bool]) -> Scope | None:
         """The instance of ``scope`` in the root with ``flips``; None when the block has none there."""
         okey = tuple(sorted(flips.items()))
-        if okey not in spawned:
-            spawned[okey] = root.spawn({**root.overrides, **flips}) if root.spawn is not None else None
-        t: Scope | None = spawned[okey]
+        if okey not in root.branch_roots:
+            root.branch_roots[okey] = spawn({**root.overrides, **flips})
+        t: Scope | None = root.branch_roots[okey]
         for name in scope.path:
             t = t.child(name) if t is not None else None
         return None if t is None or t.absent(blk) else t

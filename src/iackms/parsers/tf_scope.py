@@ -119,6 +119,9 @@ class Scope:
         self.opened = False
         #: on a root: a new root with some variables overridden (see :func:`.tf_module.branch_of`)
         self.spawn: Callable[[dict[str, Any]], "Scope"] | None = None
+        #: on a root: the roots spawned for the branches of a value, by their
+        #: overrides (see :func:`.tf_module.with_branches`)
+        self.branch_roots: dict[tuple, "Scope | None"] = {}
         self.ev = Ev(self)
 
     def once(self, kind: str, key: Hashable, compute: Callable[[], Any], on_cycle: Callable[[], Any]) -> Any:
